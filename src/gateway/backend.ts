@@ -1,0 +1,91 @@
+import { Sensitive } from "../domain/sensitive";
+
+/**
+ * What the product needs from a gateway, whatever kind it is. The documented token API (documented-api.ts) and
+ * the real OpenClaw gateway's paired devices each implement this; the provider, the rotator and the CLI only
+ * ever see this interface.
+ */
+export interface GatewayBackend {
+  /** Which implementation this is; recorded with each token so that the right one manages it later. */
+  readonly kind: BackendKind;
+  readonly url: string;
+
+  /** Who a token is, as the gateway sees it. Throws InvalidTokenError / TokenExpiredError when it is refused. */
+  whoami(token: Sensitive): Promise<TokenIdentity>;
+
+  /**
+   * Mints a token. `name` must be unique to this mint (see gatewayTokenName): after an AmbiguousOutcomeError the
+   * caller finds what was minted, if anything, with findByName.
+   */
+  mint(request: MintRequest): Promise<IssuedToken>;
+
+  /** A token's metadata, or undefined if the gateway does not know the ID. */
+  describe(tokenId: string): Promise<TokenMetadata | undefined>;
+
+  /** Every token the gateway holds under exactly this name, whatever its status. */
+  findByName(name: string): Promise<TokenMetadata[]>;
+
+  /** Revokes a token; revoking a revoked or unknown token succeeds (idempotent). */
+  revoke(tokenId: string): Promise<void>;
+
+  /** Requests made with a token after `since`, oldest first: the evidence that consumers moved to it. */
+  traffic(tokenId: string, since: Date): Promise<TrafficEntry[]>;
+}
+
+export const BackendKind = {
+  /** The token API of the gateway-token guide (docs/gateway-api.md). */
+  DocumentedApi: "documented-api",
+} as const;
+export type BackendKind = (typeof BackendKind)[keyof typeof BackendKind];
+
+export interface MintRequest {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly expiresAt: Date;
+}
+
+export interface TokenIdentity {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly expiresAt: Date | undefined;
+}
+
+export const TokenStatus = { Active: "active", Revoked: "revoked", Expired: "expired" } as const;
+export type TokenStatus = (typeof TokenStatus)[keyof typeof TokenStatus];
+
+export interface TokenMetadata extends TokenIdentity {
+  readonly createdAt: Date;
+  readonly status: TokenStatus;
+  readonly lastUsedAt: Date | undefined;
+}
+
+/** A freshly minted token: the only moment its value is known outside the secret store. */
+export interface IssuedToken {
+  readonly metadata: TokenMetadata;
+  readonly value: Sensitive;
+}
+
+export interface TrafficEntry {
+  readonly at: Date;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly userAgent: string;
+}
+
+/** The User-Agent prefix of this project's own calls; traffic checks ignore these so they count consumers only. */
+export const OWN_USER_AGENT_PREFIX = "openclaw-token-ops/";
+
+export function ownUserAgent(component: "provider" | "rotator" | "cli"): string {
+  return `${OWN_USER_AGENT_PREFIX}0.1 (${component})`;
+}
+
+/**
+ * The name a token gets on the gateway: the declared name plus a mint stamp, which makes every mint findable
+ * by name (the guide's "clear new name" per rotation, e.g. ci-runner-prod-20260401t120000z-3f9a).
+ */
+export function gatewayTokenName(declaredName: string, mintedAt: Date, nonce: string): string {
+  const stamp = mintedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "").toLowerCase();
+  return `${declaredName}-${stamp}-${nonce}`;
+}

@@ -1,0 +1,83 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ProviderRuntime } from "./runtime";
+
+/**
+ * The provider Pulumi serialises into state is only this shell: each verb loads the bundled runtime
+ * (dist/provider-runtime.js, built by scripts/build.mjs) and forwards to it. So state holds a few hundred bytes
+ * of stable code, no SDK client and no credential, and an upgrade of the runtime applies to existing resources
+ * without showing every token as changed.
+ */
+function loadRuntime(): ProviderRuntime {
+  // Resolved when the verb runs, in the engine's provider process whose working directory is the project.
+  const path = require("node:path");
+  const file = process.env.OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME || path.resolve("dist", "provider-runtime.js");
+  try {
+    return require(file).providerRuntime;
+  } catch (error) {
+    const message = `GatewayToken provider runtime not found at ${file}: run \`npm run setup\` in the project directory (it builds dist/), or set OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME`;
+    throw (error as { code?: string }).code === "MODULE_NOT_FOUND" ? new Error(message) : error;
+  }
+}
+
+const shell: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => loadRuntime().check(olds, news),
+  diff: (id, olds, news) => loadRuntime().diff(id, olds, news),
+  create: (inputs) => loadRuntime().create(inputs),
+  read: (id, props) => loadRuntime().read(id, props),
+  update: (id, olds, news) => loadRuntime().update(id, olds, news),
+  delete: (id, props) => loadRuntime().delete(id, props),
+};
+
+/** A gateway token declared in a stack. Field by field, see GatewayTokenInputs in inputs.ts. */
+export interface GatewayTokenArgs {
+  /** Token name, naming its consumer (e.g. "ci-runner"); the gateway name adds a mint stamp. */
+  readonly name: pulumi.Input<string>;
+  /** Least privilege: the scopes the consumer needs, from read:agents, read:jobs, run:jobs, write:agents, admin:tools, admin:*. */
+  readonly scopes: pulumi.Input<pulumi.Input<string>[]>;
+  /** Lifetime of each token, e.g. "30d" or "90d" (1h to 365d). */
+  readonly ttl: pulumi.Input<string>;
+  /** dev, stage or prod; must agree with the gateway URL and the admin token's prefix. */
+  readonly environment: pulumi.Input<string>;
+  /** The environment's gateway; https, or http on loopback outside prod. */
+  readonly gatewayUrl: pulumi.Input<string>;
+  /** An admin:* token of that gateway. Pass it as a secret (`pulumi config set --secret`). */
+  readonly adminToken: pulumi.Input<string>;
+  /** Fraction of the TTL after which the rotator replaces the token. @default 0.8 */
+  readonly rotationFraction?: pulumi.Input<number>;
+  /** Where the token lives in Secrets Manager. @default "openclaw/<environment>/<name>" */
+  readonly secretName?: pulumi.Input<string>;
+  /** Explicit opt-in for admin:*, which the guide keeps for break-glass tokens. @default false */
+  readonly allowAdminScope?: pulumi.Input<boolean>;
+  /** Days the secret stays recoverable after destroy; 0 deletes at once. @default 7 */
+  readonly recoveryWindowDays?: pulumi.Input<number>;
+  /** Gateway implementation. @default "documented-api" */
+  readonly backend?: pulumi.Input<string>;
+  /** Secrets Manager region. @default the AWS SDK's (AWS_REGION) */
+  readonly awsRegion?: pulumi.Input<string>;
+}
+
+export class GatewayToken extends pulumi.dynamic.Resource {
+  /** Name of the secret whose AWSCURRENT version holds the token. */
+  declare readonly secretName: pulumi.Output<string>;
+  declare readonly secretArn: pulumi.Output<string>;
+  /** ID of the token the last Pulumi operation minted (the rotator's later tokens are in the secret's tags). */
+  declare readonly tokenId: pulumi.Output<string>;
+  declare readonly expiresAt: pulumi.Output<string>;
+  /** "active", or the drift refresh found ("revoked", "expired"), which the next up repairs. */
+  declare readonly tokenStatus: pulumi.Output<string>;
+
+  constructor(name: string, args: GatewayTokenArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      shell,
+      name,
+      { secretArn: undefined, tokenId: undefined, expiresAt: undefined, tokenStatus: undefined, secretName: undefined, ...args },
+      {
+        ...opts,
+        // The admin credential must stay encrypted in state however the caller passed it.
+        additionalSecretOutputs: ["adminToken", ...(opts?.additionalSecretOutputs ?? [])],
+      },
+      "openclaw",
+      "GatewayToken",
+    );
+  }
+}

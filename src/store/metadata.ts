@@ -1,0 +1,100 @@
+import { Environment, isEnvironment } from "../domain/environments";
+
+/** Tag keys of a managed secret. Tags hold what a scan needs without reading any secret value. */
+export const Tag = {
+  ManagedBy: "openclaw:managed-by",
+  Environment: "openclaw:environment",
+  TokenName: "openclaw:token-name",
+  Backend: "openclaw:backend",
+  GatewayUrl: "openclaw:gateway-url",
+  TokenId: "openclaw:token-id",
+  IssuedAt: "openclaw:issued-at",
+  ExpiresAt: "openclaw:expires-at",
+  TtlSeconds: "openclaw:ttl-seconds",
+  RotationFraction: "openclaw:rotation-fraction",
+  /** Set while a superseded token is still live: the rotator drains and revokes it. */
+  RetiringTokenId: "openclaw:retiring-token-id",
+  /** When the current token became AWSCURRENT: traffic under it is counted from then on. */
+  PromotedAt: "openclaw:promoted-at",
+} as const;
+
+export const MANAGED_BY = "openclaw-token-ops";
+
+/** Non-secret facts about a managed token, as kept in its secret's tags. */
+export interface TokenMetadata {
+  readonly environment: Environment;
+  readonly tokenName: string;
+  readonly backend: string;
+  readonly gatewayUrl: string;
+  readonly tokenId: string;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+  readonly ttlSeconds: number;
+  readonly rotationFraction: number;
+  readonly retiringTokenId: string | undefined;
+  readonly promotedAt: Date | undefined;
+}
+
+export function metadataToTags(meta: TokenMetadata): Record<string, string> {
+  const tags: Record<string, string> = {
+    [Tag.ManagedBy]: MANAGED_BY,
+    [Tag.Environment]: meta.environment,
+    [Tag.TokenName]: meta.tokenName,
+    [Tag.Backend]: meta.backend,
+    [Tag.GatewayUrl]: meta.gatewayUrl,
+    [Tag.TokenId]: meta.tokenId,
+    [Tag.IssuedAt]: meta.issuedAt.toISOString(),
+    [Tag.ExpiresAt]: meta.expiresAt.toISOString(),
+    [Tag.TtlSeconds]: String(meta.ttlSeconds),
+    [Tag.RotationFraction]: String(meta.rotationFraction),
+  };
+  if (meta.retiringTokenId) tags[Tag.RetiringTokenId] = meta.retiringTokenId;
+  if (meta.promotedAt) tags[Tag.PromotedAt] = meta.promotedAt.toISOString();
+  return tags;
+}
+
+/** The metadata in a secret's tags, or a list of what is missing or malformed. */
+export function tagsToMetadata(tags: Record<string, string>): TokenMetadata | { problems: string[] } {
+  const problems: string[] = [];
+  const need = (key: string): string => {
+    const value = tags[key];
+    if (!value) problems.push(`tag ${key} is missing`);
+    return value ?? "";
+  };
+  const date = (key: string): Date => {
+    const d = new Date(need(key));
+    if (tags[key] && Number.isNaN(d.getTime())) problems.push(`tag ${key} is not a timestamp`);
+    return d;
+  };
+  const positive = (key: string): number => {
+    const n = Number(need(key));
+    if (tags[key] && !(n > 0)) problems.push(`tag ${key} is not a positive number`);
+    return n;
+  };
+  if (tags[Tag.ManagedBy] !== MANAGED_BY) problems.push(`tag ${Tag.ManagedBy} is not ${MANAGED_BY}`);
+  const environment = need(Tag.Environment);
+  if (tags[Tag.Environment] && !isEnvironment(environment)) problems.push(`environment "${environment}" is unknown`);
+  const meta: TokenMetadata = {
+    environment: environment as Environment,
+    tokenName: need(Tag.TokenName),
+    backend: need(Tag.Backend),
+    gatewayUrl: need(Tag.GatewayUrl),
+    tokenId: need(Tag.TokenId),
+    issuedAt: date(Tag.IssuedAt),
+    expiresAt: date(Tag.ExpiresAt),
+    ttlSeconds: positive(Tag.TtlSeconds),
+    rotationFraction: positive(Tag.RotationFraction),
+    retiringTokenId: tags[Tag.RetiringTokenId] || undefined,
+    promotedAt: tags[Tag.PromotedAt] ? new Date(tags[Tag.PromotedAt]) : undefined,
+  };
+  return problems.length ? { problems } : meta;
+}
+
+/** Secret names are namespaced by environment, so that an IAM policy can confine a rotator to its own. */
+export function secretNamespace(environment: Environment): string {
+  return `openclaw/${environment}/`;
+}
+
+export function defaultSecretName(environment: Environment, tokenName: string): string {
+  return `${secretNamespace(environment)}${tokenName}`;
+}

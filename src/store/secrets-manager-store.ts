@@ -1,0 +1,289 @@
+import type { SecretsManagerClient, SecretsManagerClientConfig, Tag as AwsTag } from "@aws-sdk/client-secrets-manager";
+import { Environment } from "../domain/environments";
+import { EnvironmentMismatchError, TokenOpsError } from "../domain/errors";
+import { redactTokens } from "../domain/redact";
+import { metadataToTags, secretNamespace, Tag, tagsToMetadata, TokenMetadata } from "./metadata";
+import { parseRecord, serialiseRecord, TokenRecord } from "./record";
+import { DeleteOptions, Stage, StoredSecret, TokenStore } from "./token-store";
+
+/** A Secrets Manager call that failed; names the secret and the operation, never the value. */
+export class StoreError extends TokenOpsError {
+  override name = "StoreError";
+  constructor(operation: string, secretName: string, cause: unknown) {
+    const awsName = (cause as { name?: string })?.name ?? "Error";
+    const detail = redactTokens(cause instanceof Error ? cause.message : String(cause));
+    super(`store_${awsName}`, `Secrets Manager ${operation} on ${secretName} failed: ${awsName}: ${detail}`, {
+      cause,
+      hint: HINTS[awsName],
+    });
+  }
+}
+
+const HINTS: Record<string, string> = {
+  AccessDeniedException: "the caller's IAM policy does not cover this secret; each environment may only touch its own openclaw/<env>/ secrets",
+  ResourceExistsException: "a secret of that name already exists; import it or choose another secretName",
+  InvalidRequestException: "if the secret is scheduled for deletion, restore it (aws secretsmanager restore-secret) or choose another secretName",
+};
+
+export interface SecretsManagerStoreOptions {
+  readonly environment: Environment;
+  /** An existing client (tests, custom credentials). When absent one is made from `clientConfig`. */
+  readonly client?: SecretsManagerClient;
+  /** Region and endpoint; the SDK also honours AWS_REGION and AWS_ENDPOINT_URL. */
+  readonly clientConfig?: SecretsManagerClientConfig;
+}
+
+/** TokenStore on AWS Secrets Manager: one secret per token, one version per token value, standard stages. */
+export class SecretsManagerTokenStore implements TokenStore {
+  readonly environment: Environment;
+  private readonly client: SecretsManagerClient;
+  private readonly sdk: typeof import("@aws-sdk/client-secrets-manager");
+
+  constructor(options: SecretsManagerStoreOptions) {
+    // Loaded here rather than at module level so that importing this module costs nothing until it is used.
+    this.sdk = require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager");
+    this.environment = options.environment;
+    this.client = options.client ?? new this.sdk.SecretsManagerClient(options.clientConfig ?? {});
+  }
+
+  async describe(name: string): Promise<StoredSecret | undefined> {
+    this.assertInNamespace(name);
+    try {
+      const out = await this.client.send(new this.sdk.DescribeSecretCommand({ SecretId: name }));
+      const secret = toStoredSecret(out);
+      this.assertSameEnvironment(secret);
+      return secret;
+    } catch (error) {
+      if (isAws(error, "ResourceNotFoundException")) return undefined;
+      throw wrap("DescribeSecret", name, error);
+    }
+  }
+
+  async read(name: string, version: Stage | { versionId: string }): Promise<TokenRecord | undefined> {
+    this.assertInNamespace(name);
+    const selector = typeof version === "string" ? { VersionStage: version } : { VersionId: version.versionId };
+    try {
+      const out = await this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name, ...selector }));
+      const record = parseRecord(out.SecretString ?? "", name, out.VersionId ?? "?");
+      if (record.environment !== this.environment) {
+        throw new EnvironmentMismatchError(
+          `secret ${name} holds a ${record.environment} token`,
+          `only the ${record.environment} stack and rotator may use it; check the secret was not copied between environments`,
+        );
+      }
+      return record;
+    } catch (error) {
+      if (isAws(error, "ResourceNotFoundException")) return undefined;
+      throw wrap("GetSecretValue", name, error);
+    }
+  }
+
+  async create(name: string, record: TokenRecord, metadata: TokenMetadata): Promise<StoredSecret> {
+    this.assertInNamespace(name);
+    this.assertRecordEnvironment(name, record);
+    try {
+      await this.client.send(
+        new this.sdk.CreateSecretCommand({
+          Name: name,
+          SecretString: serialiseRecord(record),
+          Description: describeToken(metadata),
+          Tags: toAwsTags(metadataToTags(metadata)),
+        }),
+      );
+    } catch (error) {
+      throw wrap("CreateSecret", name, error);
+    }
+    const created = await this.describe(name);
+    if (!created) throw new StoreError("DescribeSecret", name, new Error("the secret vanished right after creation"));
+    return created;
+  }
+
+  async restore(name: string): Promise<void> {
+    this.assertInNamespace(name);
+    try {
+      await this.client.send(new this.sdk.RestoreSecretCommand({ SecretId: name }));
+    } catch (error) {
+      throw wrap("RestoreSecret", name, error);
+    }
+  }
+
+  async putVersion(name: string, versionId: string, record: TokenRecord, stages: readonly Stage[]): Promise<void> {
+    this.assertInNamespace(name);
+    this.assertRecordEnvironment(name, record);
+    try {
+      await this.client.send(
+        new this.sdk.PutSecretValueCommand({
+          SecretId: name,
+          ClientRequestToken: versionId,
+          SecretString: serialiseRecord(record),
+          VersionStages: [...stages],
+        }),
+      );
+    } catch (error) {
+      throw wrap("PutSecretValue", name, error);
+    }
+  }
+
+  async moveStage(name: string, stage: Stage, toVersionId: string, fromVersionId: string | undefined): Promise<void> {
+    this.assertInNamespace(name);
+    try {
+      await this.client.send(
+        new this.sdk.UpdateSecretVersionStageCommand({
+          SecretId: name,
+          VersionStage: stage,
+          MoveToVersionId: toVersionId,
+          RemoveFromVersionId: fromVersionId === toVersionId ? undefined : fromVersionId,
+        }),
+      );
+    } catch (error) {
+      throw wrap(`UpdateSecretVersionStage(${stage})`, name, error);
+    }
+  }
+
+  async removeStage(name: string, stage: Stage, fromVersionId: string): Promise<void> {
+    this.assertInNamespace(name);
+    try {
+      await this.client.send(
+        new this.sdk.UpdateSecretVersionStageCommand({
+          SecretId: name,
+          VersionStage: stage,
+          RemoveFromVersionId: fromVersionId,
+        }),
+      );
+    } catch (error) {
+      throw wrap(`UpdateSecretVersionStage(remove ${stage})`, name, error);
+    }
+  }
+
+  async setMetadata(name: string, metadata: TokenMetadata): Promise<void> {
+    this.assertInNamespace(name);
+    const tags = metadataToTags(metadata);
+    const current = await this.describe(name);
+    if (!current) throw new StoreError("TagResource", name, new Error("no such secret"));
+    const stale = Object.keys(current.tags).filter((key) => key.startsWith("openclaw:") && !(key in tags));
+    try {
+      await this.client.send(new this.sdk.TagResourceCommand({ SecretId: name, Tags: toAwsTags(tags) }));
+      if (stale.length) await this.client.send(new this.sdk.UntagResourceCommand({ SecretId: name, TagKeys: stale }));
+      await this.client.send(new this.sdk.UpdateSecretCommand({ SecretId: name, Description: describeToken(metadata) }));
+    } catch (error) {
+      throw wrap("TagResource", name, error);
+    }
+  }
+
+  async *list(): AsyncIterable<StoredSecret> {
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new this.sdk.ListSecretsCommand({
+            MaxResults: 100,
+            NextToken: nextToken,
+            Filters: [
+              { Key: "name", Values: [secretNamespace(this.environment)] },
+              { Key: "tag-key", Values: [Tag.ManagedBy] },
+            ],
+          }),
+        );
+      } catch (error) {
+        throw wrap("ListSecrets", secretNamespace(this.environment), error);
+      }
+      for (const entry of page.SecretList ?? []) {
+        const secret = toStoredSecret(entry);
+        // The filters are a prefix match; the tag check keeps another environment's secret out regardless.
+        if (secret.name.startsWith(secretNamespace(this.environment)) && secret.tags[Tag.Environment] === this.environment) {
+          yield secret;
+        }
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+
+  async delete(name: string, options: DeleteOptions): Promise<void> {
+    this.assertInNamespace(name);
+    const immediate = options.recoveryWindowDays === 0;
+    try {
+      await this.client.send(
+        new this.sdk.DeleteSecretCommand({
+          SecretId: name,
+          ...(immediate ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: options.recoveryWindowDays }),
+        }),
+      );
+    } catch (error) {
+      if (isAws(error, "ResourceNotFoundException")) return;
+      throw wrap("DeleteSecret", name, error);
+    }
+  }
+
+  private assertInNamespace(name: string): void {
+    const namespace = secretNamespace(this.environment);
+    if (!name.startsWith(namespace)) {
+      throw new EnvironmentMismatchError(
+        `secret ${name} is outside the ${this.environment} namespace ${namespace}`,
+        `${this.environment} tokens live under ${namespace}; use a secret name that starts with it`,
+      );
+    }
+  }
+
+  private assertSameEnvironment(secret: StoredSecret): void {
+    const env = secret.tags[Tag.Environment];
+    if (env !== undefined && env !== this.environment) {
+      throw new EnvironmentMismatchError(
+        `secret ${secret.name} is tagged for the ${env} environment`,
+        `only the ${env} stack and rotator may manage it`,
+      );
+    }
+  }
+
+  private assertRecordEnvironment(name: string, record: TokenRecord): void {
+    if (record.environment !== this.environment) {
+      throw new EnvironmentMismatchError(
+        `refusing to write a ${record.environment} token into ${name}`,
+        `the ${this.environment} store only holds ${this.environment} tokens`,
+      );
+    }
+  }
+}
+
+interface SecretDescription {
+  Name?: string;
+  ARN?: string;
+  Tags?: AwsTag[];
+  VersionIdsToStages?: Record<string, string[]>;
+  SecretVersionsToStages?: Record<string, string[]>;
+  DeletedDate?: Date;
+}
+
+function toStoredSecret(out: SecretDescription): StoredSecret {
+  const tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+  const stages: Partial<Record<Stage, string>> = {};
+  for (const [versionId, labels] of Object.entries(out.VersionIdsToStages ?? out.SecretVersionsToStages ?? {})) {
+    for (const label of labels) {
+      if (label === Stage.Current || label === Stage.Pending || label === Stage.Previous) stages[label] = versionId;
+    }
+  }
+  return {
+    name: out.Name ?? "",
+    arn: out.ARN ?? "",
+    tags,
+    metadata: tagsToMetadata(tags),
+    stages,
+    deletedAt: out.DeletedDate,
+  };
+}
+
+function toAwsTags(tags: Record<string, string>): AwsTag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function describeToken(meta: TokenMetadata): string {
+  return `OpenClaw gateway token "${meta.tokenName}" (${meta.environment}), managed by openclaw-token-ops. Read the "token" field of AWSCURRENT.`;
+}
+
+function isAws(error: unknown, name: string): boolean {
+  return (error as { name?: string })?.name === name;
+}
+
+function wrap(operation: string, name: string, error: unknown): Error {
+  return error instanceof TokenOpsError ? error : new StoreError(operation, name, error);
+}
