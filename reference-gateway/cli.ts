@@ -1,0 +1,212 @@
+import { ALL_ENVIRONMENTS, isEnvironment, type Environment } from "../src/domain/environments";
+import { systemClock } from "../src/domain/clock";
+import { parseDuration } from "../src/domain/duration";
+import { TokenOpsError, ValidationError } from "../src/domain/errors";
+import { parseArgs, type ParsedArgs } from "./args";
+import { UsageError } from "./errors";
+import { RequestLog } from "./request-log";
+import { ReferenceGateway } from "./server";
+import { toMetadata, TokenRegistry, type TokenMetadata } from "./token-registry";
+import { validateCreateToken } from "./token-validation";
+
+export const USAGE = `usage:
+  reference-gateway serve --environment dev|stage|prod --state-dir DIR
+                          [--host 127.0.0.1] [--port 0] [--latency-ms N] [--test-control]
+  reference-gateway auth create-token --state-dir DIR --environment dev|stage|prod --name NAME
+                          --scope SCOPE [--scope SCOPE ...] [--expires-in 90d] [--json]
+  reference-gateway auth revoke TOKEN_ID --state-dir DIR [--environment ENV] [--json]
+  reference-gateway auth list --state-dir DIR [--environment ENV] [--json]
+
+Exit codes: 0 success, 1 failure, 2 bad usage. Token values are printed once, by create-token, and never again.`;
+
+/** Where commands write: stdout carries only results (JSON or the token); everything else goes to stderr. */
+export interface CliOutput {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** Runs one command and resolves to the process exit code. */
+export async function runCli(argv: readonly string[], out: CliOutput = process): Promise<number> {
+  try {
+    return await dispatch(argv, out);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof ValidationError) {
+      out.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof TokenOpsError) {
+      out.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function dispatch(argv: readonly string[], out: CliOutput): Promise<number> {
+  const [command, subcommand, ...rest] = argv;
+  if (command === "help" || command === "--help" || command === "-h") {
+    out.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command === "serve") return serve(argv.slice(1), out);
+  if (command === "auth" && subcommand === "create-token") return createToken(rest, out);
+  if (command === "auth" && subcommand === "revoke") return revoke(rest, out);
+  if (command === "auth" && subcommand === "list") return list(rest, out);
+  throw new UsageError(command === undefined ? "no command given" : `unknown command: ${argv.slice(0, 2).join(" ")}`);
+}
+
+async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
+  const args = parseArgs("serve", argv, {
+    environment: { type: "string" },
+    "state-dir": { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    "latency-ms": { type: "string" },
+    "test-control": { type: "boolean" },
+  });
+  noPositionals(args);
+  const environment = environmentOption(args, true);
+  const host = args.string("host") ?? "127.0.0.1";
+  const port = wholeNumberOption(args, "port", 0, 65_535) ?? 0;
+  const gateway = await ReferenceGateway.open({
+    environment,
+    stateDir: args.requiredString("state-dir"),
+    testControl: args.flag("test-control"),
+    latencyMs: wholeNumberOption(args, "latency-ms", 0, 600_000) ?? 0,
+  });
+  let url: string;
+  try {
+    url = await gateway.listen(port, host);
+  } catch (cause) {
+    await gateway.close();
+    throw new TokenOpsError("listen_failed", `cannot listen on ${host}:${port} (${(cause as NodeJS.ErrnoException).code})`, {
+      hint: "choose another --port, or --port 0 for a free one",
+      cause,
+    });
+  }
+  out.stdout.write(`${JSON.stringify({ event: "listening", url, environment, pid: process.pid })}\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  out.stderr.write(`reference-gateway: ${signal} received, closing (send it again to stop at once)\n`);
+  await gateway.close();
+  return 0;
+}
+
+async function createToken(argv: readonly string[], out: CliOutput): Promise<number> {
+  const args = parseArgs("auth create-token", argv, {
+    "state-dir": { type: "string" },
+    environment: { type: "string" },
+    name: { type: "string" },
+    scope: { type: "string", multiple: true },
+    "expires-in": { type: "string" },
+    json: { type: "boolean" },
+  });
+  noPositionals(args);
+  const environment = environmentOption(args, true);
+  const stateDir = args.requiredString("state-dir");
+  const expiresIn = args.string("expires-in");
+  const expiresInSeconds = expiresIn === undefined ? undefined : parseDuration(expiresIn);
+  if (expiresIn !== undefined && expiresInSeconds === undefined) {
+    throw new UsageError(`--expires-in ${expiresIn} is not a duration; write it like 90d, 12h, 30m or 45s`);
+  }
+  // Validate before touching the state dir, so a typo creates nothing.
+  const spec = validateCreateToken(
+    { name: args.string("name"), scopes: args.strings("scope"), ...(expiresInSeconds !== undefined && { expiresInSeconds }) },
+    systemClock.now().getTime(),
+  );
+  const registry = await TokenRegistry.open(stateDir, environment, systemClock);
+  const { record, value } = await registry.create(spec);
+  // The only place the CLI prints a token value, as the guide's `openclaw auth create-token` does.
+  if (args.flag("json")) {
+    const { id, name, scopes, expiresAt } = record;
+    out.stdout.write(`${JSON.stringify({ id, token: value.reveal(), name, scopes, expiresAt })}\n`);
+  } else {
+    out.stdout.write(`${value.reveal()}\n`);
+  }
+  out.stderr.write(
+    `Created ${record.id} "${record.name}" (${record.scopes.join(", ")}; expires ${record.expiresAt ?? "never"}). ` +
+      "Copy the token now: it is shown only once and stored only as a hash.\n",
+  );
+  return 0;
+}
+
+async function revoke(argv: readonly string[], out: CliOutput): Promise<number> {
+  const args = parseArgs("auth revoke", argv, {
+    "state-dir": { type: "string" },
+    environment: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (args.positionals.length !== 1) throw new UsageError("auth revoke needs exactly one TOKEN_ID (tok_...)");
+  const [id] = args.positionals;
+  const stateDir = args.requiredString("state-dir");
+  const registry = TokenRegistry.openExisting(stateDir, systemClock, environmentOption(args, false));
+  const before = registry.get(id);
+  const record = await registry.revoke(id);
+  if (!record) {
+    throw new TokenOpsError("not_found", `no token ${id} in ${stateDir}`, { hint: `list tokens with: auth list --state-dir ${stateDir}` });
+  }
+  if (args.flag("json")) out.stdout.write(`${JSON.stringify(metadataOf(registry, [record])[0])}\n`);
+  out.stderr.write(
+    before?.revokedAt
+      ? `${id} "${record.name}" was already revoked at ${record.revokedAt}.\n`
+      : `Revoked ${id} "${record.name}" at ${record.revokedAt}; a running gateway refuses it from its next request.\n`,
+  );
+  return 0;
+}
+
+async function list(argv: readonly string[], out: CliOutput): Promise<number> {
+  const args = parseArgs("auth list", argv, {
+    "state-dir": { type: "string" },
+    environment: { type: "string" },
+    json: { type: "boolean" },
+  });
+  noPositionals(args);
+  const registry = TokenRegistry.openExisting(args.requiredString("state-dir"), systemClock, environmentOption(args, false));
+  const tokens = metadataOf(registry, registry.list());
+  if (args.flag("json")) {
+    out.stdout.write(`${JSON.stringify({ tokens })}\n`);
+  } else {
+    out.stdout.write(formatTable(tokens));
+  }
+  return 0;
+}
+
+/** Metadata as the API shows it; lastUsedAt comes from the request log the server appends to. */
+function metadataOf(registry: TokenRegistry, records: ReturnType<TokenRegistry["list"]>): TokenMetadata[] {
+  const log = RequestLog.open(registry.paths.requests, { append: false });
+  const now = systemClock.now().getTime();
+  return records.map((r) => toMetadata(r, log.lastUsedAt(r.id), now));
+}
+
+function formatTable(tokens: readonly TokenMetadata[]): string {
+  const header = ["ID", "NAME", "STATUS", "SCOPES", "EXPIRES", "LAST USED"];
+  const rows = tokens.map((t) => [t.id, t.name, t.status, t.scopes.join(","), t.expiresAt ?? "never", t.lastUsedAt ?? "never"]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => `${r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`).join("");
+}
+
+function environmentOption(args: ParsedArgs, required: true): Environment;
+function environmentOption(args: ParsedArgs, required: false): Environment | undefined;
+function environmentOption(args: ParsedArgs, required: boolean): Environment | undefined {
+  const value = required ? args.requiredString("environment") : args.string("environment");
+  if (value === undefined || isEnvironment(value)) return value;
+  throw new UsageError(`--environment ${value} is not an environment; use one of ${ALL_ENVIRONMENTS.join(", ")}`);
+}
+
+function wholeNumberOption(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const text = args.string(name);
+  if (text === undefined) return undefined;
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`--${name} ${text} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function noPositionals(args: ParsedArgs): void {
+  if (args.positionals.length > 0) throw new UsageError(`${args.command} takes no argument ${JSON.stringify(args.positionals[0])}`);
+}

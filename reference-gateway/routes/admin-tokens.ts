@@ -1,0 +1,91 @@
+import { ValidationError } from "../../src/domain/errors";
+import { Scope } from "../../src/domain/scopes";
+import { ApiError, ApiErrorCode } from "../errors";
+import { ok, readJsonBody } from "../http-io";
+import { MAX_ENTRIES_PER_TOKEN, type RequestQuery } from "../request-log";
+import type { Route } from "../router";
+import { toMetadata, type TokenMetadata, type TokenRecord } from "../token-registry";
+import { validateCreateToken } from "../token-validation";
+import type { GatewayServices } from "./context";
+
+const DEFAULT_REQUEST_LIMIT = 100;
+
+/** Token management: every route needs `admin:*`. */
+export function adminTokenRoutes(services: GatewayServices): Route[] {
+  const { clock, registry, requestLog } = services;
+  const metadata = (record: TokenRecord): TokenMetadata => toMetadata(record, requestLog.lastUsedAt(record.id), clock.now().getTime());
+  const existing = (id: string): TokenRecord => {
+    const record = registry.get(id);
+    if (!record) throw notFound(id);
+    return record;
+  };
+
+  return [
+    {
+      method: "POST",
+      pattern: "/v1/admin/tokens",
+      requires: Scope.AdminAll,
+      handle: async ({ req }) => {
+        const spec = validateCreateToken(await readJsonBody(req), clock.now().getTime());
+        const { record, value } = await registry.create(spec);
+        // The one place the API reveals a token value: the creator must copy it now, it is not stored.
+        return ok({ token: value.reveal(), ...metadata(record) }, 201);
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/v1/admin/tokens",
+      requires: Scope.AdminAll,
+      handle: ({ url }) => {
+        const name = url.searchParams.get("name") ?? undefined;
+        return ok({ tokens: registry.list({ name }).map(metadata) });
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/v1/admin/tokens/:id",
+      requires: Scope.AdminAll,
+      handle: ({ params }) => ok(metadata(existing(params.id))),
+    },
+    {
+      method: "POST",
+      pattern: "/v1/admin/tokens/:id/revoke",
+      requires: Scope.AdminAll,
+      handle: async ({ params }) => {
+        const revoked = await registry.revoke(params.id);
+        if (!revoked) throw notFound(params.id);
+        return ok(metadata(revoked));
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/v1/admin/tokens/:id/requests",
+      requires: Scope.AdminAll,
+      handle: ({ params, url }) => {
+        const record = existing(params.id);
+        return ok({ requests: requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });
+      },
+    },
+  ];
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, ApiErrorCode.NotFound, `no token ${id}; list tokens with GET /v1/admin/tokens`);
+}
+
+function parseRequestQuery(search: URLSearchParams): RequestQuery {
+  const since = search.get("since");
+  const limit = search.get("limit");
+  const sinceMs = since === null ? undefined : Date.parse(since);
+  const limitValue = limit === null ? DEFAULT_REQUEST_LIMIT : /^[0-9]{1,4}$/.test(limit) ? Number(limit) : Number.NaN;
+  const problems = [
+    ...(sinceMs !== undefined && Number.isNaN(sinceMs)
+      ? [{ field: "since", message: "must be an ISO 8601 date-time, e.g. 2026-05-01T12:00:00.000Z" }]
+      : []),
+    ...(limitValue >= 1 && limitValue <= MAX_ENTRIES_PER_TOKEN
+      ? []
+      : [{ field: "limit", message: `must be a whole number from 1 to ${MAX_ENTRIES_PER_TOKEN} (default ${DEFAULT_REQUEST_LIMIT})` }]),
+  ];
+  if (problems.length > 0) throw new ValidationError("request log query", problems);
+  return { sinceMs, limit: limitValue };
+}

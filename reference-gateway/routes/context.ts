@@ -1,0 +1,23 @@
+import type { Environment } from "../../src/domain/environments";
+import type { OffsetClock } from "../clock";
+import type { FaultInjector } from "../faults";
+import type { JobStore } from "../jobs";
+import type { RequestLog } from "../request-log";
+import type { TokenRegistry } from "../token-registry";
+
+/** What route handlers work with; the server owns these and hands them over once. */
+export interface GatewayServices {
+  readonly environment: Environment;
+  readonly clock: OffsetClock;
+  readonly registry: TokenRegistry;
+  readonly requestLog: RequestLog;
+  readonly jobs: JobStore;
+}
+
+/** The knobs behind `/_test/*`, changed at run time by tests and benchmarks. */
+export interface TestControls {
+  readonly clock: OffsetClock;
+  readonly faults: FaultInjector;
+  /** Added before every request is handled. */
+  latencyMs: number;
+}

@@ -1,0 +1,212 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Environment } from "../src/domain/environments";
+import { TokenOpsError, ValidationError } from "../src/domain/errors";
+import { ANONYMOUS, identifyCaller, requireActiveToken, requireScope, type Caller } from "./auth";
+import { OffsetClock } from "./clock";
+import { ApiError, ApiErrorCode } from "./errors";
+import { FaultInjector, FaultKind } from "./faults";
+import { errorReply, invalidRequest, writeReply, type Reply } from "./http-io";
+import { JobStore } from "./jobs";
+import { RequestLog } from "./request-log";
+import { matchRoute, type Route } from "./router";
+import { adminTokenRoutes } from "./routes/admin-tokens";
+import { apiRoutes } from "./routes/api";
+import type { GatewayServices, TestControls } from "./routes/context";
+import { testControlRoutes } from "./routes/test-control";
+import { TokenRegistry, TokenStatus } from "./token-registry";
+
+export interface GatewayOptions {
+  /** The one environment this gateway serves; it mints and accepts only that environment's prefix. */
+  readonly environment: Environment;
+  /** Holds tokens.json and requests.jsonl; shared with the admin CLI. */
+  readonly stateDir: string;
+  /** Mount `/_test/clock`, `/_test/faults` and `/_test/latency`. @default false */
+  readonly testControl?: boolean;
+  /** Latency added before every request, for benchmarks. @default 0 */
+  readonly latencyMs?: number;
+}
+
+/** Time allowed for in-flight requests on close before their connections are cut. */
+const CLOSE_GRACE_MS = 5_000;
+const TEST_CONTROL_PREFIX = "/_test/";
+
+/**
+ * The reference gateway: the documented HTTP contract (docs/gateway-api.md) on node:http.
+ *
+ * Each request goes through: test-control routes (if enabled) → injected latency and faults → caller
+ * identification → routing, authentication and scope check → handler → request log → response.
+ */
+export class ReferenceGateway {
+  readonly environment: Environment;
+  readonly #server: Server;
+  readonly #services: GatewayServices;
+  readonly #controls: TestControls;
+  readonly #routes: readonly Route[];
+  readonly #testRoutes: readonly Route[] | undefined;
+  /** Requests held by a "timeout" fault; each function drops its connection. */
+  readonly #held = new Set<() => void>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(services: GatewayServices, options: GatewayOptions) {
+    this.environment = services.environment;
+    this.#services = services;
+    this.#controls = { clock: services.clock, faults: new FaultInjector(), latencyMs: options.latencyMs ?? 0 };
+    this.#routes = [...apiRoutes(services), ...adminTokenRoutes(services)];
+    this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) => {
+        process.stderr.write(`reference-gateway: cannot answer ${req.method} ${req.url}: ${String(error)}\n`);
+        res.destroy();
+      });
+    });
+  }
+
+  /** Opens the state dir (refusing one of another environment) and loads the request log. */
+  static async open(options: GatewayOptions): Promise<ReferenceGateway> {
+    const clock = new OffsetClock();
+    const registry = await TokenRegistry.open(options.stateDir, options.environment, clock);
+    const requestLog = RequestLog.open(registry.paths.requests, { append: true });
+    const services: GatewayServices = { environment: options.environment, clock, registry, requestLog, jobs: new JobStore() };
+    return new ReferenceGateway(services, options);
+  }
+
+  /** Starts listening; resolves to the base URL (with the actual port when `port` is 0). */
+  async listen(port: number, host: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `http://${hostPart}:${address.port}`;
+  }
+
+  /** Stops accepting connections, drops held requests, lets in-flight ones finish, flushes the log. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const release of [...this.#held]) release();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const force = setTimeout(() => this.#server.closeAllConnections(), CLOSE_GRACE_MS);
+    await closed;
+    clearTimeout(force);
+    await this.#services.requestLog.close();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://gateway.invalid");
+    if (this.#testRoutes && url.pathname.startsWith(TEST_CONTROL_PREFIX)) {
+      writeReply(res, await this.#route(req, url, this.#testRoutes, ANONYMOUS).catch((e: unknown) => this.#errorReply(e)));
+      return;
+    }
+    if (this.#controls.latencyMs > 0) await sleep(this.#controls.latencyMs);
+    const fault = this.#controls.faults.pick(url.pathname);
+    if (fault !== undefined) {
+      this.#injectFault(fault, req, res);
+      return;
+    }
+
+    const { clock, registry, requestLog } = this.#services;
+    let caller: Caller = ANONYMOUS;
+    let reply: Reply;
+    try {
+      registry.refresh(); // one stat: picks up tokens created or revoked by the admin CLI
+      caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      reply = await this.#route(req, url, this.#routes, caller);
+    } catch (error) {
+      reply = this.#errorReply(error);
+    }
+    if (caller.record) {
+      const entry = {
+        at: clock.now().toISOString(),
+        method: req.method ?? "GET",
+        path: url.pathname,
+        status: reply.status,
+        userAgent: req.headers["user-agent"] ?? null,
+      };
+      requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active);
+    }
+    writeReply(res, reply);
+  }
+
+  /** Routes, authenticates and runs the handler; throws what the client should be told. */
+  async #route(req: IncomingMessage, url: URL, routes: readonly Route[], caller: Caller): Promise<Reply> {
+    const method = req.method ?? "GET";
+    const match = matchRoute(routes, method, url.pathname);
+    if (match.kind === "not-found") {
+      throw new ApiError(404, ApiErrorCode.NotFound, `no route ${method} ${url.pathname}; see docs/gateway-api.md`);
+    }
+    if (match.kind === "method-not-allowed") {
+      const allow = match.allow.join(", ");
+      throw new ApiError(405, ApiErrorCode.MethodNotAllowed, `${method} is not allowed on ${url.pathname}; use ${allow}`, {
+        headers: { allow },
+      });
+    }
+    const { route, params } = match;
+    const ctx = { req, url, params };
+    if (route.requires === null) return route.handle(ctx);
+    const token = requireActiveToken(caller);
+    if (route.requires !== "token") requireScope(token, route.requires);
+    return route.handle({ ...ctx, token });
+  }
+
+  #errorReply(error: unknown): Reply {
+    if (error instanceof ApiError) return errorReply(error);
+    if (error instanceof ValidationError) return errorReply(invalidRequest(error));
+    // State trouble (corrupt tokens.json, a stuck lock, another environment's dir) is the operator's to fix:
+    // the details go to stderr, the client learns only that the gateway cannot serve right now.
+    if (error instanceof TokenOpsError) {
+      process.stderr.write(`reference-gateway: ${error.message}\n`);
+      return errorReply(new ApiError(503, ApiErrorCode.Unavailable, "token state unavailable; the operator should check the gateway's stderr"));
+    }
+    process.stderr.write(`reference-gateway: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    return errorReply(new ApiError(500, ApiErrorCode.Internal, "internal error; the operator should check the gateway's stderr"));
+  }
+
+  /** Injected faults stand in for trouble in front of the gateway, so they are not in the request log. */
+  #injectFault(kind: FaultKind, req: IncomingMessage, res: ServerResponse): void {
+    const retryAfter = { "retry-after": String(this.#controls.faults.spec.retryAfterSeconds) };
+    switch (kind) {
+      case FaultKind.Internal:
+        return writeReply(res, errorReply(new ApiError(500, ApiErrorCode.Internal, "internal error (injected fault)")));
+      case FaultKind.Unavailable:
+        return writeReply(
+          res,
+          errorReply(new ApiError(503, ApiErrorCode.Unavailable, "gateway unavailable (injected fault); retry later", { headers: retryAfter })),
+        );
+      case FaultKind.RateLimited:
+        return writeReply(
+          res,
+          errorReply(
+            new ApiError(429, ApiErrorCode.RateLimited, `rate limited (injected fault); retry after ${retryAfter["retry-after"]} s`, {
+              headers: retryAfter,
+            }),
+          ),
+        );
+      case FaultKind.Reset:
+        req.socket.destroy();
+        return;
+      case FaultKind.Timeout: {
+        const release = (): void => {
+          clearTimeout(timer);
+          this.#held.delete(release);
+          req.socket.destroy();
+        };
+        const timer = setTimeout(release, this.#controls.faults.spec.holdMs);
+        this.#held.add(release);
+        // A client that gives up first closes the socket: forget the request then, not 30 s later.
+        req.socket.once("close", release);
+        return;
+      }
+    }
+  }
+}
