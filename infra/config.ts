@@ -1,0 +1,108 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Environment, isEnvironment } from "../src/domain/environments";
+import { Problem, ValidationError } from "../src/domain/errors";
+import { checkInputs, UNKNOWN } from "../src/provider/inputs";
+
+/** One token as a stack declares it under `openclaw:tokens`. */
+export interface TokenDeclaration {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly ttl: string;
+  readonly rotationFraction?: number;
+  readonly allowAdminScope?: boolean;
+  readonly secretName?: string;
+  readonly recoveryWindowDays?: number;
+}
+
+/** A stack's configuration, validated as a whole before anything is declared. */
+export interface StackConfig {
+  readonly environment: Environment;
+  readonly gatewayUrl: string;
+  readonly backend: string | undefined;
+  /** `openclaw:adminToken`, which must be set with `pulumi config set --secret`. */
+  readonly adminToken: pulumi.Output<string>;
+  readonly tokens: readonly TokenDeclaration[];
+}
+
+/** Raw config values, so that validation can be tested without a Pulumi engine. */
+export interface RawStackConfig {
+  readonly stack: string;
+  readonly environment: unknown;
+  readonly gatewayUrl: unknown;
+  readonly backend: unknown;
+  readonly tokens: unknown;
+}
+
+/** Stack names that name an environment must name the one they deploy. */
+const ENVIRONMENT_STACKS: Readonly<Record<string, Environment>> = { dev: "dev", stage: "stage", prod: "prod" };
+
+/**
+ * Every problem with a stack's configuration, each naming the config key and the fix. Tokens are checked with the
+ * provider's own rules, so the messages are the same as at preview, but before any resource is registered.
+ */
+export function stackConfigProblems(raw: RawStackConfig): Problem[] {
+  const problems: Problem[] = [];
+  const key = (k: string) => `openclaw:${k}`;
+  if (!isEnvironment(raw.environment)) {
+    problems.push({ field: key("environment"), message: `set it to dev, stage or prod (pulumi config set openclaw:environment dev)` });
+  } else if (ENVIRONMENT_STACKS[raw.stack] && ENVIRONMENT_STACKS[raw.stack] !== raw.environment) {
+    problems.push({ field: key("environment"), message: `stack ${raw.stack} must deploy the ${raw.stack} environment, not ${raw.environment}` });
+  }
+  if (!Array.isArray(raw.tokens) || raw.tokens.length === 0) {
+    problems.push({ field: key("tokens"), message: "declare at least one token: a list of {name, scopes, ttl}" });
+    return problems;
+  }
+  const seen = new Set<string>();
+  raw.tokens.forEach((token: unknown, i) => {
+    const at = `${key("tokens")}[${i}]`;
+    if (typeof token !== "object" || token === null || Array.isArray(token)) {
+      problems.push({ field: at, message: "each token is an object {name, scopes, ttl}" });
+      return;
+    }
+    const declared = token as Record<string, unknown>;
+    const outcome = checkInputs({
+      ...declared,
+      environment: raw.environment,
+      gatewayUrl: raw.gatewayUrl,
+      backend: raw.backend,
+      // Held as a secret by the program; the provider's check validates it.
+      adminToken: UNKNOWN,
+    });
+    if (!outcome.ok) {
+      for (const p of outcome.problems) {
+        const field = ["environment", "gatewayUrl", "backend"].includes(p.field) ? key(p.field) : `${at}.${p.field}`;
+        if (!problems.some((q) => q.field === field && q.message === p.message)) problems.push({ field, message: p.message });
+      }
+    }
+    if (typeof declared.name === "string") {
+      if (seen.has(declared.name)) problems.push({ field: `${at}.name`, message: `${declared.name} is declared twice; token names are unique per stack` });
+      seen.add(declared.name);
+    }
+  });
+  return problems;
+}
+
+/** Reads and validates the stack's configuration; throws one ValidationError listing every problem. */
+export function loadStackConfig(): StackConfig {
+  const config = new pulumi.Config("openclaw");
+  const raw: RawStackConfig = {
+    stack: pulumi.getStack(),
+    environment: config.get("environment"),
+    gatewayUrl: config.get("gatewayUrl"),
+    backend: config.get("backend"),
+    tokens: config.getObject<unknown>("tokens"),
+  };
+  const problems = stackConfigProblems(raw);
+  const adminToken = config.getSecret("adminToken");
+  if (!adminToken) {
+    problems.push({ field: "openclaw:adminToken", message: "set the gateway's admin token: pulumi config set --secret openclaw:adminToken <token>" });
+  }
+  if (problems.length) throw new ValidationError(`Stack ${raw.stack}'s configuration`, problems);
+  return {
+    environment: raw.environment as Environment,
+    gatewayUrl: raw.gatewayUrl as string,
+    backend: raw.backend as string | undefined,
+    adminToken: adminToken as pulumi.Output<string>,
+    tokens: raw.tokens as TokenDeclaration[],
+  };
+}
