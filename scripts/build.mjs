@@ -16,6 +16,9 @@ const entries = [
   // The GatewayToken provider runtime, loaded by the thin provider shell that Pulumi serialises into state.
   // The AWS SDK stays external: it is resolved from the project's node_modules.
   { in: "src/provider/runtime.ts", out: "provider-runtime.js", external: ["@aws-sdk/*"] },
+  // The rotator Lambda: one minified file with everything inlined, the AWS SDK included, so the deployed code
+  // is exactly what was tested rather than whatever SDK version the runtime happens to ship.
+  { in: "lambdas/rotator/handler.ts", out: "lambda/rotator/index.js", external: [], minify: true },
 ];
 
 const only = process.argv.slice(2);
@@ -33,6 +36,7 @@ await Promise.all(
         target,
         sourcemap: true,
         external: e.external,
+        minify: e.minify ?? false,
         logLevel: "warning",
       }),
     ),

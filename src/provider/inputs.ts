@@ -31,8 +31,11 @@ const NAME_PATTERN = /^[a-z][a-z0-9-]{1,46}[a-z0-9]$/;
 /** What Secrets Manager allows in a name. */
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 
-/** Pulumi's marker for a value not known until apply; such inputs are checked when they are known. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/**
+ * Pulumi's marker for a value not known until apply; such inputs are checked when they are known. The stack
+ * program passes it for values it holds only as secrets, which the provider's own check then validates.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export type CheckOutcome =
   | { readonly ok: true; readonly inputs: GatewayTokenInputs }

@@ -21,10 +21,12 @@ import { Sensitive } from "../domain/sensitive";
 import { GatewayBackend, IssuedToken, ownUserAgent } from "../gateway/backend";
 import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
-import { mintUnique, revokeOnFailure } from "../gateway/minting";
+import { mintUnique, revokeAllNamed, revokeOnFailure } from "../gateway/minting";
+import { abortRotation } from "../rotation/steps";
 import { Tag, TokenMetadata } from "../store/metadata";
 import { TokenRecord } from "../store/record";
 import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
+import { writeAsCurrent } from "../store/promote";
 import { Stage, StoredSecret, TokenStore } from "../store/token-store";
 import { checkInputs, GatewayTokenInputs } from "./inputs";
 import { GatewayTokenOutputs, REPLACE_ON_CHANGE, TokenHealth, UPDATE_IN_PLACE } from "./outputs";
@@ -100,7 +102,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         if (!existing) return store.create(inputs.secretName, record, toMetadata(inputs, record, {}));
         // Destroyed earlier with a recovery window: take the secret back rather than failing on its name.
         await store.restore(inputs.secretName);
-        await store.putVersion(inputs.secretName, randomUUID(), record, [Stage.Current]);
+        await writeAsCurrent(store, inputs.secretName, randomUUID(), record, existing.stages.AWSCURRENT);
         await store.setMetadata(inputs.secretName, toMetadata(inputs, record, {}));
         return (await store.describe(inputs.secretName)) as StoredSecret;
       });
@@ -137,17 +139,22 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         return { outs: { ...olds, ...inputs } satisfies GatewayTokenOutputs };
       }
       const now = deps.clock.now();
+      const meta = secret.metadata;
+      // A rotation the rotator has started but not promoted would be superseded by this token: undo it first.
+      if (!("problems" in meta) && meta.rotation) await abortRotation(store, backend, secret, meta);
       // Dual-active: the old token stays valid as AWSPREVIOUS until the rotator has seen consumers move off it.
       // A token two generations old would drop out of every stage, so it is retired now.
-      const retiring = current && (await health(backend, current)) === TokenHealth.Active ? current.tokenId : undefined;
-      const meta = secret.metadata;
+      const retiring = current && (await health(backend, current)) === TokenHealth.Active ? current : undefined;
       const older = !("problems" in meta) ? meta.retiringTokenId : undefined;
-      if (older && older !== retiring) await backend.revoke(older);
+      if (older && older !== retiring?.tokenId) await backend.revoke(older);
       const issued = await mint(backend, inputs, now);
       const record = toRecord(inputs, issued, backend.kind, now);
       await revokeOnFailure(backend, issued.metadata.id, async () => {
-        await store.putVersion(inputs.secretName, randomUUID(), record, [Stage.Current]);
-        await store.setMetadata(inputs.secretName, toMetadata(inputs, record, { retiringTokenId: retiring, promotedAt: now }));
+        await writeAsCurrent(store, inputs.secretName, randomUUID(), record, secret.stages.AWSCURRENT);
+        await store.setMetadata(
+          inputs.secretName,
+          toMetadata(inputs, record, retiring ? { retiringTokenId: retiring.tokenId, retiringExpiresAt: retiring.expiresAt, promotedAt: now } : {}),
+        );
       });
       return { outs: toOutputs(inputs, secret.arn, record) };
     },
@@ -166,6 +173,8 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       const ids = new Set(records.map((r) => r.tokenId));
       for (const key of [Tag.TokenId, Tag.RetiringTokenId]) if (secret.tags[key]) ids.add(secret.tags[key]);
       for (const tokenId of ids) await backend.revoke(tokenId);
+      // A rotation may have minted a token that never reached the secret: it is found by its recorded name.
+      if (secret.tags[Tag.RotationMintName]) await revokeAllNamed(backend, secret.tags[Tag.RotationMintName], undefined);
       // Keep the secret (the only record of these tokens) unless the gateway really refuses every one of them.
       for (const record of records) {
         if ((await health(backend, record)) === TokenHealth.Active) {
@@ -252,7 +261,7 @@ function toRecord(inputs: GatewayTokenInputs, issued: IssuedToken, backend: stri
 function toMetadata(
   inputs: GatewayTokenInputs,
   record: TokenRecord,
-  rotation: { retiringTokenId?: string; promotedAt?: Date },
+  retiring: { retiringTokenId?: string; retiringExpiresAt?: Date; promotedAt?: Date },
 ): TokenMetadata {
   return {
     environment: inputs.environment,
@@ -264,8 +273,11 @@ function toMetadata(
     expiresAt: record.expiresAt,
     ttlSeconds: ttlSeconds(inputs),
     rotationFraction: inputs.rotationFraction,
-    retiringTokenId: rotation.retiringTokenId,
-    promotedAt: rotation.promotedAt,
+    retiringTokenId: retiring.retiringTokenId,
+    retiringExpiresAt: retiring.retiringExpiresAt,
+    promotedAt: retiring.promotedAt,
+    rotation: undefined,
+    lastRotatedAt: undefined,
   };
 }
 

@@ -16,7 +16,22 @@ export const Tag = {
   RetiringTokenId: "openclaw:retiring-token-id",
   /** When the current token became AWSCURRENT: traffic under it is counted from then on. */
   PromotedAt: "openclaw:promoted-at",
+  /** Expiry of the retiring token: it is revoked before then whether or not consumers moved. */
+  RetiringExpiresAt: "openclaw:retiring-expires-at",
+  /** A rotation's intent, recorded before minting: its ID (= the AWSPENDING version ID) ... */
+  RotationId: "openclaw:rotation-id",
+  /** ... and the unique gateway name it mints under, so a crash after minting can find what was minted. */
+  RotationMintName: "openclaw:rotation-mint-name",
+  RotationStartedAt: "openclaw:rotation-started-at",
+  LastRotatedAt: "openclaw:last-rotated-at",
 } as const;
+
+/** A rotation under way, recorded in tags before anything is minted. */
+export interface RotationIntent {
+  readonly id: string;
+  readonly mintName: string;
+  readonly startedAt: Date;
+}
 
 export const MANAGED_BY = "openclaw-token-ops";
 
@@ -32,7 +47,10 @@ export interface TokenMetadata {
   readonly ttlSeconds: number;
   readonly rotationFraction: number;
   readonly retiringTokenId: string | undefined;
+  readonly retiringExpiresAt: Date | undefined;
   readonly promotedAt: Date | undefined;
+  readonly rotation: RotationIntent | undefined;
+  readonly lastRotatedAt: Date | undefined;
 }
 
 export function metadataToTags(meta: TokenMetadata): Record<string, string> {
@@ -49,7 +67,14 @@ export function metadataToTags(meta: TokenMetadata): Record<string, string> {
     [Tag.RotationFraction]: String(meta.rotationFraction),
   };
   if (meta.retiringTokenId) tags[Tag.RetiringTokenId] = meta.retiringTokenId;
+  if (meta.retiringExpiresAt) tags[Tag.RetiringExpiresAt] = meta.retiringExpiresAt.toISOString();
   if (meta.promotedAt) tags[Tag.PromotedAt] = meta.promotedAt.toISOString();
+  if (meta.rotation) {
+    tags[Tag.RotationId] = meta.rotation.id;
+    tags[Tag.RotationMintName] = meta.rotation.mintName;
+    tags[Tag.RotationStartedAt] = meta.rotation.startedAt.toISOString();
+  }
+  if (meta.lastRotatedAt) tags[Tag.LastRotatedAt] = meta.lastRotatedAt.toISOString();
   return tags;
 }
 
@@ -66,6 +91,12 @@ export function tagsToMetadata(tags: Record<string, string>): TokenMetadata | { 
     if (tags[key] && Number.isNaN(d.getTime())) problems.push(`tag ${key} is not a timestamp`);
     return d;
   };
+  const optionalDate = (key: string): Date | undefined => {
+    if (!tags[key]) return undefined;
+    const d = new Date(tags[key]);
+    if (Number.isNaN(d.getTime())) problems.push(`tag ${key} is not a timestamp`);
+    return d;
+  };
   const positive = (key: string): number => {
     const n = Number(need(key));
     if (tags[key] && !(n > 0)) problems.push(`tag ${key} is not a positive number`);
@@ -74,7 +105,7 @@ export function tagsToMetadata(tags: Record<string, string>): TokenMetadata | { 
   if (tags[Tag.ManagedBy] !== MANAGED_BY) problems.push(`tag ${Tag.ManagedBy} is not ${MANAGED_BY}`);
   const environment = need(Tag.Environment);
   if (tags[Tag.Environment] && !isEnvironment(environment)) problems.push(`environment "${environment}" is unknown`);
-  const meta: TokenMetadata = {
+  let meta: TokenMetadata = {
     environment: environment as Environment,
     tokenName: need(Tag.TokenName),
     backend: need(Tag.Backend),
@@ -85,8 +116,18 @@ export function tagsToMetadata(tags: Record<string, string>): TokenMetadata | { 
     ttlSeconds: positive(Tag.TtlSeconds),
     rotationFraction: positive(Tag.RotationFraction),
     retiringTokenId: tags[Tag.RetiringTokenId] || undefined,
-    promotedAt: tags[Tag.PromotedAt] ? new Date(tags[Tag.PromotedAt]) : undefined,
+    retiringExpiresAt: optionalDate(Tag.RetiringExpiresAt),
+    promotedAt: optionalDate(Tag.PromotedAt),
+    rotation: undefined,
+    lastRotatedAt: optionalDate(Tag.LastRotatedAt),
   };
+  if (tags[Tag.RotationId] || tags[Tag.RotationMintName]) {
+    meta = {
+      ...meta,
+      rotation: { id: need(Tag.RotationId), mintName: need(Tag.RotationMintName), startedAt: date(Tag.RotationStartedAt) },
+    };
+  }
+  if (meta.retiringTokenId && !meta.promotedAt) problems.push(`tag ${Tag.PromotedAt} is missing while a token is retiring`);
   return problems.length ? { problems } : meta;
 }
 
@@ -97,4 +138,12 @@ export function secretNamespace(environment: Environment): string {
 
 export function defaultSecretName(environment: Environment, tokenName: string): string {
   return `${secretNamespace(environment)}${tokenName}`;
+}
+
+/**
+ * The gateway admin token of an environment lives apart from the tokens it mints, so that a role allowed to
+ * write token secrets (the rotator's) can be allowed only to read this one.
+ */
+export function adminSecretName(environment: Environment): string {
+  return `openclaw-admin/${environment}/gateway`;
 }

@@ -1,4 +1,5 @@
-import { SecretsManagerClient, PutSecretValueCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { SecretsManagerClient, PutSecretValueCommand, CreateSecretCommand, DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { writeAsCurrent } from "../../src/store/promote";
 import { EnvironmentMismatchError } from "../../src/domain/errors";
 import { Tag } from "../../src/store/metadata";
 import { CorruptRecordError } from "../../src/store/record";
@@ -82,6 +83,22 @@ describe("SecretsManagerTokenStore (against moto)", () => {
 
       const after = await dev.describe("openclaw/dev/ci-runner");
       expect(after?.stages).toEqual({ AWSCURRENT: pendingId, AWSPREVIOUS: created.stages.AWSCURRENT });
+    });
+
+    it("promotes a new version after a rotation moved AWSCURRENT, leaving exactly one current version", async () => {
+      const first = sampleRecord();
+      const created = await dev.create("openclaw/dev/ci-runner", first, sampleMetadata(first));
+      const rotated = "66666666-6666-4666-8666-666666666666";
+      const replaced = "77777777-7777-4777-8777-777777777777";
+      await writeAsCurrent(dev, "openclaw/dev/ci-runner", rotated, sampleRecord(), created.stages.AWSCURRENT);
+      const replacement = sampleRecord();
+
+      await writeAsCurrent(dev, "openclaw/dev/ci-runner", replaced, replacement, rotated);
+
+      const labels = Object.values((await client.send(new DescribeSecretCommand({ SecretId: "openclaw/dev/ci-runner" }))).VersionIdsToStages ?? {}).flat();
+      expect(labels.filter((l) => l === "AWSCURRENT")).toHaveLength(1);
+      expect((await dev.describe("openclaw/dev/ci-runner"))?.stages).toEqual({ AWSCURRENT: replaced, AWSPREVIOUS: rotated });
+      expect((await dev.read("openclaw/dev/ci-runner", Stage.Current))?.tokenId).toBe(replacement.tokenId);
     });
 
     it("treats writing the same version twice as a no-op, so a resumed step can repeat it", async () => {

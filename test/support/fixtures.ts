@@ -35,7 +35,10 @@ export function sampleMetadata(record: TokenRecord, overrides: Partial<TokenMeta
     ttlSeconds: 30 * 86400,
     rotationFraction: 0.8,
     retiringTokenId: undefined,
+    retiringExpiresAt: undefined,
     promotedAt: undefined,
+    rotation: undefined,
+    lastRotatedAt: undefined,
     ...overrides,
   };
 }

@@ -1,0 +1,107 @@
+/**
+ * The rotator Lambda. Thin: it reads its settings, wires the engine to Secrets Manager, the gateway, the lease
+ * table, Powertools' logger and EMF metrics, and dispatches the event:
+ *   - an EventBridge Scheduler event (anything else)     -> one scheduled run over the environment's tokens
+ *   - a Secrets Manager rotation step {Step, SecretId, ClientRequestToken}
+ *   - an operator request {action: "rotate" | "emergency-revoke", secretName}
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Context } from "aws-lambda";
+import { Clock, systemClock } from "../../src/domain/clock";
+import { TokenOpsError } from "../../src/domain/errors";
+import { Sensitive } from "../../src/domain/sensitive";
+import { ownUserAgent } from "../../src/gateway/backend";
+import { createBackend } from "../../src/gateway/factory";
+import { HttpOptions } from "../../src/gateway/http";
+import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
+import { EmergencyResult, RotationEngine, RunSummary, SecretsManagerStep, TokenOutcome } from "../../src/rotation/engine";
+import { MetricsSink, RotationLogger, RotationObserver } from "../../src/rotation/observability";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { readAdminToken } from "../../src/store/admin-secret";
+import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
+import { readRotatorEnvironment } from "./settings";
+
+export type RotatorEvent =
+  | { readonly Step: SecretsManagerStep; readonly SecretId: string; readonly ClientRequestToken: string }
+  | { readonly action: "rotate" | "emergency-revoke"; readonly secretName: string }
+  | Record<string, unknown>;
+
+export type RotatorResult = RunSummary | EmergencyResult | { readonly outcome: TokenOutcome } | { readonly step: string };
+
+/** What tests and the local demo may replace; the Lambda uses the defaults. */
+export interface HandlerOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly clock?: Clock;
+  readonly observer?: RotationObserver;
+  /** Gateway HTTP tuning (timeouts, retries). */
+  readonly http?: Partial<Omit<HttpOptions, "baseUrl" | "userAgent">>;
+}
+
+const ADMIN_TOKEN_CACHE_MS = 5 * 60_000;
+
+export function createHandler(options: HandlerOptions = {}) {
+  const env = options.env ?? process.env;
+  const config = readRotatorEnvironment(env);
+  const { settings } = config;
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "openclaw-rotator", persistentKeys: { environment: settings.environment } });
+  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "OpenClawTokens", serviceName: "openclaw-rotator" });
+  const client = new SecretsManagerClient({});
+  const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
+  const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
+  // Warm invocations reuse the admin token for a while rather than reading it on every run.
+  let admin: { token: Sensitive; readAt: number } | undefined;
+
+  const log: RotationLogger = {
+    info: (message, fields) => logger.info(message, { ...fields }),
+    warn: (message, fields) => logger.warn(message, { ...fields }),
+    error: (message, fields) => logger.error(message, { ...fields }),
+  };
+  const sink: MetricsSink = { add: (metric, count = 1) => metrics.addMetric(metric, MetricUnit.Count, count) };
+
+  async function engine(): Promise<RotationEngine> {
+    if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
+      admin = { token: await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend), readAt: Date.now() };
+    }
+    const backend = createBackend({
+      kind: settings.backend,
+      url: settings.gatewayUrl,
+      environment: settings.environment,
+      adminToken: admin.token,
+      userAgent: ownUserAgent("rotator"),
+      http: options.http,
+    });
+    return new RotationEngine({ store, backend, leases, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
+  }
+
+  return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<RotatorResult> {
+    metrics.addDimension("environment", settings.environment);
+    try {
+      const rotator = await engine();
+      if ("Step" in event && typeof event.Step === "string") {
+        await rotator.handleSecretsManagerStep(event.Step as SecretsManagerStep, String(event.SecretId), String(event.ClientRequestToken));
+        return { step: event.Step };
+      }
+      const request = event as { action?: unknown; secretName?: unknown };
+      if (request.action === "rotate") return { outcome: await rotator.rotateNow(String(request.secretName)) };
+      if (request.action === "emergency-revoke") return await rotator.emergencyRevoke(String(request.secretName));
+      const summary = await rotator.runScheduled(() => context?.getRemainingTimeInMillis() ?? Infinity);
+      logger.info("run: finished", { outcomes: summary.outcomes, scanned: summary.scanned, due: summary.due });
+      return summary;
+    } catch (error) {
+      // Errors are ours (TokenOpsError) or the SDK's; neither carries a token value, and the stack stays out of it.
+      logger.error("run: failed", { error: error instanceof Error ? error.message : String(error), code: (error as TokenOpsError).code });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+let lambdaHandler: ReturnType<typeof createHandler> | undefined;
+
+/** The Lambda entry point (handler "index.handler"). */
+export const handler = (event: RotatorEvent, context: Context): Promise<RotatorResult> => {
+  lambdaHandler ??= createHandler();
+  return lambdaHandler(event, context);
+};

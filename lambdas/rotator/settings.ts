@@ -1,0 +1,53 @@
+import { parseDuration } from "../../src/domain/duration";
+import { isEnvironment } from "../../src/domain/environments";
+import { Problem, ValidationError } from "../../src/domain/errors";
+import { BackendKind } from "../../src/gateway/backend";
+import { DEFAULT_SETTINGS, RotatorSettings } from "../../src/rotation/settings";
+
+/** What the deployment passes the rotator (RotatorDeployment sets these; no secret is among them). */
+export interface RotatorEnvironment {
+  readonly settings: RotatorSettings;
+  /** The secret holding the gateway's admin token (openclaw-admin/<env>/gateway). */
+  readonly adminSecretId: string;
+  readonly leaseTable: string;
+}
+
+/** Reads and checks the rotator's environment variables in one place, naming every one that is missing or bad. */
+export function readRotatorEnvironment(env: NodeJS.ProcessEnv): RotatorEnvironment {
+  const problems: Problem[] = [];
+  const need = (key: string): string => {
+    const value = env[key];
+    if (!value) problems.push({ field: key, message: "is not set" });
+    return value ?? "";
+  };
+  const duration = (key: string, fallback: number): number => {
+    if (!env[key]) return fallback;
+    const seconds = parseDuration(env[key] as string);
+    if (seconds === undefined) problems.push({ field: key, message: `"${env[key]}" is not a duration like 15m` });
+    return (seconds ?? 0) * 1000;
+  };
+  const environment = need("OPENCLAW_ENVIRONMENT");
+  if (environment && !isEnvironment(environment)) problems.push({ field: "OPENCLAW_ENVIRONMENT", message: `"${environment}" is not dev, stage or prod` });
+  const backend = env.OPENCLAW_BACKEND || BackendKind.DocumentedApi;
+  if (!(Object.values(BackendKind) as string[]).includes(backend)) problems.push({ field: "OPENCLAW_BACKEND", message: `"${backend}" is not a backend` });
+  const concurrency = Number(env.OPENCLAW_MAX_CONCURRENCY || DEFAULT_SETTINGS.maxConcurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    problems.push({ field: "OPENCLAW_MAX_CONCURRENCY", message: "must be a whole number from 1 to 64" });
+  }
+  const result: RotatorEnvironment = {
+    settings: {
+      environment: environment as RotatorSettings["environment"],
+      gatewayUrl: need("OPENCLAW_GATEWAY_URL").replace(/\/+$/, ""),
+      backend: backend as BackendKind,
+      quietPeriodMs: duration("OPENCLAW_QUIET_PERIOD", DEFAULT_SETTINGS.quietPeriodMs),
+      maxConcurrency: concurrency,
+      leaseTtlMs: DEFAULT_SETTINGS.leaseTtlMs,
+      expiryMarginMs: duration("OPENCLAW_EXPIRY_MARGIN", DEFAULT_SETTINGS.expiryMarginMs),
+      minRemainingMs: DEFAULT_SETTINGS.minRemainingMs,
+    },
+    adminSecretId: need("OPENCLAW_ADMIN_SECRET_ID"),
+    leaseTable: need("OPENCLAW_LEASE_TABLE"),
+  };
+  if (problems.length) throw new ValidationError("The rotator's environment", problems);
+  return result;
+}

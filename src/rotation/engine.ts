@@ -1,0 +1,358 @@
+import { randomUUID } from "node:crypto";
+import { Clock } from "../domain/clock";
+import { TokenOpsError } from "../domain/errors";
+import { GatewayBackend } from "../gateway/backend";
+import { mintUnique, revokeOnFailure } from "../gateway/minting";
+import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
+import { LeaseStore } from "../lease/lease-store";
+import { TokenMetadata } from "../store/metadata";
+import { CorruptRecordError } from "../store/record";
+import { writeAsCurrent } from "../store/promote";
+import { Stage, StoredSecret, TokenStore } from "../store/token-store";
+import { BadStateError } from "./errors";
+import { Boundary, Metric, MetricsSink, RotationLogger, RotationObserver } from "./observability";
+import { forEachLimited } from "./pool";
+import { RotatorSettings } from "./settings";
+import { deriveState, isDue, Phase, RotationState } from "./state";
+import { abortRotation, StepContext, StepOutcome, STEPS, verifyPending } from "./steps";
+
+export interface EngineDependencies {
+  readonly store: TokenStore;
+  readonly backend: GatewayBackend;
+  readonly leases: LeaseStore;
+  readonly clock: Clock;
+  readonly settings: RotatorSettings;
+  readonly log: RotationLogger;
+  readonly metrics: MetricsSink;
+  readonly observer?: RotationObserver;
+}
+
+/** What happened to one token in a run. */
+export type TokenOutcome =
+  | "not-due"
+  | "busy"
+  | "deferred"
+  | "waiting"
+  | "completed"
+  | "consumers-still-on-old-token"
+  | "failed"
+  | "bad-state";
+
+export interface RunSummary {
+  readonly scanned: number;
+  readonly due: number;
+  readonly outcomes: Readonly<Record<string, TokenOutcome>>;
+}
+
+/** Secrets Manager's own rotation steps (RotateSecret, the console's "rotate now"). */
+export const SecretsManagerStep = {
+  CreateSecret: "createSecret",
+  SetSecret: "setSecret",
+  TestSecret: "testSecret",
+  FinishSecret: "finishSecret",
+} as const;
+export type SecretsManagerStep = (typeof SecretsManagerStep)[keyof typeof SecretsManagerStep];
+
+export interface EmergencyResult {
+  readonly revokedTokenIds: readonly string[];
+  readonly newTokenId: string;
+  readonly elapsedMs: number;
+}
+
+/** At most this many steps per token per run: a full rotation up to the drain needs five. */
+const MAX_STEPS_PER_RUN = 8;
+
+/**
+ * Rotates one environment's tokens. Every decision is re-derived from the secret (state.ts), every step is
+ * idempotent (steps.ts), and a per-token lease keeps overlapping runs from working on the same token.
+ */
+export class RotationEngine {
+  /** Identifies this engine's leases; a crashed run's leases simply expire. */
+  private readonly owner = `rotator-${randomUUID()}`;
+
+  constructor(private readonly deps: EngineDependencies) {}
+
+  /**
+   * One scheduled run. Tokens that are neither due nor mid-rotation are decided from their tags alone: no value
+   * is read and the gateway is not called for them. `remainingMs` is the Lambda's time left.
+   */
+  async runScheduled(remainingMs: () => number = () => Infinity): Promise<RunSummary> {
+    const now = this.deps.clock.now();
+    const outcomes: Record<string, TokenOutcome> = {};
+    const work: StoredSecret[] = [];
+    let scanned = 0;
+    let due = 0;
+    for await (const secret of this.deps.store.list()) {
+      scanned++;
+      const meta = this.checkedMetadata(secret);
+      if (!meta) {
+        outcomes[secret.name] = "bad-state";
+        continue;
+      }
+      const state = deriveState(secret, meta);
+      if (state.phase === Phase.Idle && !isDue(meta, now, this.deps.settings.expiryMarginMs)) {
+        outcomes[secret.name] = "not-due";
+        continue;
+      }
+      if (state.phase === Phase.Idle) due++;
+      work.push(secret);
+    }
+    this.deps.metrics.add(Metric.TokensDue, due);
+    this.deps.log.info(`scan: ${scanned} managed tokens, ${due} due, ${work.length - due} mid-rotation`, { step: "scan" });
+
+    await forEachLimited(work, this.deps.settings.maxConcurrency, async (secret) => {
+      if (remainingMs() < this.deps.settings.minRemainingMs) {
+        outcomes[secret.name] = "deferred";
+        return;
+      }
+      outcomes[secret.name] = await this.advance(secret.name, false);
+    });
+    const deferred = Object.values(outcomes).filter((o) => o === "deferred").length;
+    if (deferred) this.deps.log.warn(`run: ${deferred} tokens left for the next run (Lambda time running out)`, { step: "run" });
+    return { scanned, due, outcomes };
+  }
+
+  /** Starts (or continues) a rotation of one token now, due or not: the operator's `rotate`. */
+  rotateNow(secretName: string): Promise<TokenOutcome> {
+    return this.advance(secretName, true);
+  }
+
+  /**
+   * The leak response: revoke every live token of the secret at once, confirm the leaked one is refused, then
+   * issue a replacement as AWSCURRENT. Consumers fail until they reload; that is the price of a leak.
+   */
+  async emergencyRevoke(secretName: string): Promise<EmergencyResult> {
+    const started = Date.now();
+    const lease = await this.deps.leases.acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
+    if (!lease) {
+      // A leak does not wait for a scheduled run to finish; that run's next step re-reads the secret and adapts.
+      this.deps.log.warn("emergency: token is leased by another run; proceeding anyway", { token: secretName, step: "emergency" });
+    }
+    try {
+      const secret = await this.describeOrThrow(secretName);
+      const meta = this.metadataOrThrow(secret);
+      const current = await this.deps.store.read(secretName, Stage.Current);
+      const ids = new Set<string>([meta.tokenId, ...(meta.retiringTokenId ? [meta.retiringTokenId] : [])]);
+      await abortRotation(this.deps.store, this.deps.backend, secret, meta);
+      for (const id of ids) await this.deps.backend.revoke(id);
+      if (current && (await this.accepted(current.token))) {
+        throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${current.tokenId} is still accepted after revocation`, {
+          hint: "revoke it on the gateway by hand now",
+        });
+      }
+      this.deps.log.warn("emergency: leaked token revoked and confirmed refused", { token: meta.tokenName, tokenId: meta.tokenId, step: "emergency" });
+      const now = this.deps.clock.now();
+      const issued = await mintUnique(this.deps.backend, {
+        declaredName: meta.tokenName,
+        scopes: current?.scopes ?? [],
+        expiresAt: new Date(now.getTime() + meta.ttlSeconds * 1000),
+        now,
+      });
+      await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
+        const template = current ?? (await this.deps.store.read(secretName, Stage.Previous));
+        if (!template) throw new BadStateError(secretName, "no version to take the token's scopes from", "run pulumi up to re-create the token");
+        const record = { ...template, token: issued.value, tokenId: issued.metadata.id, gatewayTokenName: issued.metadata.name, issuedAt: now, expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000) };
+        const before = await this.describeOrThrow(secretName);
+        await writeAsCurrent(this.deps.store, secretName, randomUUID(), record, before.stages.AWSCURRENT);
+        const fresh = this.metadataOrThrow(before);
+        await this.deps.store.setMetadata(secretName, {
+          ...fresh,
+          tokenId: record.tokenId,
+          issuedAt: now,
+          expiresAt: record.expiresAt,
+          retiringTokenId: undefined,
+          retiringExpiresAt: undefined,
+          promotedAt: undefined,
+          rotation: undefined,
+          lastRotatedAt: now,
+        });
+      });
+      this.deps.metrics.add(Metric.EmergencyRevocations);
+      const elapsedMs = Date.now() - started;
+      this.deps.log.warn("emergency: replacement issued as AWSCURRENT", { token: meta.tokenName, tokenId: issued.metadata.id, step: "emergency", elapsedMs });
+      return { revokedTokenIds: [...ids], newTokenId: issued.metadata.id, elapsedMs };
+    } finally {
+      if (lease) await this.deps.leases.release(lease);
+    }
+  }
+
+  /**
+   * One step of Secrets Manager's rotation protocol, mapped onto the same durable phases. The drain and the
+   * revocation of the old token happen on the schedule, as for any rotation.
+   */
+  async handleSecretsManagerStep(step: SecretsManagerStep, secretId: string, clientRequestToken: string): Promise<void> {
+    await this.withLease(secretId, async () => {
+      const secret = await this.describeOrThrow(secretId);
+      const meta = this.metadataOrThrow(secret);
+      const ctx = this.context(secret, meta, false);
+      const log = (message: string) => this.deps.log.info(`${step}: ${message}`, { token: meta.tokenName, step, rotationId: clientRequestToken });
+      switch (step) {
+        case SecretsManagerStep.CreateSecret: {
+          if (secret.stages.AWSPENDING === clientRequestToken) return log("AWSPENDING already staged");
+          if (meta.rotation && meta.rotation.id !== clientRequestToken) {
+            throw new TokenOpsError("rotation_in_progress", `${secret.name}: a scheduled rotation (${meta.rotation.id}) is in progress`, {
+              hint: "wait for it to finish; the schedule completes it",
+            });
+          }
+          // Record the intent under Secrets Manager's token, then mint exactly as a scheduled rotation does.
+          const intent = meta.rotation ?? { id: clientRequestToken, mintName: `${meta.tokenName}-sm-${clientRequestToken.slice(0, 8)}`.toLowerCase(), startedAt: ctx.now() };
+          if (!meta.rotation) {
+            await this.deps.store.setMetadata(secret.name, { ...meta, rotation: intent });
+            this.deps.metrics.add(Metric.RotationsStarted);
+          }
+          const fresh = await this.describeOrThrow(secret.name);
+          await STEPS[Phase.Minting](this.context(fresh, this.metadataOrThrow(fresh), false), { phase: Phase.Minting, intent });
+          return log("new token staged as AWSPENDING");
+        }
+        case SecretsManagerStep.SetSecret:
+          // The gateway minted the token already; there is nothing to push anywhere.
+          return log("nothing to set: the gateway issued the token");
+        case SecretsManagerStep.TestSecret: {
+          if (!meta.rotation || meta.rotation.id !== clientRequestToken) {
+            throw new BadStateError(secret.name, `no rotation ${clientRequestToken} is staged (AWSPENDING missing)`, "start the rotation again");
+          }
+          await verifyPending(ctx, meta.rotation);
+          return log("AWSPENDING verified with whoami");
+        }
+        case SecretsManagerStep.FinishSecret: {
+          if (secret.stages.AWSCURRENT === clientRequestToken && !meta.rotation) return log("already promoted");
+          let current = secret;
+          if (current.stages.AWSCURRENT !== clientRequestToken) {
+            await this.deps.store.moveStage(secret.name, Stage.Current, clientRequestToken, secret.stages.AWSCURRENT);
+            current = await this.describeOrThrow(secret.name);
+          }
+          const currentMeta = this.metadataOrThrow(current);
+          const state = deriveState(current, currentMeta);
+          if (state.phase === Phase.Promoting) await STEPS[Phase.Promoting](this.context(current, currentMeta, false), state);
+          return log("promoted; the old token is revoked once consumers have moved");
+        }
+      }
+    });
+  }
+
+  /** Takes the token's lease and runs its steps until it has to wait, completes, or fails. */
+  private async advance(secretName: string, force: boolean): Promise<TokenOutcome> {
+    try {
+      const outcome = await this.withLease(secretName, () => this.runSteps(secretName, force));
+      return outcome ?? "busy";
+    } catch (error) {
+      return this.failed(secretName, error);
+    }
+  }
+
+  private async runSteps(secretName: string, force: boolean): Promise<TokenOutcome> {
+    const freshIntents = new Set<string>();
+    for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
+      // Re-read after every step: the state machine trusts only what is durable.
+      const secret = await this.describeOrThrow(secretName);
+      const meta = this.metadataOrThrow(secret);
+      const state: RotationState = deriveState(secret, meta);
+      const ctx = { ...this.context(secret, meta, force && i === 0), freshIntents };
+      const outcome: StepOutcome = await (STEPS[state.phase] as (c: StepContext, s: RotationState) => Promise<StepOutcome>)(ctx, state);
+      switch (outcome.kind) {
+        case "advanced":
+          continue;
+        case "not-due":
+          return "not-due";
+        case "waiting":
+          return "waiting";
+        case "completed":
+          if (outcome.consumersMoved) {
+            this.deps.metrics.add(Metric.RotationsCompleted);
+            return "completed";
+          }
+          this.deps.metrics.add(Metric.RotationsFailed);
+          return "consumers-still-on-old-token";
+      }
+    }
+    throw new TokenOpsError("too_many_steps", `${secretName}: rotation did not settle after ${MAX_STEPS_PER_RUN} steps`, {
+      hint: "this is a bug; the token is left in a resumable phase",
+    });
+  }
+
+  private failed(secretName: string, error: unknown): TokenOutcome {
+    const bad = error instanceof BadStateError || error instanceof CorruptRecordError;
+    this.deps.metrics.add(bad ? Metric.BadState : Metric.RotationsFailed);
+    this.deps.log.error(`${bad ? "bad state" : "rotation failed"}: ${error instanceof Error ? error.message : String(error)}`, {
+      token: secretName,
+      step: "advance",
+      code: (error as { code?: string }).code,
+    });
+    return bad ? "bad-state" : "failed";
+  }
+
+  private async withLease<T>(secretName: string, work: () => Promise<T>): Promise<T | undefined> {
+    const lease = await this.deps.leases.acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
+    if (!lease) {
+      this.deps.log.info("lease: another run is working on this token; skipped", { token: secretName, step: "lease" });
+      return undefined;
+    }
+    try {
+      return await work();
+    } finally {
+      await this.deps.leases.release(lease);
+    }
+  }
+
+  private context(secret: StoredSecret, meta: TokenMetadata, force: boolean): StepContext {
+    const observer = this.deps.observer;
+    return {
+      secret,
+      meta,
+      store: this.deps.store,
+      backend: this.deps.backend,
+      settings: this.deps.settings,
+      log: this.deps.log,
+      metrics: this.deps.metrics,
+      now: () => this.deps.clock.now(),
+      checkpoint: async (boundary: Boundary) => {
+        await observer?.checkpoint?.(boundary, meta.tokenName);
+      },
+      force,
+      freshIntents: new Set(),
+    };
+  }
+
+  /** The secret's metadata if it belongs to this rotator (environment, gateway, backend); otherwise reported. */
+  private checkedMetadata(secret: StoredSecret): TokenMetadata | undefined {
+    try {
+      return this.metadataOrThrow(secret);
+    } catch (error) {
+      this.failed(secret.name, error);
+      return undefined;
+    }
+  }
+
+  private metadataOrThrow(secret: StoredSecret): TokenMetadata {
+    const meta = secret.metadata;
+    if ("problems" in meta) {
+      throw new BadStateError(secret.name, `bad metadata tags: ${meta.problems.join("; ")}`, "restore the tags, or run pulumi up; do not edit managed secrets by hand");
+    }
+    const { settings } = this.deps;
+    if (meta.environment !== settings.environment || meta.gatewayUrl !== settings.gatewayUrl || meta.backend !== settings.backend) {
+      throw new BadStateError(
+        secret.name,
+        `belongs to ${meta.environment} at ${meta.gatewayUrl} (${meta.backend}), but this rotator serves ${settings.environment} at ${settings.gatewayUrl} (${settings.backend})`,
+        "each environment's rotator manages only its own gateway's tokens; check the stack's gateway URL",
+      );
+    }
+    return meta;
+  }
+
+  private async describeOrThrow(secretId: string): Promise<StoredSecret> {
+    const secret = await this.deps.store.describe(secretId);
+    if (!secret || secret.deletedAt) throw new BadStateError(secretId, "the secret does not exist", "check the name; pulumi up creates it");
+    return secret;
+  }
+
+  private accepted(token: import("../domain/sensitive").Sensitive): Promise<boolean> {
+    return this.deps.backend.whoami(token).then(
+      () => true,
+      (error) => (error instanceof InvalidTokenError || error instanceof TokenExpiredError ? false : Promise.reject(error)),
+    );
+  }
+
+  private leaseKey(secretName: string): string {
+    return `token#${secretName}`;
+  }
+}

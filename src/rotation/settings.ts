@@ -1,0 +1,28 @@
+import { Environment } from "../domain/environments";
+import { BackendKind } from "../gateway/backend";
+
+/** How one environment's rotator behaves. */
+export interface RotatorSettings {
+  readonly environment: Environment;
+  /** The environment's gateway: a token whose secret names another is reported, never touched. */
+  readonly gatewayUrl: string;
+  readonly backend: BackendKind;
+  /** How long the old token must go unused by consumers before it is revoked. @default 15 minutes */
+  readonly quietPeriodMs: number;
+  /** Tokens worked on at once. @default 8 */
+  readonly maxConcurrency: number;
+  /** Lifetime of a per-token lease; longer than any one step can take. @default 5 minutes */
+  readonly leaseTtlMs: number;
+  /** An old token is revoked this long before it would expire, whether or not consumers moved. @default 1 hour */
+  readonly expiryMarginMs: number;
+  /** No new token is started when less than this much Lambda time remains. @default 60 seconds */
+  readonly minRemainingMs: number;
+}
+
+export const DEFAULT_SETTINGS = {
+  quietPeriodMs: 15 * 60_000,
+  maxConcurrency: 8,
+  leaseTtlMs: 5 * 60_000,
+  expiryMarginMs: 60 * 60_000,
+  minRemainingMs: 60_000,
+} as const satisfies Partial<RotatorSettings>;

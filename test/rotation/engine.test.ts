@@ -1,0 +1,267 @@
+import { PutSecretValueCommand, SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
+import { GatewayBackend } from "../../src/gateway/backend";
+import { Tag } from "../../src/store/metadata";
+import { Stage, TokenStore } from "../../src/store/token-store";
+import { DAY, Recorder, RotationHarness } from "../support/rotation-harness";
+
+/** Counts calls to every method of an object, for "this run made no such call" assertions. */
+function counting<T extends object>(target: T): { proxy: T; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const proxy = new Proxy(target, {
+    get(obj, key, receiver) {
+      const value = Reflect.get(obj, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls[String(key)] = (calls[String(key)] ?? 0) + 1;
+        return value.apply(obj, args);
+      };
+    },
+  });
+  return { proxy, calls };
+}
+
+describe("RotationEngine", () => {
+  let h: RotationHarness;
+  beforeAll(async () => {
+    h = await RotationHarness.start();
+  });
+  afterAll(() => h?.stop());
+  beforeEach(() => h.reset());
+
+  describe("deciding what is due", () => {
+    it("reads no secret value and calls no gateway for tokens that are not due", async () => {
+      await h.declare({ name: "svc-a" }, { name: "svc-b" });
+      await h.advance(0.79 * 30 * DAY);
+      const store = counting<TokenStore>(h.store);
+      const backend = counting<GatewayBackend>(h.admin);
+
+      const summary = await h.engine({ store: store.proxy, backend: backend.proxy }).runScheduled();
+
+      expect(summary).toMatchObject({ scanned: 2, due: 0, outcomes: { "openclaw/dev/svc-a": "not-due", "openclaw/dev/svc-b": "not-due" } });
+      expect(store.calls).toEqual({ list: 1 });
+      expect(backend.calls).toEqual({});
+    });
+
+    it("starts a rotation at 80% of the TTL, or at the token's own fraction", async () => {
+      await h.declare({ name: "default" }, { name: "early", rotationFraction: 0.5 });
+      await h.advance(0.6 * 30 * DAY);
+      const first = await h.engine().runScheduled();
+      expect(first.outcomes).toEqual({ "openclaw/dev/default": "not-due", "openclaw/dev/early": "waiting" });
+
+      await h.advance(0.21 * 30 * DAY);
+      const second = await h.engine().runScheduled();
+      expect(second.outcomes["openclaw/dev/default"]).toBe("waiting");
+    });
+  });
+
+  describe("a dual-active rotation", () => {
+    it("promotes a verified new token while the old one stays valid", async () => {
+      await h.declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      const recorder = new Recorder();
+
+      const summary = await h.engine({}, recorder).runScheduled();
+
+      const current = await h.current("ci-runner");
+      const tags = await h.tags("ci-runner");
+      expect(summary.outcomes).toEqual({ "openclaw/dev/ci-runner": "waiting" });
+      expect(current.reveal()).not.toBe(old.reveal());
+      expect(await h.admin.whoami(current)).toMatchObject({ scopes: ["read:jobs", "run:jobs"] });
+      expect(await h.accepted(old)).toBe(true);
+      expect((await h.store.read(h.secretName("ci-runner"), Stage.Previous))?.token.reveal()).toBe(old.reveal());
+      expect(tags[Tag.RetiringTokenId]).toBe((await h.admin.whoami(old)).id);
+      expect(tags[Tag.RotationId]).toBeUndefined();
+      expect(recorder.counts).toMatchObject({ TokensDue: 1, RotationsStarted: 1 });
+    });
+
+    it("revokes the old token only after consumers use the new one and the old one has been quiet", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      const fresh = await h.current("ci-runner");
+      const engine = () => h.engine({ settings: h.settings({ quietPeriodMs: 10 * 60_000 }) });
+
+      // No consumer has moved yet: the old token is kept however long it has been quiet.
+      await h.advance(30 * 60_000);
+      expect((await engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
+      // A consumer still on the old token, then one on the new token: the old one is not quiet yet.
+      expect(await h.consume(old)).toBe(201);
+      expect(await h.consume(fresh)).toBe(201);
+      await h.advance(5 * 60_000);
+      expect((await engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
+      expect(await h.accepted(old)).toBe(true);
+      // Quiet for the full period: revoked, confirmed, recorded.
+      await h.advance(6 * 60_000);
+      const recorder = new Recorder();
+      const done = await h.engine({ settings: h.settings({ quietPeriodMs: 10 * 60_000 }) }, recorder).runScheduled();
+
+      expect(done.outcomes["openclaw/dev/ci-runner"]).toBe("completed");
+      expect(await h.accepted(old)).toBe(false);
+      expect(await h.accepted(fresh)).toBe(true);
+      expect(await h.tags("ci-runner")).toMatchObject({ [Tag.LastRotatedAt]: expect.any(String) });
+      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBeUndefined();
+      expect(recorder.counts).toMatchObject({ RotationsCompleted: 1 });
+    });
+
+    it("does not count its own calls as consumer traffic", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      await h.admin.whoami(await h.current("ci-runner"));
+      await h.advance(DAY);
+      const { outcomes } = await h.engine().runScheduled();
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
+    });
+
+    it("revokes the old token anyway just before it expires, and reports consumers still on it", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      await h.advance(5 * DAY - 30 * 60_000);
+      const recorder = new Recorder();
+
+      const { outcomes } = await h.engine({}, recorder).runScheduled();
+
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("consumers-still-on-old-token");
+      expect(await h.accepted(old)).toBe(false);
+      expect(recorder.counts).toMatchObject({ ConsumersStillOnOldToken: 1, RotationsFailed: 1 });
+      expect(recorder.lines.some((l) => l.level === "error" && /consumers still on the old token/.test(l.message))).toBe(true);
+    });
+  });
+
+  describe("concurrency", () => {
+    it("lets only one of several simultaneous runs rotate a token: one mint, one revoke", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      const before = await h.gatewayTokens("ci-runner");
+
+      const runs = await Promise.all([h.engine().runScheduled(), h.engine().runScheduled(), h.engine().runScheduled()]);
+
+      const outcomes = runs.map((r) => r.outcomes["openclaw/dev/ci-runner"]).sort();
+      expect(outcomes.filter((o) => o === "waiting")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "busy" || o === "waiting")).toHaveLength(3);
+      expect((await h.gatewayTokens("ci-runner")).length - before.length).toBe(1);
+    });
+  });
+
+  describe("failure isolation and bad state", () => {
+    it("reports a hand-edited secret and still rotates the others", async () => {
+      await h.declare({ name: "good" }, { name: "edited" });
+      const client = new SecretsManagerClient({});
+      await client.send(new PutSecretValueCommand({ SecretId: h.secretName("edited"), SecretString: '{"token":"pasted"}' }));
+      client.destroy();
+      await h.advance(25 * DAY);
+      const recorder = new Recorder();
+
+      const { outcomes } = await h.engine({}, recorder).runScheduled();
+
+      expect(outcomes).toEqual({ "openclaw/dev/good": "waiting", "openclaw/dev/edited": "bad-state" });
+      expect(recorder.counts.BadState).toBe(1);
+      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/openclaw\/dev\/edited .* is not a valid token record/);
+    });
+
+    it("reports a secret of another gateway as an environment mismatch without touching it", async () => {
+      await h.declare({ name: "foreign" });
+      const client = new SecretsManagerClient({});
+      await client.send(new TagResourceCommand({ SecretId: h.secretName("foreign"), Tags: [{ Key: Tag.GatewayUrl, Value: "https://gateway.openclaw.example" }] }));
+      client.destroy();
+      await h.advance(25 * DAY);
+      const before = await h.current("foreign");
+      const recorder = new Recorder();
+
+      const { outcomes } = await h.engine({}, recorder).runScheduled();
+
+      expect(outcomes["openclaw/dev/foreign"]).toBe("bad-state");
+      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/each environment's rotator manages only its own gateway/);
+      expect((await h.current("foreign")).reveal()).toBe(before.reveal());
+      expect(await h.accepted(before)).toBe(true);
+    });
+
+    it("keeps the old token when the current one is no longer known to the gateway", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      const fresh = await h.current("ci-runner");
+      await h.consume(fresh);
+      await h.admin.revoke((await h.admin.whoami(fresh)).id);
+      await h.advance(DAY);
+      const recorder = new Recorder();
+
+      const { outcomes } = await h.engine({}, recorder).runScheduled();
+
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("bad-state");
+      expect(await h.accepted(old)).toBe(true);
+      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/is revoked; the old token .* is kept/);
+    });
+
+    it("leaves tokens for the next run when the Lambda's time runs short", async () => {
+      await h.declare({ name: "svc-a" }, { name: "svc-b" });
+      await h.advance(25 * DAY);
+      const { outcomes } = await h.engine().runScheduled(() => 30_000);
+      expect(Object.values(outcomes)).toEqual(["deferred", "deferred"]);
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/svc-a"]).toBe("waiting");
+    });
+  });
+
+  describe("Secrets Manager's rotation steps", () => {
+    it("create, set, test and finish promote a new token; the schedule then drains and revokes the old one", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      const engine = h.engine();
+      const token = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+      for (const step of ["createSecret", "createSecret", "setSecret", "testSecret", "finishSecret", "finishSecret"] as const) {
+        await engine.handleSecretsManagerStep(step, h.secretName("ci-runner"), token);
+      }
+
+      const fresh = await h.current("ci-runner");
+      expect((await h.store.describe(h.secretName("ci-runner")))?.stages.AWSCURRENT).toBe(token);
+      expect(await h.accepted(old)).toBe(true);
+      await h.consume(fresh);
+      await h.advance(11 * 60_000);
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("completed");
+      expect(await h.accepted(old)).toBe(false);
+    });
+
+    it("refuses testSecret when no AWSPENDING was staged", async () => {
+      await h.declare({ name: "ci-runner" });
+      await expect(h.engine().handleSecretsManagerStep("testSecret", h.secretName("ci-runner"), "11111111-2222-4333-8444-555555555555")).rejects.toThrow(
+        /AWSPENDING missing/,
+      );
+    });
+  });
+
+  describe("emergency revocation", () => {
+    it("revokes the leaked token at once and issues a replacement as AWSCURRENT", async () => {
+      await h.declare({ name: "ci-runner", scopes: ["run:jobs"] });
+      const leaked = await h.current("ci-runner");
+
+      const result = await h.engine().emergencyRevoke(h.secretName("ci-runner"));
+
+      const replacement = await h.current("ci-runner");
+      expect(await h.accepted(leaked)).toBe(false);
+      expect(await h.admin.whoami(replacement)).toMatchObject({ id: result.newTokenId, scopes: ["run:jobs"] });
+      expect(result.revokedTokenIds).toHaveLength(1);
+      expect(result.elapsedMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("also revokes a token that is still draining and a rotation that was staged", async () => {
+      await h.declare({ name: "ci-runner" });
+      const first = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      const second = await h.current("ci-runner");
+
+      await h.engine().emergencyRevoke(h.secretName("ci-runner"));
+
+      expect(await h.accepted(first)).toBe(false);
+      expect(await h.accepted(second)).toBe(false);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+      expect((await h.gatewayTokens("ci-runner")).filter((t) => t.status === "active")).toHaveLength(1);
+    });
+  });
+});
