@@ -8,15 +8,29 @@ import type { ProviderRuntime } from "./runtime";
  * without showing every token as changed.
  */
 function loadRuntime(): ProviderRuntime {
-  // Resolved when the verb runs, in the engine's provider process whose working directory is the project.
+  // Runs in the engine's provider process, whose working directory is the program's folder (infra/ here, or a
+  // team's own program that depends on this package): look upwards for this package and its built runtime.
+  const fs = require("node:fs");
   const path = require("node:path");
-  const file = process.env.OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME || path.resolve("dist", "provider-runtime.js");
-  try {
-    return require(file).providerRuntime;
-  } catch (error) {
-    const message = `GatewayToken provider runtime not found at ${file}: run \`npm run setup\` in the project directory (it builds dist/), or set OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME`;
-    throw (error as { code?: string }).code === "MODULE_NOT_FOUND" ? new Error(message) : error;
+  const relative = path.join("dist", "provider-runtime.js");
+  let file: string | undefined = process.env.OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME || undefined;
+  for (let dir = process.cwd(); !file; dir = path.dirname(dir)) {
+    for (const root of [dir, path.join(dir, "node_modules", "openclaw-token-ops")]) {
+      const manifest = path.join(root, "package.json");
+      if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === "openclaw-token-ops") {
+        file = path.join(root, relative);
+        break;
+      }
+    }
+    if (path.dirname(dir) === dir) break;
   }
+  if (!file || !fs.existsSync(file)) {
+    throw new Error(
+      `GatewayToken provider runtime not found (${file ?? `no openclaw-token-ops package above ${process.cwd()}`}): ` +
+        "run `npm run setup` in the openclaw-token-ops folder (it builds dist/), or set OPENCLAW_TOKEN_OPS_PROVIDER_RUNTIME",
+    );
+  }
+  return require(file).providerRuntime;
 }
 
 const shell: pulumi.dynamic.ResourceProvider = {

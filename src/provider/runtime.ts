@@ -64,7 +64,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       if (!outcome.ok) {
         return { failures: outcome.problems.map((p) => ({ property: p.field.replace(/\[\d+\]$/, ""), reason: `${p.field}: ${p.message}` })) };
       }
-      return { inputs: { ...news, ...outcome.inputs } };
+      return { inputs: definedOnly({ ...news, ...outcome.inputs }) };
     },
 
     async diff(_id, olds: GatewayTokenOutputs, news: GatewayTokenInputs) {
@@ -106,7 +106,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         await store.setMetadata(inputs.secretName, toMetadata(inputs, record, {}));
         return (await store.describe(inputs.secretName)) as StoredSecret;
       });
-      return { id: inputs.secretName, outs: toOutputs(inputs, stored.arn, record) };
+      return { id: inputs.secretName, outs: definedOnly(toOutputs(inputs, stored.arn, record)) };
     },
 
     async read(id, props: GatewayTokenOutputs) {
@@ -121,7 +121,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         });
       }
       const tokenStatus = await health(deps.backend(props), current);
-      return { id, props: { ...props, secretArn: secret.arn, tokenStatus } satisfies GatewayTokenOutputs };
+      return { id, props: definedOnly({ ...props, secretArn: secret.arn, tokenStatus } satisfies GatewayTokenOutputs) };
     },
 
     async update(_id, olds: GatewayTokenOutputs, raw: GatewayTokenInputs) {
@@ -136,7 +136,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         const meta = secret.metadata;
         if ("problems" in meta) throw corruptTags(inputs.secretName, meta.problems);
         await store.setMetadata(inputs.secretName, { ...meta, ttlSeconds: ttlSeconds(inputs), rotationFraction: inputs.rotationFraction });
-        return { outs: { ...olds, ...inputs } satisfies GatewayTokenOutputs };
+        return { outs: definedOnly({ ...olds, ...inputs } satisfies GatewayTokenOutputs) };
       }
       const now = deps.clock.now();
       const meta = secret.metadata;
@@ -156,7 +156,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
           toMetadata(inputs, record, retiring ? { retiringTokenId: retiring.tokenId, retiringExpiresAt: retiring.expiresAt, promotedAt: now } : {}),
         );
       });
-      return { outs: toOutputs(inputs, secret.arn, record) };
+      return { outs: definedOnly(toOutputs(inputs, secret.arn, record)) };
     },
 
     async delete(_id, props: GatewayTokenOutputs) {
@@ -289,6 +289,11 @@ function toOutputs(inputs: GatewayTokenInputs, secretArn: string, record: TokenR
     expiresAt: record.expiresAt.toISOString(),
     tokenStatus: TokenHealth.Active,
   };
+}
+
+/** The engine's wire format (protobuf Struct) has no `undefined`: optional fields that are unset are left out. */
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -38,10 +38,9 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
     observer = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: "e2e-observer" });
     seenValues.add(gateway.adminToken);
     workspace = new PulumiWorkspace("e2e", moto.env);
-    await workspace.ok(["login", workspace.env.PULUMI_BACKEND_URL as string], { stackScoped: false });
-    await workspace.ok(["stack", "init", "e2e", "--config-file", workspace.configFile], { stackScoped: false });
-    writeConfig(TOKENS);
-    await workspace.ok(["config", "set", "--secret", "openclaw:adminToken"], { stdin: gateway.adminToken });
+    await workspace.init();
+    salt = /encryptionsalt: (\S+)/.exec(readFileSync(workspace.configFile, "utf8"))?.[1];
+    await writeConfig(TOKENS);
   });
   afterAll(async () => {
     process.env = savedEnv;
@@ -49,12 +48,17 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
     workspace?.dispose();
   });
 
-  /** Writes the stack's plain config (JSON is YAML), keeping the salt `stack init` wrote and any secret set since. */
-  function writeConfig(tokens: readonly object[]): void {
-    const existing = readFileSync(workspace.configFile, "utf8");
-    const salt = /encryptionsalt: (\S+)/.exec(existing)?.[1];
+  /** The passphrase salt `stack init` wrote; every rewrite of the config file keeps it. */
+  let salt: string | undefined;
+
+  /**
+   * Writes the stack's config (JSON is YAML) as a team would edit Pulumi.<stack>.yaml, then sets the admin token
+   * the only right way, as an encrypted secret through stdin.
+   */
+  async function writeConfig(tokens: readonly object[]): Promise<void> {
     const config = { "openclaw:environment": "dev", "openclaw:gatewayUrl": gateway.url, "openclaw:tokens": tokens };
     writeFileSync(workspace.configFile, JSON.stringify({ ...(salt ? { encryptionsalt: salt } : {}), config }, null, 2));
+    await workspace.ok(["config", "set", "--secret", "openclaw:adminToken"], { stdin: gateway.adminToken });
   }
 
   async function current(name: string): Promise<Sensitive> {
@@ -112,7 +116,7 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
 
   it("a scope change mints a token with the new scopes and keeps the old one valid", async () => {
     const oldValue = await current("dashboard");
-    writeConfig(TOKENS.map((t) => (t.name === "dashboard" ? { ...t, scopes: ["read:agents", "read:jobs"] } : t)));
+    await writeConfig(TOKENS.map((t) => (t.name === "dashboard" ? { ...t, scopes: ["read:agents", "read:jobs"] } : t)));
 
     const up = await workspace.ok(["up", "--yes"]);
 
@@ -124,11 +128,11 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
 
   it("a bad declaration is refused at preview, naming the key, and nothing is created", async () => {
     const before = (await observer.findByName("ci-runner")).length;
-    writeConfig([...TOKENS, { name: "new-token", scopes: ["run:job"], ttl: "30d" }, { name: "broken", scopes: ["admin:*"], ttl: "0d" }]);
+    await writeConfig([...TOKENS, { name: "new-token", scopes: ["run:job"], ttl: "30d" }, { name: "broken", scopes: ["admin:*"], ttl: "0d" }]);
 
     const up = await workspace.run(["up", "--yes"]);
 
-    writeConfig(TOKENS.map((t) => (t.name === "dashboard" ? { ...t, scopes: ["read:agents", "read:jobs"] } : t)));
+    await writeConfig(TOKENS.map((t) => (t.name === "dashboard" ? { ...t, scopes: ["read:agents", "read:jobs"] } : t)));
     expect(up.code).not.toBe(0);
     const output = up.stdout + up.stderr;
     expect(output).toContain('openclaw:tokens[3].scopes[0]: "run:job" is not a scope');
@@ -140,7 +144,7 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
 
   it("pulumi destroy revokes every token and deletes the secrets", async () => {
     const values = await Promise.all(TOKENS.map((t) => current(t.name)));
-    const exported = await workspace.ok(["stack", "export", "--show-secrets=false"]);
+    const exported = await workspace.ok(["stack", "export", "--stack", workspace.stack], { stackScoped: false });
     await workspace.ok(["destroy", "--yes"]);
 
     for (const value of values) expect(await accepted(value)).toBe(false);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -17,14 +17,26 @@ export interface PulumiResult {
  */
 export class PulumiWorkspace {
   readonly dir = mkdtempSync(join(tmpdir(), "pulumi-e2e-"));
-  readonly configFile = join(this.dir, "Pulumi.stack.yaml");
+  readonly configFile: string;
   /** Everything every command printed, to check that no token value ever appears in it. */
   transcript = "";
 
   constructor(
     readonly stack: string,
     private readonly extraEnv: Record<string, string>,
-  ) {}
+  ) {
+    mkdirSync(join(this.dir, "backend"));
+    // `stack init` writes the stack's config file (with the passphrase salt) next to Pulumi.yaml; a copy of the
+    // project file here makes it write it here, and every other command reads it with --config-file.
+    copyFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+    this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
+  }
+
+  /** Logs in to the throw-away backend and creates the stack, leaving its config file outside the repository. */
+  async init(): Promise<void> {
+    await this.ok(["login", this.env.PULUMI_BACKEND_URL as string], { stackScoped: false });
+    await this.ok(["stack", "init", this.stack], { stackScoped: false, cwd: this.dir });
+  }
 
   get env(): NodeJS.ProcessEnv {
     return {
@@ -39,12 +51,12 @@ export class PulumiWorkspace {
   }
 
   /** Runs `pulumi <args>` in the project; `--stack` and `--config-file` are added where they apply. */
-  run(args: readonly string[], options: { stackScoped?: boolean; stdin?: string } = {}): Promise<PulumiResult> {
+  run(args: readonly string[], options: { stackScoped?: boolean; stdin?: string; cwd?: string } = {}): Promise<PulumiResult> {
     const scoped = options.stackScoped ?? true;
     const full = [...args, "--non-interactive", ...(scoped ? ["--stack", this.stack, "--config-file", this.configFile] : [])];
     return new Promise((resolvePromise, reject) => {
       // Secrets go in on stdin, never as arguments (visible to every process on the machine).
-      const child = spawn("pulumi", full, { cwd: PROJECT_ROOT, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("pulumi", full, { cwd: options.cwd ?? PROJECT_ROOT, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
       child.stdin.end(options.stdin ?? "");
       let stdout = "";
       let stderr = "";
@@ -59,7 +71,7 @@ export class PulumiWorkspace {
   }
 
   /** Like run, but a non-zero exit fails with the command's output. */
-  async ok(args: readonly string[], options?: { stackScoped?: boolean; stdin?: string }): Promise<PulumiResult> {
+  async ok(args: readonly string[], options?: { stackScoped?: boolean; stdin?: string; cwd?: string }): Promise<PulumiResult> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
       throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
