@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently, into ignored folders (.toolchain/, node_modules/, dist/):
-# Node 24, npm packages, the Pulumi CLI and Node language host, moto in a venv, and the esbuild bundles.
+# Node 24, npm packages, the Pulumi CLI and Node language host, moto in a venv, the real openclaw gateway,
+# and the esbuild bundles.
 # A second run only checks stamps and takes seconds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -37,6 +38,9 @@ if [ "$("$TOOLCHAIN/moto-venv/bin/python" -c 'import moto; print(moto.__version_
   "$TOOLCHAIN/moto-venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2 || die "pip could not install moto[server]==$MOTO_VERSION"
 fi
 
-# 5. The bundles (reference gateway, provider runtime, Lambda, CLI).
+# 5. The real OpenClaw gateway (npm `openclaw`, ~650 MB) in .toolchain/openclaw, for the second backend's tests.
+bash "$ROOT/scripts/setup-openclaw.sh" || die "the openclaw gateway could not be installed: see the output above"
+
+# 6. The bundles (reference gateway, provider runtime, Lambda, CLI).
 step "Building bundles (esbuild)"
 node scripts/build.mjs || die "the esbuild build failed: see the errors above"
