@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayToken } from "../src/provider/gateway-token";
+import { RotatorDeployment } from "./aws/rotator-deployment";
 import { loadStackConfig } from "./config";
 import { buildProviderRuntime } from "./provider-runtime";
 
@@ -27,3 +28,32 @@ export const tokenSecrets = pulumi
   .all(tokens.map((t) => pulumi.all([t.urn, t.secretName, t.secretArn])))
   .apply((rows) => Object.fromEntries(rows.map(([urn, secretName, secretArn]) => [urn.split("::").pop() as string, { secretName, secretArn }])));
 export const environment = config.environment;
+
+/**
+ * The scheduled rotator (Lambda, schedule, lease table, alarms), when `openclaw:rotator.deploy` is true. Off by
+ * default, so that a stack that only declares tokens needs no AWS provider beyond Secrets Manager access.
+ */
+const rotatorDeployment = config.rotator.deploy
+  ? new RotatorDeployment("rotator", {
+      environment: config.environment,
+      gatewayUrl: config.gatewayUrl,
+      adminToken: config.adminToken,
+      backend: config.backend,
+      schedule: config.rotator.schedule,
+      quietPeriod: config.rotator.quietPeriod,
+      maxConcurrency: config.rotator.maxConcurrency,
+      logRetentionDays: config.rotator.logRetentionDays,
+      alarmEmail: config.rotator.alarmEmail,
+    })
+  : undefined;
+
+export const rotator = rotatorDeployment && {
+  functionName: rotatorDeployment.functionName,
+  functionArn: rotatorDeployment.functionArn,
+  roleArn: rotatorDeployment.roleArn,
+  adminSecretArn: rotatorDeployment.adminSecretArn,
+  leaseTableName: rotatorDeployment.leaseTableName,
+  alarmTopicArn: rotatorDeployment.alarmTopicArn,
+  deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
+  scheduleName: rotatorDeployment.scheduleName,
+};

@@ -1,0 +1,427 @@
+/**
+ * RotatorDeployment: everything one environment's scheduled token rotator needs in AWS, as one component a team
+ * can drop into its own Pulumi program.
+ *
+ *   EventBridge Scheduler ──(scheduler role: InvokeFunction)──▶ Lambda ◀── Secrets Manager rotation events
+ *        └─ undeliverable events ─▶ SQS dead-letter queue        │
+ *                                                               ├─ openclaw/<env>/*   (rotate; tag-fenced)
+ *   CloudWatch alarms ─▶ SNS topic (─▶ email)                   ├─ openclaw-admin/<env>/gateway (read only)
+ *                                                               ├─ DynamoDB lease table
+ *                                                               └─ /aws/lambda/<function> (retention)
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Environment, isEnvironment, ALL_ENVIRONMENTS } from "../../src/domain/environments";
+import { TokenOpsError, ValidationError } from "../../src/domain/errors";
+import { gatewayUrlProblems } from "../../src/domain/gateway-url";
+import { BackendKind } from "../../src/gateway/backend";
+import { MANAGED_BY, Tag } from "../../src/store/metadata";
+import { rotatorNames } from "./names";
+import {
+  AwsLocation,
+  lambdaAssumeRolePolicy,
+  PolicyDocument,
+  rotatorPolicyDocument,
+  scheduleArn,
+  schedulerAssumeRolePolicy,
+  schedulerPolicyDocument,
+  wildcardActions,
+} from "./rotator-policy";
+import { ROTATOR_DEFAULTS, validate } from "./rotator-settings";
+
+/** Where scripts/build.mjs writes the rotator's esbuild bundle (index.js and its source map). */
+export const DEFAULT_BUNDLE_DIR = resolve(__dirname, "..", "..", "dist", "lambda", "rotator");
+
+/** The CloudWatch namespace and metrics the rotator emits (EMF, dimension `environment`). */
+export const METRICS_NAMESPACE = "OpenClawTokens";
+export const RotatorMetric = {
+  TokensDue: "TokensDue",
+  RotationsStarted: "RotationsStarted",
+  RotationsCompleted: "RotationsCompleted",
+  RotationsFailed: "RotationsFailed",
+  ConsumersStillOnOldToken: "ConsumersStillOnOldToken",
+  BadState: "BadState",
+} as const;
+export type RotatorMetric = (typeof RotatorMetric)[keyof typeof RotatorMetric];
+
+/** What each scheduled invocation receives; Secrets Manager's own events carry SecretId/ClientRequestToken/Step. */
+export const SCHEDULED_EVENT = { kind: "scheduled-scan" } as const;
+
+/**
+ * Scheduler retries only cover delivery (throttling, a missing permission), not the function's own errors, which
+ * the Errors alarm reports. An event older than half the default interval is dropped to the dead-letter queue:
+ * the next run is due soon and rotates whatever this one would have.
+ */
+export const SCHEDULER_RETRY = { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 1800 } as const;
+/** SQS's longest retention: time enough to investigate an undelivered run after a long weekend. */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 86400;
+/** Alarm evaluation: one 5-minute period, so a failed run pages within minutes of its end. */
+const ALARM_PERIOD_SECONDS = 300;
+
+export interface RotatorDeploymentArgs {
+  /** The environment whose tokens this rotator rotates (dev, stage or prod); every name and IAM scope carries it. */
+  readonly environment: pulumi.Input<Environment>;
+  /** The environment's gateway URL (https; in prod also a host that names no other environment). */
+  readonly gatewayUrl: pulumi.Input<string>;
+  /**
+   * An admin:* token of the gateway. Stored in the secret `openclaw-admin/<env>/gateway`, never in the Lambda's
+   * environment; wrapped with pulumi.secret however it is passed.
+   */
+  readonly adminToken: pulumi.Input<string>;
+  /** Gateway implementation the rotator talks to. @default "documented-api" */
+  readonly backend?: pulumi.Input<string>;
+  /** Folder holding the esbuild bundle (index.js exporting `handler`). @default "<project>/dist/lambda/rotator" */
+  readonly bundleDir?: pulumi.Input<string>;
+  /** EventBridge Scheduler expression for the scan. @default "rate(1 hour)" */
+  readonly schedule?: pulumi.Input<string>;
+  /** How long a retiring token must see no traffic before it is revoked. @default "15m" */
+  readonly quietPeriod?: pulumi.Input<string>;
+  /** Tokens rotated in parallel by one run. @default 8 */
+  readonly maxConcurrency?: pulumi.Input<number>;
+  /** Days CloudWatch Logs keeps the rotator's logs. @default 30 */
+  readonly logRetentionDays?: pulumi.Input<number>;
+  /** Email address subscribed to the alarm topic (AWS mails a confirmation link first). @default no subscription */
+  readonly alarmEmail?: pulumi.Input<string>;
+  /** Lambda timeout, 30 to 900 seconds. @default 300 */
+  readonly lambdaTimeoutSeconds?: pulumi.Input<number>;
+  /** Lambda memory in MB (CPU scales with it). @default 256 */
+  readonly memorySize?: pulumi.Input<number>;
+  /** Extra tags for every taggable resource; the openclaw:environment and openclaw:managed-by tags always win. @default {} */
+  readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Raised when the rotator's bundle is not where the deployment expects it. */
+export class RotatorBundleMissingError extends TokenOpsError {
+  override name = "RotatorBundleMissingError";
+  constructor(dir: string) {
+    super("rotator_bundle_missing", `The rotator bundle ${join(dir, "index.js")} does not exist`, {
+      hint: "build it with `node scripts/build.mjs` (or `npm run setup`) in the project, or pass bundleDir",
+    });
+  }
+}
+
+export class RotatorDeployment extends pulumi.ComponentResource {
+  /** Name of the rotator Lambda function. */
+  readonly functionName: pulumi.Output<string>;
+  readonly functionArn: pulumi.Output<string>;
+  /** The Lambda's execution role. */
+  readonly roleArn: pulumi.Output<string>;
+  /** The secret holding the gateway admin token (`openclaw-admin/<env>/gateway`). */
+  readonly adminSecretArn: pulumi.Output<string>;
+  readonly leaseTableName: pulumi.Output<string>;
+  /** SNS topic every alarm notifies. */
+  readonly alarmTopicArn: pulumi.Output<string>;
+  /** Where EventBridge Scheduler parks invocations it could not deliver. */
+  readonly deadLetterQueueUrl: pulumi.Output<string>;
+  readonly scheduleName: pulumi.Output<string>;
+
+  constructor(name: string, args: RotatorDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openclaw:aws:RotatorDeployment", name, {}, opts);
+    const parent = { parent: this };
+
+    // Guards first: every argument is validated before it reaches a resource (at once when it is a plain value).
+    const environment = checked<Environment>("environment", args.environment, (v) =>
+      isEnvironment(v) ? undefined : `${JSON.stringify(v)} is not an environment; use one of ${ALL_ENVIRONMENTS.join(", ")}`,
+    );
+    // The gateway URL is judged for the environment: https, and in prod a host that names no other environment.
+    const assertGatewayUrl = (env: Environment, url: string) => {
+      const problems = gatewayUrlProblems(url, env);
+      if (problems.length) throw new ValidationError("RotatorDeployment's arguments", problems.map((message) => ({ field: "gatewayUrl", message })));
+    };
+    if (isEnvironment(args.environment) && typeof args.gatewayUrl === "string") assertGatewayUrl(args.environment, args.gatewayUrl);
+    const gatewayUrl = pulumi.all([environment, args.gatewayUrl]).apply(([env, url]) => {
+      assertGatewayUrl(env, url);
+      return url.replace(/\/+$/, "");
+    });
+    const backend = checked<string>("backend", args.backend ?? BackendKind.DocumentedApi, (v) =>
+      (Object.values(BackendKind) as unknown[]).includes(v) ? undefined : `${JSON.stringify(v)} is not a gateway backend; use one of ${Object.values(BackendKind).join(", ")}`,
+    );
+    const schedule = checked<string>("schedule", args.schedule ?? ROTATOR_DEFAULTS.schedule, validate.schedule);
+    const quietPeriod = checked<string>("quietPeriod", args.quietPeriod ?? ROTATOR_DEFAULTS.quietPeriod, validate.quietPeriod);
+    const maxConcurrency = checked<number>("maxConcurrency", args.maxConcurrency ?? ROTATOR_DEFAULTS.maxConcurrency, validate.maxConcurrency);
+    const logRetentionDays = checked<number>("logRetentionDays", args.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays, validate.logRetentionDays);
+    const timeout = checked<number>("lambdaTimeoutSeconds", args.lambdaTimeoutSeconds ?? ROTATOR_DEFAULTS.lambdaTimeoutSeconds, validate.lambdaTimeoutSeconds);
+    const memorySize = checked<number>("memorySize", args.memorySize ?? ROTATOR_DEFAULTS.memorySize, validate.memorySize);
+    const alarmEmail = args.alarmEmail === undefined ? undefined : checked<string>("alarmEmail", args.alarmEmail, validate.alarmEmail);
+    const bundleDir = bundleArchive(args.bundleDir ?? DEFAULT_BUNDLE_DIR);
+
+    const names = environment.apply(rotatorNames);
+    const region = aws.getRegionOutput({}, parent).region;
+    const location: pulumi.Output<AwsLocation> = pulumi
+      .all([aws.getPartitionOutput({}, parent).partition, region, aws.getCallerIdentityOutput({}, parent).accountId])
+      .apply(([partition, r, accountId]) => ({ partition, region: r, accountId }));
+    const tags = pulumi.all([environment, args.tags ?? {}]).apply(([env, extra]) => ({
+      ...extra,
+      [Tag.Environment]: env,
+      [Tag.ManagedBy]: MANAGED_BY,
+    }));
+
+    // The admin token: a separate namespace, which the rotator's policy can read (GetSecretValue) but never write.
+    const adminSecret = new aws.secretsmanager.Secret(
+      `${name}-admin-token`,
+      {
+        name: names.adminSecretName,
+        description: pulumi.interpolate`Admin token of the ${environment} OpenClaw gateway, read by the token rotator. Set with pulumi config set --secret.`,
+        recoveryWindowInDays: 7,
+        tags,
+      },
+      parent,
+    );
+    const adminSecretVersion = new aws.secretsmanager.SecretVersion(
+      `${name}-admin-token-value`,
+      { secretId: adminSecret.id, secretString: pulumi.secret(args.adminToken) },
+      parent,
+    );
+
+    // Rotation leases: one item per token being rotated, expired by DynamoDB's TTL if a run dies holding one.
+    const leaseTable = new aws.dynamodb.Table(
+      `${name}-leases`,
+      {
+        name: names.leaseTableName,
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "pk",
+        attributes: [{ name: "pk", type: "S" }],
+        ttl: { attributeName: "expiresAt", enabled: true },
+        pointInTimeRecovery: { enabled: true },
+        tags,
+      },
+      parent,
+    );
+
+    // Created before the function, so that Lambda never creates it without a retention.
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: names.logGroupName, retentionInDays: logRetentionDays, tags },
+      parent,
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: pulumi.all([names, region]).apply(([n, r]) => n.lambdaRoleName(r)),
+        description: pulumi.interpolate`Execution role of the ${environment} OpenClaw token rotator`,
+        assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
+        tags,
+      },
+      parent,
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: role.id,
+        name: "openclaw-rotator-least-privilege",
+        policy: pulumi
+          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn])
+          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn })),
+          ),
+      },
+      parent,
+    );
+
+    // arm64 (Graviton): about 20% cheaper per GB-second than x86_64 at equal or better speed for this workload,
+    // and the bundle is plain JavaScript (esbuild, no native modules), so nothing in it depends on the CPU.
+    const fn = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        name: names.functionName,
+        description: pulumi.interpolate`Rotates the ${environment} OpenClaw gateway tokens (openclaw/${environment}/*)`,
+        role: role.arn,
+        runtime: aws.lambda.Runtime.NodeJS24dX,
+        handler: "index.handler",
+        code: bundleDir,
+        architectures: ["arm64"],
+        timeout,
+        memorySize,
+        environment: {
+          // The contract with lambdas/rotator. No secret here: the admin token is read from Secrets Manager.
+          variables: {
+            OPENCLAW_ENVIRONMENT: environment,
+            OPENCLAW_GATEWAY_URL: gatewayUrl,
+            OPENCLAW_BACKEND: backend,
+            OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName,
+            OPENCLAW_LEASE_TABLE: leaseTable.name,
+            OPENCLAW_QUIET_PERIOD: quietPeriod,
+            OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
+            POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
+            POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            // The bundle ships its source map: stack traces in the logs point at the TypeScript.
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        },
+        tags,
+      },
+      // The policy and the admin token exist before the first invocation can run; the log group before Lambda logs.
+      { parent: this, dependsOn: [logGroup, rolePolicy, adminSecretVersion] },
+    );
+
+    // Secrets Manager invokes the function for rotation events (RotateSecret); only from this account.
+    new aws.lambda.Permission(
+      `${name}-secretsmanager-invoke`,
+      {
+        statementId: "SecretsManagerRotation",
+        action: "lambda:InvokeFunction",
+        function: fn.name,
+        principal: "secretsmanager.amazonaws.com",
+        sourceAccount: location.accountId,
+      },
+      parent,
+    );
+
+    const deadLetterQueue = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { name: names.deadLetterQueueName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, tags },
+      parent,
+    );
+
+    // The scheduler's own role: invoke this function and write this queue, assumable only for this schedule.
+    const thisScheduleArn = pulumi.all([location, names]).apply(([loc, n]) => scheduleArn(loc, n.scheduleGroupName, n.scheduleName));
+    const schedulerRole = new aws.iam.Role(
+      `${name}-scheduler-role`,
+      {
+        name: pulumi.all([names, region]).apply(([n, r]) => n.schedulerRoleName(r)),
+        description: pulumi.interpolate`Lets EventBridge Scheduler start the ${environment} OpenClaw token rotator`,
+        assumeRolePolicy: pulumi.all([location, thisScheduleArn]).apply(([loc, arn]) => policyJson(schedulerAssumeRolePolicy(loc, arn))),
+        tags,
+      },
+      parent,
+    );
+    const schedulerPolicy = new aws.iam.RolePolicy(
+      `${name}-scheduler-policy`,
+      {
+        role: schedulerRole.id,
+        name: "openclaw-rotator-scheduler",
+        policy: pulumi.all([fn.arn, deadLetterQueue.arn]).apply(([fnArn, dlqArn]) => policyJson(schedulerPolicyDocument(fnArn, dlqArn))),
+      },
+      parent,
+    );
+
+    // Schedules take no tags (only schedule groups do), so this is the one untagged resource besides the policies.
+    const scheduleResource = new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        name: names.scheduleName,
+        groupName: names.scheduleGroupName,
+        description: pulumi.interpolate`Scans the ${environment} OpenClaw gateway tokens and rotates those due`,
+        scheduleExpression: schedule,
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: fn.arn,
+          roleArn: schedulerRole.arn,
+          input: JSON.stringify(SCHEDULED_EVENT),
+          retryPolicy: { ...SCHEDULER_RETRY },
+          deadLetterConfig: { arn: deadLetterQueue.arn },
+        },
+      },
+      { parent: this, dependsOn: [schedulerPolicy] },
+    );
+
+    // Alarms. The topic stays on SNS's default encryption: a KMS-encrypted topic would need a customer-managed key
+    // whose policy lets CloudWatch publish (the AWS-managed aws/sns key cannot grant that).
+    const topic = new aws.sns.Topic(`${name}-alarms`, { name: names.alarmTopicName, tags }, parent);
+    if (alarmEmail) {
+      new aws.sns.TopicSubscription(`${name}-alarm-email`, { topic: topic.arn, protocol: "email", endpoint: alarmEmail }, parent);
+    }
+
+    const alarm = (what: string, description: pulumi.Input<string>, metric: { namespace: string; metricName: string; statistic: string; dimensions: pulumi.Input<Record<string, pulumi.Input<string>>> }) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${what}`,
+        {
+          name: names.apply((n) => n.alarmName(what)),
+          alarmDescription: description,
+          ...metric,
+          period: ALARM_PERIOD_SECONDS,
+          evaluationPeriods: 1,
+          datapointsToAlarm: 1,
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+          // No run, no data: quiet hours are not an outage (the Lambda Errors and DLQ alarms catch runs that fail).
+          treatMissingData: "notBreaching",
+          alarmActions: [topic.arn],
+          tags,
+        },
+        parent,
+      );
+    const rotatorMetric = (metricName: RotatorMetric) => ({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      statistic: "Sum",
+      dimensions: { environment },
+    });
+    alarm("rotations-failed", pulumi.interpolate`A ${environment} token rotation failed; see the rotator's logs for the token and the fix`, rotatorMetric(RotatorMetric.RotationsFailed));
+    alarm(
+      "consumers-on-old-token",
+      pulumi.interpolate`A ${environment} consumer still uses a retiring token after the quiet period; roll it so that it reloads its secret`,
+      rotatorMetric(RotatorMetric.ConsumersStillOnOldToken),
+    );
+    alarm("bad-state", pulumi.interpolate`A ${environment} token secret is in a state the rotator will not touch; it needs an operator`, rotatorMetric(RotatorMetric.BadState));
+    alarm("dead-letters", pulumi.interpolate`EventBridge Scheduler could not start the ${environment} rotator; the event is in the dead-letter queue`, {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      statistic: "Maximum",
+      dimensions: { QueueName: deadLetterQueue.name },
+    });
+    alarm("lambda-errors", pulumi.interpolate`The ${environment} rotator Lambda failed (error, timeout or crash)`, {
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      statistic: "Sum",
+      dimensions: { FunctionName: fn.name },
+    });
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.roleArn = role.arn;
+    this.adminSecretArn = adminSecret.arn;
+    this.leaseTableName = leaseTable.name;
+    this.alarmTopicArn = topic.arn;
+    this.deadLetterQueueUrl = deadLetterQueue.url;
+    this.scheduleName = scheduleResource.name;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      roleArn: this.roleArn,
+      adminSecretArn: this.adminSecretArn,
+      leaseTableName: this.leaseTableName,
+      alarmTopicArn: this.alarmTopicArn,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      scheduleName: this.scheduleName,
+    });
+  }
+}
+
+/**
+ * An argument after its check: a plain value is checked now (so a mistake fails at construction), an Output or
+ * Promise when it resolves. Either way a bad value is a ValidationError naming the argument and the fix.
+ */
+function checked<T>(field: string, value: pulumi.Input<T>, check: (v: unknown) => string | undefined): pulumi.Output<T> {
+  const assert = (v: unknown) => {
+    const message = check(v);
+    if (message) throw new ValidationError("RotatorDeployment's arguments", [{ field, message }]);
+  };
+  if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) assert(value);
+  return (pulumi.output(value) as pulumi.Output<T>).apply((v) => {
+    assert(v);
+    return v;
+  });
+}
+
+/** The Lambda's code archive; a missing bundle fails with the command that builds it, not an engine error. */
+function bundleArchive(dir: pulumi.Input<string>): pulumi.Output<pulumi.asset.Archive> {
+  const assertBuilt = (d: string) => {
+    if (!existsSync(join(d, "index.js"))) throw new RotatorBundleMissingError(d);
+  };
+  if (typeof dir === "string") assertBuilt(dir);
+  return pulumi.output(dir).apply((d) => {
+    assertBuilt(d);
+    return new pulumi.asset.FileArchive(d);
+  });
+}
+
+/** Serialises a policy after refusing wildcard actions, so that no edit can slip one in unnoticed. */
+function policyJson(document: PolicyDocument): string {
+  const wildcards = wildcardActions(document);
+  if (wildcards.length) throw new TokenOpsError("wildcard_action", `IAM policy has wildcard actions ${wildcards.join(", ")}`, { hint: "name each action" });
+  return JSON.stringify(document);
+}

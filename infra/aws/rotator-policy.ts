@@ -1,0 +1,172 @@
+/**
+ * The IAM documents of a rotator deployment, as pure functions of plain strings, so that each can be tested
+ * statement by statement without an engine. Least privilege throughout: every action is named (no wildcards), and
+ * every resource is one ARN of this environment's deployment, except ListSecrets, which IAM cannot scope.
+ */
+import { Environment } from "../../src/domain/environments";
+import { secretNamespace, Tag } from "../../src/store/metadata";
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Principal?: { readonly Service: string };
+  readonly Action: readonly string[];
+  readonly Resource?: readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** Where the deployment runs. */
+export interface AwsLocation {
+  /** "aws", or "aws-cn" / "aws-us-gov". */
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+/** What the rotator Lambda's inline policy is written for. */
+export interface RotatorPolicyContext extends AwsLocation {
+  readonly environment: Environment;
+  /** The full ARN of the gateway admin token's secret (with Secrets Manager's random suffix). */
+  readonly adminSecretArn: string;
+  readonly leaseTableArn: string;
+  /** The log group's ARN as the AWS provider reports it, without a trailing `:*`. */
+  readonly logGroupArn: string;
+}
+
+/**
+ * Every action the rotator performs on its environment's token secrets. No CreateSecret or DeleteSecret: secrets
+ * are created and destroyed by the stack (GatewayToken), the rotator only adds versions and moves stages.
+ */
+export const TOKEN_SECRET_ACTIONS = [
+  "secretsmanager:DescribeSecret",
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:UpdateSecretVersionStage",
+  "secretsmanager:TagResource",
+  "secretsmanager:UntagResource",
+  "secretsmanager:UpdateSecret",
+] as const;
+
+export const LEASE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;
+
+export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
+
+/** The ARN pattern of every token secret of one environment: `…:secret:openclaw/<env>/*`. */
+export function tokenSecretsArnPattern(location: AwsLocation, environment: Environment): string {
+  return `arn:${location.partition}:secretsmanager:${location.region}:${location.accountId}:secret:${secretNamespace(environment)}*`;
+}
+
+/** The rotator Lambda's inline policy. */
+export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument {
+  const tokenSecrets = tokenSecretsArnPattern(ctx, ctx.environment);
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        // Two fences: the name namespace (openclaw/<env>/) and the environment tag. A secret renamed into the
+        // namespace without the tag, or tagged for this environment outside the namespace, is out of reach.
+        Sid: "RotateThisEnvironmentsTokens",
+        Effect: "Allow",
+        Action: TOKEN_SECRET_ACTIONS,
+        Resource: [tokenSecrets],
+        Condition: {
+          StringEquals: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment },
+          // A TagResource that sets the environment tag may only set it to this environment: the rotator rewrites
+          // its tags on every rotation, and must not be able to relabel a secret for another environment.
+          StringEqualsIfExists: { [`aws:RequestTag/${Tag.Environment}`]: ctx.environment },
+        },
+      },
+      {
+        // The scan that finds due tokens. ListSecrets supports no resource-level permissions (the Service
+        // Authorization Reference lists no resource type for it), so "*" is the only valid Resource; it returns
+        // names and tags only, never a value, and the rotator filters by name prefix and tag itself.
+        Sid: "FindTokensListSecretsHasNoResourceScope",
+        Effect: "Allow",
+        Action: ["secretsmanager:ListSecrets"],
+        Resource: ["*"],
+      },
+      {
+        // The gateway admin token lives outside openclaw/<env>/ so that this read is the only access there is.
+        Sid: "ReadGatewayAdminToken",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [ctx.adminSecretArn],
+      },
+      {
+        Sid: "RotationLeases",
+        Effect: "Allow",
+        Action: LEASE_TABLE_ACTIONS,
+        Resource: [ctx.leaseTableArn],
+      },
+      {
+        // CreateLogStream is checked against the log group, PutLogEvents against its streams (`<group>:log-stream:…`),
+        // which `<group>:*` covers. The group itself is created by the stack (with a retention), so no CreateLogGroup.
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: LOG_ACTIONS,
+        Resource: [ctx.logGroupArn, `${ctx.logGroupArn}:*`],
+      },
+      {
+        // The identity tags are what the first statement's condition and the scan rely on: never removable.
+        Sid: "KeepIdentityTags",
+        Effect: "Deny",
+        Action: ["secretsmanager:UntagResource"],
+        Resource: [tokenSecrets],
+        Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": [Tag.Environment, Tag.ManagedBy] } },
+      },
+    ],
+  };
+}
+
+/** Who may assume the Lambda's role: the Lambda service only. */
+export function lambdaAssumeRolePolicy(): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "LambdaService", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: ["sts:AssumeRole"] }],
+  };
+}
+
+/** The ARN of a schedule, known before the schedule exists (so that its role's trust policy can name it). */
+export function scheduleArn(location: AwsLocation, groupName: string, scheduleName: string): string {
+  return `arn:${location.partition}:scheduler:${location.region}:${location.accountId}:schedule/${groupName}/${scheduleName}`;
+}
+
+/**
+ * Who may assume the scheduler's role: EventBridge Scheduler, and only for this account's one schedule (the
+ * confused-deputy conditions AWS recommends for Scheduler execution roles).
+ */
+export function schedulerAssumeRolePolicy(location: AwsLocation, scheduleArnValue: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ThisScheduleOnly",
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Action: ["sts:AssumeRole"],
+        Condition: { StringEquals: { "aws:SourceAccount": location.accountId, "aws:SourceArn": scheduleArnValue } },
+      },
+    ],
+  };
+}
+
+/** What the scheduler's role may do: invoke the rotator, and park undeliverable events in the dead-letter queue. */
+export function schedulerPolicyDocument(functionArn: string, deadLetterQueueArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "InvokeRotator", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [functionArn] },
+      { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [deadLetterQueueArn] },
+    ],
+  };
+}
+
+/** Actions in a document that contain a wildcard; a guard the component applies before it registers a policy. */
+export function wildcardActions(document: PolicyDocument): string[] {
+  return document.Statement.flatMap((s) => s.Action.filter((a) => a.includes("*")));
+}

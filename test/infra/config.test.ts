@@ -1,0 +1,229 @@
+/**
+ * The stack's configuration rules (stackConfigProblems) and the stack files of this repository, which must pass them.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isCiTokenName, RawStackConfig, stackConfigProblems } from "../../infra/config";
+import { parseRotatorSettings, ROTATOR_DEFAULTS } from "../../infra/aws/rotator-settings";
+
+// js-yaml ships with Jest's toolchain; only the test reads YAML.
+const { load: loadYaml } = require("js-yaml") as { load(text: string): unknown };
+
+const ROOT = join(__dirname, "..", "..");
+
+const TOKENS = [
+  { name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" },
+  { name: "app-backend", scopes: ["run:jobs", "read:jobs"], ttl: "90d" },
+  { name: "dashboard", scopes: ["read:agents", "read:jobs"], ttl: "90d" },
+];
+
+const prodStack: RawStackConfig = {
+  stack: "prod",
+  environment: "prod",
+  gatewayUrl: "https://gateway.openclaw.example",
+  backend: undefined,
+  tokens: TOKENS,
+  rotator: { deploy: true },
+};
+
+const problemsOf = (overrides: Partial<RawStackConfig>): string[] =>
+  stackConfigProblems({ ...prodStack, ...overrides }).map((p) => `${p.field}: ${p.message}`);
+
+describe("stackConfigProblems", () => {
+  it("accepts a well-formed prod stack", () => {
+    expect(problemsOf({})).toEqual([]);
+  });
+
+  describe("the gateway URL", () => {
+    it("refuses plain http in prod, once for the stack rather than once per token", () => {
+      expect(problemsOf({ gatewayUrl: "http://gateway.openclaw.example" })).toEqual(["openclaw:gatewayUrl: a prod gateway must be reached over https://"]);
+    });
+
+    it("refuses http in prod even on loopback", () => {
+      expect(problemsOf({ gatewayUrl: "http://127.0.0.1:8080" })).toEqual(["openclaw:gatewayUrl: a prod gateway must be reached over https://"]);
+    });
+
+    it.each([
+      ["https://gateway-dev.openclaw.example", "dev"],
+      ["https://gateway.staging.openclaw.example", "stage"],
+      ["https://stage-gateway.openclaw.example", "stage"],
+    ])("refuses a prod gateway at %s, a %s host", (url, named) => {
+      expect(problemsOf({ gatewayUrl: url })).toEqual([
+        `openclaw:gatewayUrl: host ${new URL(url).hostname} names the ${named} environment, but this token is for prod`,
+      ]);
+    });
+
+    it("is checked even before any token is declared", () => {
+      expect(problemsOf({ gatewayUrl: "http://gateway.openclaw.example", tokens: [] })).toEqual([
+        "openclaw:gatewayUrl: a prod gateway must be reached over https://",
+        "openclaw:tokens: declare at least one token: a list of {name, scopes, ttl}",
+      ]);
+    });
+
+    it("must be given", () => {
+      expect(problemsOf({ gatewayUrl: undefined })).toEqual([
+        "openclaw:gatewayUrl: give the prod gateway's URL (pulumi config set openclaw:gatewayUrl https://gateway.example.com)",
+      ]);
+    });
+
+    it("may be http on loopback in dev, for the reference gateway", () => {
+      expect(problemsOf({ stack: "dev", environment: "dev", gatewayUrl: "http://127.0.0.1:8080" })).toEqual([]);
+    });
+  });
+
+  describe("least privilege", () => {
+    it.each([
+      ["write:agents", ["run:jobs", "write:agents"]],
+      ["read:agents", ["read:agents"]],
+      ["admin:tools", ["run:jobs", "admin:tools"]],
+    ])("gives a CI token run:jobs and read:jobs only, refusing %s", (extra, scopes) => {
+      const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes, ttl: "30d" }] });
+      expect(problems).toEqual([
+        `openclaw:tokens[0].scopes: ci-runner is a CI token (its name has the word "ci"), so it gets run:jobs (plus read:jobs to poll results) only; remove ${extra}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
+      ]);
+    });
+
+    it("refuses admin scopes on a CI token even with allowAdminScope", () => {
+      const problems = problemsOf({ tokens: [{ name: "deploy-ci", scopes: ["admin:*"], ttl: "1d", allowAdminScope: true }] });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.scopes: deploy-ci is a CI token .* remove admin:\*/);
+    });
+
+    it("lets a CI token poll with read:jobs", () => {
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs", "read:jobs"], ttl: "30d" }] })).toEqual([]);
+    });
+
+    it("refuses admin:* without allowAdminScope (the provider's rule)", () => {
+      expect(problemsOf({ tokens: [{ name: "break-glass", scopes: ["admin:*"], ttl: "1d" }] })).toEqual([
+        "openclaw:tokens[0].scopes: admin:* is full control, for break-glass tokens only; grant the narrow scopes the consumer needs, or set allowAdminScope: true if this token really is a break-glass token",
+      ]);
+    });
+
+    it("refuses admin:tools without allowAdminScope, and accepts it with", () => {
+      const token = { name: "platform-admin", scopes: ["admin:tools"], ttl: "30d" };
+      expect(problemsOf({ tokens: [token] })).toEqual([
+        "openclaw:tokens[0].scopes: admin:tools is for platform admins only; grant the narrow scopes platform-admin needs, or set allowAdminScope: true if this token belongs to a named platform admin",
+      ]);
+      expect(problemsOf({ tokens: [{ ...token, allowAdminScope: true }] })).toEqual([]);
+    });
+
+    it('recognises "ci" as a word of the name only', () => {
+      expect(["ci", "ci-runner", "deploy-ci", "nightly-ci-job"].map(isCiTokenName)).toEqual([true, true, true, true]);
+      expect(["circleci-runner", "cicd", "social-feed", "acid"].map(isCiTokenName)).toEqual([false, false, false, false]);
+    });
+  });
+
+  describe("openclaw:rotator", () => {
+    it("is optional: unset means the defaults, which do not deploy", () => {
+      expect(problemsOf({ rotator: undefined })).toEqual([]);
+      expect(parseRotatorSettings(undefined)).toEqual({ ok: true, settings: { ...ROTATOR_DEFAULTS, alarmEmail: undefined } });
+      expect(ROTATOR_DEFAULTS).toMatchObject({ deploy: false, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 30 });
+    });
+
+    it("fills in the defaults around what is set", () => {
+      expect(parseRotatorSettings({ deploy: true, alarmEmail: "oncall@example.com", logRetentionDays: 90 })).toEqual({
+        ok: true,
+        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com" },
+      });
+    });
+
+    it.each([
+      ["rate(1 hour)"],
+      ["rate(2 hours)"],
+      ["rate(30 minutes)"],
+      ["rate(1 day)"],
+      ["cron(0 * * * ? *)"],
+      ["cron(15 3 ? * MON-FRI *)"],
+    ])("accepts the schedule %s", (schedule) => {
+      expect(problemsOf({ rotator: { deploy: true, schedule } })).toEqual([]);
+    });
+
+    it("reports every bad setting at once, each under its own key with the fix", () => {
+      expect(
+        problemsOf({
+          rotator: { deploy: "yes", schedule: "rate(1 hours)", quietPeriod: "soon", maxConcurrency: 2.5, logRetentionDays: 0, alarmEmail: "pager", schedul: "x" },
+        }),
+      ).toEqual([
+        "openclaw:rotator.schedul: schedul is not a rotator setting; the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail",
+        'openclaw:rotator.deploy: "yes" is not true or false',
+        "openclaw:rotator.schedule: write rate(1 hour), not rate(1 hours)",
+        'openclaw:rotator.quietPeriod: "soon" is not a duration; write a whole number and a unit, e.g. "15m" or "1h"',
+        "openclaw:rotator.maxConcurrency: 2.5 is not a whole number from 1 to 50; the default is 8",
+        "openclaw:rotator.logRetentionDays: 0 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (the default is 30)",
+        'openclaw:rotator.alarmEmail: "pager" is not an email address; write it like oncall@example.com, or leave the key out for no email',
+      ]);
+    });
+
+    it.each([
+      [{ schedule: "cron(0 * * * *)" }, /openclaw:rotator.schedule: cron\(0 \* \* \* \*\) has 5 fields; EventBridge cron has 6/],
+      [{ schedule: "at(2030-01-01T00:00:00)" }, /runs only once, but the rotator must run on a recurring schedule/],
+      [{ quietPeriod: "30s" }, /openclaw:rotator.quietPeriod: 30s is outside 1m..7d/],
+      [{ maxConcurrency: 51 }, /openclaw:rotator.maxConcurrency: 51 is not a whole number from 1 to 50/],
+      [{ maxConcurrency: "8" }, /openclaw:rotator.maxConcurrency: "8" is not a whole number/],
+    ])("refuses %j", (rotator, message) => {
+      const problems = problemsOf({ rotator: { deploy: true, ...rotator } });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(message);
+    });
+
+    it("must be an object", () => {
+      expect(problemsOf({ rotator: true })).toEqual([
+        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail',
+      ]);
+    });
+  });
+
+  it("reports an unknown environment once, not once more per token", () => {
+    expect(problemsOf({ stack: "qa", environment: "qa" })).toEqual(["openclaw:environment: set it to dev, stage or prod (pulumi config set openclaw:environment dev)"]);
+  });
+
+  it("still names the stack/environment mismatch", () => {
+    expect(problemsOf({ environment: "dev", gatewayUrl: "https://gateway-dev.openclaw.example" })).toEqual([
+      "openclaw:environment: stack prod must deploy the prod environment, not dev",
+    ]);
+  });
+});
+
+describe("the repository's stack files", () => {
+  const GATEWAYS = {
+    dev: "https://gateway-dev.openclaw.example",
+    stage: "https://gateway-stage.openclaw.example",
+    prod: "https://gateway.openclaw.example",
+  } as const;
+
+  describe.each(Object.entries(GATEWAYS))("Pulumi.%s.yaml", (stack, gatewayUrl) => {
+    const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+    const config = (loadYaml(text) as { config: Record<string, unknown> }).config;
+
+    it("passes the stack's validation", () => {
+      const raw: RawStackConfig = {
+        stack,
+        environment: config["openclaw:environment"],
+        gatewayUrl: config["openclaw:gatewayUrl"],
+        backend: config["openclaw:backend"],
+        tokens: config["openclaw:tokens"],
+        rotator: config["openclaw:rotator"],
+      };
+      expect(stackConfigProblems(raw)).toEqual([]);
+    });
+
+    it("declares the environment, its gateway, the three least-privilege tokens and the rotator", () => {
+      expect(config["openclaw:environment"]).toBe(stack);
+      expect(config["openclaw:gatewayUrl"]).toBe(gatewayUrl);
+      expect(config["openclaw:tokens"]).toEqual(TOKENS);
+      expect(config["openclaw:rotator"]).toMatchObject({ deploy: true });
+    });
+
+    it("holds no secret: no admin token, no secure value, no token-shaped string", () => {
+      const values = text
+        .split("\n")
+        .filter((line) => !/^\s*#/.test(line))
+        .join("\n");
+      expect(Object.keys(config)).not.toContain("openclaw:adminToken");
+      expect(values).not.toMatch(/secure:/);
+      expect(values).not.toMatch(/encryptionsalt/);
+      expect(text).not.toMatch(/openclaw_gw_(dev|stage|live)_[A-Za-z0-9]/);
+      expect(text).toMatch(/pulumi config set --secret openclaw:adminToken/);
+    });
+  });
+});

@@ -1,0 +1,197 @@
+import {
+  lambdaAssumeRolePolicy,
+  PolicyStatement,
+  rotatorPolicyDocument,
+  RotatorPolicyContext,
+  scheduleArn,
+  schedulerAssumeRolePolicy,
+  schedulerPolicyDocument,
+  tokenSecretsArnPattern,
+  wildcardActions,
+} from "../../infra/aws/rotator-policy";
+import { arnMatches } from "./pulumi-mocks";
+
+const context: RotatorPolicyContext = {
+  partition: "aws",
+  region: "us-east-1",
+  accountId: "111122223333",
+  environment: "stage",
+  adminSecretArn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/gateway-Q1w2E3",
+  leaseTableArn: "arn:aws:dynamodb:us-east-1:111122223333:table/openclaw-rotator-stage-leases",
+  logGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/openclaw-rotator-stage",
+};
+
+describe("rotatorPolicyDocument", () => {
+  const document = rotatorPolicyDocument(context);
+  const statement = (sid: string): PolicyStatement => {
+    const found = document.Statement.filter((s) => s.Sid === sid);
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+
+  it("has exactly these statements, in this order", () => {
+    expect(document.Version).toBe("2012-10-17");
+    expect(document.Statement.map((s) => `${s.Effect} ${s.Sid}`)).toEqual([
+      "Allow RotateThisEnvironmentsTokens",
+      "Allow FindTokensListSecretsHasNoResourceScope",
+      "Allow ReadGatewayAdminToken",
+      "Allow RotationLeases",
+      "Allow WriteOwnLogs",
+      "Deny KeepIdentityTags",
+    ]);
+  });
+
+  it("lets the rotator work on openclaw/<env>/* secrets that carry its environment tag, and nothing else", () => {
+    expect(statement("RotateThisEnvironmentsTokens")).toEqual({
+      Sid: "RotateThisEnvironmentsTokens",
+      Effect: "Allow",
+      Action: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:UpdateSecret",
+      ],
+      Resource: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw/stage/*"],
+      Condition: {
+        StringEquals: { "aws:ResourceTag/openclaw:environment": "stage" },
+        StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "stage" },
+      },
+    });
+  });
+
+  it("grants no secret creation, deletion, restore, rotation setup or policy change", () => {
+    const actions = document.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action);
+    for (const forbidden of [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:RestoreSecret",
+      "secretsmanager:RotateSecret",
+      "secretsmanager:PutResourcePolicy",
+      "secretsmanager:DeleteResourcePolicy",
+    ]) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('allows ListSecrets on "*", the only resource IAM accepts for it, and nothing else on "*"', () => {
+    expect(statement("FindTokensListSecretsHasNoResourceScope")).toEqual({
+      Sid: "FindTokensListSecretsHasNoResourceScope",
+      Effect: "Allow",
+      Action: ["secretsmanager:ListSecrets"],
+      Resource: ["*"],
+    });
+    const onStar = document.Statement.filter((s) => s.Resource?.includes("*"));
+    expect(onStar.map((s) => s.Sid)).toEqual(["FindTokensListSecretsHasNoResourceScope"]);
+  });
+
+  it("reads the admin token and does nothing else with it", () => {
+    expect(statement("ReadGatewayAdminToken")).toEqual({
+      Sid: "ReadGatewayAdminToken",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: [context.adminSecretArn],
+    });
+    // The tokens' namespace pattern does not reach the admin secret (openclaw-admin/ is not openclaw/).
+    expect(arnMatches(tokenSecretsArnPattern(context, "stage"), context.adminSecretArn)).toBe(false);
+  });
+
+  it("uses the lease table with item operations only", () => {
+    expect(statement("RotationLeases")).toEqual({
+      Sid: "RotationLeases",
+      Effect: "Allow",
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      Resource: [context.leaseTableArn],
+    });
+  });
+
+  it("writes its own log group's streams only", () => {
+    expect(statement("WriteOwnLogs")).toEqual({
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: [context.logGroupArn, `${context.logGroupArn}:*`],
+    });
+    const stream = `${context.logGroupArn}:log-stream:2026/01/01/[$LATEST]abc`;
+    expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, stream))).toBe(true);
+    expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, `${context.logGroupArn}-other:log-stream:x`))).toBe(false);
+  });
+
+  it("forbids removing the tags the tag fence relies on", () => {
+    expect(statement("KeepIdentityTags")).toEqual({
+      Sid: "KeepIdentityTags",
+      Effect: "Deny",
+      Action: ["secretsmanager:UntagResource"],
+      Resource: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw/stage/*"],
+      Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["openclaw:environment", "openclaw:managed-by"] } },
+    });
+  });
+
+  it("names every action: no wildcard, no secretsmanager:*", () => {
+    const actions = document.Statement.flatMap((s) => s.Action);
+    expect(wildcardActions(document)).toEqual([]);
+    expect(actions).not.toContain("*");
+    expect(actions).not.toContain("secretsmanager:*");
+    expect(actions.every((a) => /^[a-z0-9]+:[A-Za-z]+$/.test(a))).toBe(true);
+  });
+
+  it("follows the partition (GovCloud, China)", () => {
+    const gov = rotatorPolicyDocument({ ...context, partition: "aws-us-gov", region: "us-gov-west-1" });
+    expect(gov.Statement[0].Resource).toEqual(["arn:aws-us-gov:secretsmanager:us-gov-west-1:111122223333:secret:openclaw/stage/*"]);
+  });
+
+  it("confines each environment to its own namespace", () => {
+    const secret = (env: string) => `arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw/${env}/app-backend-AbCdEf`;
+    for (const mine of ["dev", "stage", "prod"] as const) {
+      const pattern = tokenSecretsArnPattern(context, mine);
+      expect(["dev", "stage", "prod"].filter((env) => arnMatches(pattern, secret(env)))).toEqual([mine]);
+    }
+  });
+});
+
+describe("wildcardActions", () => {
+  it("finds any action with a wildcard", () => {
+    expect(
+      wildcardActions({
+        Version: "2012-10-17",
+        Statement: [{ Sid: "A", Effect: "Allow", Action: ["secretsmanager:*", "s3:Get*", "sqs:SendMessage"], Resource: ["*"] }],
+      }),
+    ).toEqual(["secretsmanager:*", "s3:Get*"]);
+  });
+});
+
+describe("trust and scheduler policies", () => {
+  it("lets only Lambda assume the rotator's role", () => {
+    expect(lambdaAssumeRolePolicy().Statement).toEqual([
+      { Sid: "LambdaService", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: ["sts:AssumeRole"] },
+    ]);
+  });
+
+  it("lets only this account's one schedule assume the scheduler's role", () => {
+    const arn = scheduleArn(context, "default", "openclaw-rotator-stage");
+    expect(arn).toBe("arn:aws:scheduler:us-east-1:111122223333:schedule/default/openclaw-rotator-stage");
+    expect(schedulerAssumeRolePolicy(context, arn).Statement).toEqual([
+      {
+        Sid: "ThisScheduleOnly",
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Action: ["sts:AssumeRole"],
+        Condition: { StringEquals: { "aws:SourceAccount": "111122223333", "aws:SourceArn": arn } },
+      },
+    ]);
+  });
+
+  it("lets the scheduler invoke one function and write one queue", () => {
+    const fn = "arn:aws:lambda:us-east-1:111122223333:function:openclaw-rotator-stage";
+    const dlq = "arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-dlq";
+    expect(schedulerPolicyDocument(fn, dlq)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "InvokeRotator", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [fn] },
+        { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [dlq] },
+      ],
+    });
+  });
+});

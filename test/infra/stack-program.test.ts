@@ -1,0 +1,92 @@
+/**
+ * The stack program (infra/index.ts) on Pulumi mocks, configured as a dev stack with `openclaw:rotator.deploy: true`:
+ * the tokens and the rotator are declared from the stack's config, and the rotator's outputs are exported.
+ */
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { ACCOUNT, installMocks, REGION, Registered, until, valueOf } from "./pulumi-mocks";
+
+// The program builds the GatewayToken provider runtime with esbuild before declaring tokens; not needed on mocks.
+jest.mock("../../infra/provider-runtime", () => ({ buildProviderRuntime: jest.fn() }));
+
+const ADMIN_TOKEN = "openclaw_gw_dev_STACKadminTOKEN0123456789abcdefgh";
+const TOKENS = [
+  { name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" },
+  { name: "app-backend", scopes: ["run:jobs", "read:jobs"], ttl: "90d" },
+];
+
+// The rotator bundle is built by scripts/build.mjs; the mocks never read it, so it need not exist for this test.
+const fs = require("node:fs") as typeof import("node:fs");
+const realExistsSync = fs.existsSync;
+const bundle = join(__dirname, "..", "..", "dist", "lambda", "rotator", "index.js");
+const existsSpy = jest.spyOn(fs, "existsSync").mockImplementation((path) => path === bundle || realExistsSync(path));
+
+let registered: Registered[];
+let program: typeof import("../../infra/index");
+
+beforeAll(async () => {
+  registered = await installMocks("dev");
+  pulumi.runtime.setAllConfig(
+    {
+      "openclaw:environment": "dev",
+      "openclaw:gatewayUrl": "https://gateway-dev.openclaw.example",
+      "openclaw:tokens": JSON.stringify(TOKENS),
+      "openclaw:rotator": JSON.stringify({ deploy: true, schedule: "rate(30 minutes)", alarmEmail: "oncall@example.com" }),
+      "openclaw:adminToken": ADMIN_TOKEN,
+    },
+    ["openclaw:adminToken"],
+  );
+  program = await import("../../infra/index");
+  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 19, "the rotator's resources");
+});
+
+afterAll(() => existsSpy.mockRestore());
+
+describe("stack program with openclaw:rotator.deploy", () => {
+  it("declares the stack's tokens", () => {
+    const tokens = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/openclaw:GatewayToken");
+    expect(tokens.map((t) => t.name).sort()).toEqual(["app-backend", "ci-runner"]);
+  });
+
+  it("declares one RotatorDeployment for the stack's environment, from openclaw:rotator", () => {
+    expect(registered.filter((r) => r.type === "openclaw:aws:RotatorDeployment").map((r) => r.name)).toEqual(["rotator"]);
+    const schedule = registered.find((r) => r.type === "aws:scheduler/schedule:Schedule");
+    expect(schedule?.inputs.scheduleExpression).toBe("rate(30 minutes)");
+    expect(registered.find((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")?.inputs.endpoint).toBe("oncall@example.com");
+    const fn = registered.find((r) => r.type === "aws:lambda/function:Function");
+    expect(fn?.inputs.environment.variables).toMatchObject({
+      OPENCLAW_ENVIRONMENT: "dev",
+      OPENCLAW_GATEWAY_URL: "https://gateway-dev.openclaw.example",
+      OPENCLAW_BACKEND: "documented-api",
+      OPENCLAW_QUIET_PERIOD: "15m",
+      OPENCLAW_MAX_CONCURRENCY: "8",
+    });
+  });
+
+  it("passes the admin token to the admin secret only, as a secret", () => {
+    const holders = registered.filter((r) => JSON.stringify(r.inputs).includes(ADMIN_TOKEN));
+    // The GatewayToken resources need it to mint; the rotator's only copy is the admin secret's version.
+    expect(holders.map((r) => r.type).sort()).toEqual([
+      "aws:secretsmanager/secretVersion:SecretVersion",
+      "pulumi-nodejs:dynamic/openclaw:GatewayToken",
+      "pulumi-nodejs:dynamic/openclaw:GatewayToken",
+    ]);
+    const version = holders.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion");
+    expect(version?.inputs.secretString).toEqual({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: ADMIN_TOKEN });
+  });
+
+  it("exports the rotator's outputs", async () => {
+    expect(program.rotator).toBeDefined();
+    expect(await valueOf(pulumi.all(program.rotator!))).toEqual({
+      functionName: "openclaw-rotator-dev",
+      functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
+      adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
+      leaseTableName: "openclaw-rotator-dev-leases",
+      alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
+      deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
+      scheduleName: "openclaw-rotator-dev",
+    });
+    expect(program.environment).toBe("dev");
+  });
+});
