@@ -35,6 +35,8 @@ export interface GatewayBackend {
 export const BackendKind = {
   /** The token API of the gateway-token guide (docs/gateway-api.md). */
   DocumentedApi: "documented-api",
+  /** The real self-hosted OpenClaw gateway; a token is a paired operator device (src/gateway/openclaw/). */
+  OpenClawDevices: "openclaw-devices",
 } as const;
 export type BackendKind = (typeof BackendKind)[keyof typeof BackendKind];
 

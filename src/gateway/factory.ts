@@ -3,6 +3,7 @@ import { Sensitive } from "../domain/sensitive";
 import { BackendKind, GatewayBackend } from "./backend";
 import { DocumentedApiGateway } from "./documented-api";
 import { HttpOptions } from "./http";
+import { OpenClawDevicesGateway } from "./openclaw/openclaw-devices";
 
 /** Everything needed to talk to one environment's gateway, whichever kind it is. */
 export interface BackendSettings {
@@ -20,6 +21,14 @@ export function createBackend(settings: BackendSettings): GatewayBackend {
   switch (settings.kind) {
     case BackendKind.DocumentedApi:
       return new DocumentedApiGateway({
+        ...settings.http,
+        url: settings.url,
+        environment: settings.environment,
+        adminToken: settings.adminToken,
+        userAgent: settings.userAgent,
+      });
+    case BackendKind.OpenClawDevices:
+      return new OpenClawDevicesGateway({
         ...settings.http,
         url: settings.url,
         environment: settings.environment,
