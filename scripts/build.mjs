@@ -19,6 +19,8 @@ const entries = [
   // The rotator Lambda: one minified file with everything inlined, the AWS SDK included, so the deployed code
   // is exactly what was tested rather than whatever SDK version the runtime happens to ship.
   { in: "lambdas/rotator/handler.ts", out: "lambda/rotator/index.js", external: [], minify: true },
+  // The operator CLI (package.json "bin"): status, rotate, revoke --emergency, verify.
+  { in: "cli/main.ts", out: "cli.js", external: ["@aws-sdk/*"], banner: "#!/usr/bin/env node" },
 ];
 
 const only = process.argv.slice(2);
@@ -37,6 +39,7 @@ await Promise.all(
         sourcemap: true,
         external: e.external,
         minify: e.minify ?? false,
+        banner: e.banner ? { js: e.banner } : undefined,
         logLevel: "warning",
       }),
     ),
