@@ -19,6 +19,8 @@ const entries = [
   // The rotator Lambda: one minified file with everything inlined, the AWS SDK included, so the deployed code
   // is exactly what was tested rather than whatever SDK version the runtime happens to ship.
   { in: "lambdas/rotator/handler.ts", out: "lambda/rotator/index.js", external: [], minify: true },
+  // The local run (npm start): the whole product on one machine. It loads the Lambda bundle itself.
+  { in: "local/main.ts", out: "local.js", external: ["@aws-sdk/*"] },
   // The operator CLI (package.json "bin"): status, rotate, revoke --emergency, verify.
   { in: "cli/main.ts", out: "cli.js", external: ["@aws-sdk/*"], banner: "#!/usr/bin/env node" },
 ];

@@ -21,8 +21,11 @@ fi
 stamp="$TOOLCHAIN/npm.stamp"
 lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
-  step "Installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund >&2 || die "npm ci failed: see the output above"
+  # `npm install` from the lock, not `npm ci`: with omit-lockfile-registry-resolved (which keeps registry hosts
+  # out of the lock) npm 11 records other platforms' optional packages without entries, and `npm ci` then
+  # refuses the lock as out of sync. `npm install` installs the locked tree and leaves the lock as it is.
+  step "Installing npm packages (npm install from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error >&2 || die "npm install failed: see the output above"
   mkdir -p "$TOOLCHAIN" && echo "$lock_sum" > "$stamp"
 fi
 

@@ -36,6 +36,10 @@ export interface HandlerOptions {
   readonly observer?: RotationObserver;
   /** Gateway HTTP tuning (timeouts, retries). */
   readonly http?: Partial<Omit<HttpOptions, "baseUrl" | "userAgent">>;
+  /** Where log lines go. @default Powertools' JSON logger on stdout */
+  readonly log?: RotationLogger;
+  /** Where metrics go. @default Powertools' EMF metrics on stdout */
+  readonly metrics?: MetricsSink;
 }
 
 const ADMIN_TOKEN_CACHE_MS = 5 * 60_000;
@@ -45,19 +49,24 @@ export function createHandler(options: HandlerOptions = {}) {
   const config = readRotatorEnvironment(env);
   const { settings } = config;
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "openclaw-rotator", persistentKeys: { environment: settings.environment } });
-  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "OpenClawTokens", serviceName: "openclaw-rotator" });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "OpenClawTokens",
+    serviceName: "openclaw-rotator",
+    // Every metric carries the environment, so that each environment's alarms watch only their own rotator.
+    defaultDimensions: { environment: settings.environment },
+  });
   const client = new SecretsManagerClient({});
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
   const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.
   let admin: { token: Sensitive; readAt: number } | undefined;
 
-  const log: RotationLogger = {
+  const log: RotationLogger = options.log ?? {
     info: (message, fields) => logger.info(message, { ...fields }),
     warn: (message, fields) => logger.warn(message, { ...fields }),
     error: (message, fields) => logger.error(message, { ...fields }),
   };
-  const sink: MetricsSink = { add: (metric, count = 1) => metrics.addMetric(metric, MetricUnit.Count, count) };
+  const sink: MetricsSink = options.metrics ?? { add: (metric, count = 1) => metrics.addMetric(metric, MetricUnit.Count, count) };
 
   async function engine(): Promise<RotationEngine> {
     if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
@@ -75,7 +84,6 @@ export function createHandler(options: HandlerOptions = {}) {
   }
 
   return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<RotatorResult> {
-    metrics.addDimension("environment", settings.environment);
     try {
       const rotator = await engine();
       if ("Step" in event && typeof event.Step === "string") {
@@ -86,14 +94,14 @@ export function createHandler(options: HandlerOptions = {}) {
       if (request.action === "rotate") return { outcome: await rotator.rotateNow(String(request.secretName)) };
       if (request.action === "emergency-revoke") return await rotator.emergencyRevoke(String(request.secretName));
       const summary = await rotator.runScheduled(() => context?.getRemainingTimeInMillis() ?? Infinity);
-      logger.info("run: finished", { outcomes: summary.outcomes, scanned: summary.scanned, due: summary.due });
+      log.info("run: finished", { outcomes: summary.outcomes, scanned: summary.scanned, due: summary.due });
       return summary;
     } catch (error) {
       // Errors are ours (TokenOpsError) or the SDK's; neither carries a token value, and the stack stays out of it.
-      logger.error("run: failed", { error: error instanceof Error ? error.message : String(error), code: (error as TokenOpsError).code });
+      log.error("run: failed", { error: error instanceof Error ? error.message : String(error), code: (error as TokenOpsError).code });
       throw error;
     } finally {
-      metrics.publishStoredMetrics();
+      if (!options.metrics) metrics.publishStoredMetrics();
     }
   };
 }

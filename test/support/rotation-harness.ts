@@ -1,5 +1,5 @@
 import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { Clock } from "../../src/domain/clock";
+import { OffsetClock } from "../../local/clock";
 import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
@@ -18,12 +18,7 @@ export const DAY = 86400_000;
 export const LEASE_TABLE = "openclaw-leases-dev";
 
 /** A clock the tests move forward; the reference gateway is moved with it so both agree on "now". */
-export class SharedClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
+export { OffsetClock as SharedClock } from "../../local/clock";
 
 /** Metrics and log lines a run produced, for assertions. */
 export class Recorder implements MetricsSink, RotationLogger {
@@ -52,7 +47,7 @@ export interface TokenSpec {
 
 /** moto + reference gateway + lease table, with tokens declared through the real provider runtime. */
 export class RotationHarness {
-  readonly clock = new SharedClock();
+  readonly clock = new OffsetClock();
   readonly store = new SecretsManagerTokenStore({ environment: "dev" });
   readonly leases = new DynamoDbLeaseStore({ tableName: LEASE_TABLE });
   admin!: DocumentedApiGateway;
