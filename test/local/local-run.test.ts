@@ -1,0 +1,43 @@
+/** The README's main command as a newcomer runs it: the built local run, end to end, and its clean-up. */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+jest.setTimeout(240_000);
+
+function runLocal(args: string[] = []): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [resolve(__dirname, "../../dist/local.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, output }));
+  });
+}
+
+describe("npm start (the local run)", () => {
+  it("deploys the local stack, rotates every token dual-active with zero consumer failures, and cleans up", async () => {
+    const { code, output } = await runLocal();
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/pulumi up --stack local/);
+    for (const name of ["ci-runner", "app-backend", "dashboard"]) {
+      expect(output).toMatch(new RegExp(`${name}\\s+promote: new token is AWSCURRENT; old token stays valid as AWSPREVIOUS`));
+      expect(output).toMatch(new RegExp(`${name}\\s+revoke: old token revoked and confirmed; rotation complete`));
+      expect(output).toMatch(new RegExp(`^${name}\\s+idle\\s+tok_[0-9a-f]{16}`, "m"));
+      expect(output).toMatch(new RegExp(`${name}\\s+\\d+ ok\\s+0 failed`));
+    }
+    expect(output).toMatch(/zero consumer failures/);
+    expect(output).not.toMatch(/openclaw_gw_dev_[A-Za-z0-9_-]{20,}/);
+    // Everything it started is gone: its servers no longer answer.
+    const urls = [...output.matchAll(/moto at (http:\/\/127\.0\.0\.1:\d+), gateway at (http:\/\/127\.0\.0\.1:\d+)/g)][0];
+    expect(urls).toBeDefined();
+    for (const url of urls.slice(1)) await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it("refuses an unknown option with its usage", async () => {
+    const { code, output } = await runLocal(["--keep-runing"]);
+    expect(code).toBe(2);
+    expect(output).toMatch(/usage: npm start \[-- --keep-running\]/);
+  });
+});
