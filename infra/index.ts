@@ -2,6 +2,7 @@
  * The stack program: one stack per environment, each declaring that environment's gateway tokens.
  * Configuration is validated as a whole first, so that a bad token is refused before any is created.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayToken } from "../src/provider/gateway-token";
 import { RotatorDeployment } from "./aws/rotator-deployment";
@@ -46,6 +47,27 @@ const rotatorDeployment = config.rotator.deploy
       alarmEmail: config.rotator.alarmEmail,
     })
   : undefined;
+
+/**
+ * Secrets Manager's own rotation, pointed at the rotator, so that `aws secretsmanager rotate-secret` and the
+ * console's "rotate now" work. Its schedule is only a backstop (Secrets Manager's longest, 1000 days): the
+ * rotator's schedule rotates each token at its fraction of the TTL.
+ */
+if (rotatorDeployment) {
+  tokens.forEach(
+    (token, i) =>
+      new aws.secretsmanager.SecretRotation(
+        `${config.tokens[i].name}-rotation`,
+        {
+          secretId: token.secretArn,
+          rotationLambdaArn: rotatorDeployment.functionArn,
+          rotateImmediately: false,
+          rotationRules: { automaticallyAfterDays: 1000 },
+        },
+        { parent: token, dependsOn: [rotatorDeployment] },
+      ),
+  );
+}
 
 export const rotator = rotatorDeployment && {
   functionName: rotatorDeployment.functionName,

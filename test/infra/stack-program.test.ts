@@ -37,7 +37,7 @@ beforeAll(async () => {
     ["openclaw:adminToken"],
   );
   program = await import("../../infra/index");
-  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 19, "the rotator's resources");
+  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 19 + TOKENS.length, "the rotator's resources");
 });
 
 afterAll(() => existsSpy.mockRestore());
@@ -61,6 +61,18 @@ describe("stack program with openclaw:rotator.deploy", () => {
       OPENCLAW_QUIET_PERIOD: "15m",
       OPENCLAW_MAX_CONCURRENCY: "8",
     });
+  });
+
+  it("points each token's Secrets Manager rotation at the rotator, with its own schedule only as a backstop", () => {
+    const rotations = registered.filter((r) => r.type === "aws:secretsmanager/secretRotation:SecretRotation");
+    expect(rotations.map((r) => r.name).sort()).toEqual(["app-backend-rotation", "ci-runner-rotation"]);
+    for (const rotation of rotations) {
+      expect(rotation.inputs).toMatchObject({
+        rotationLambdaArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
+        rotateImmediately: false,
+        rotationRules: { automaticallyAfterDays: 1000 },
+      });
+    }
   });
 
   it("passes the admin token to the admin secret only, as a secret", () => {
