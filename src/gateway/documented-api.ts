@@ -103,7 +103,7 @@ export class DocumentedApiGateway implements GatewayBackend {
   }
 
   async traffic(tokenId: string, since: Date): Promise<TrafficEntry[]> {
-    const body = await this.http.json<{ requests: Array<Omit<TrafficEntry, "at"> & { at: string }> }>({
+    const body = await this.http.json<{ requests: Array<Omit<TrafficEntry, "at" | "userAgent"> & { at: string; userAgent: string | null }> }>({
       method: "GET",
       path: `/v1/admin/tokens/${encodeURIComponent(tokenId)}/requests`,
       query: { since: since.toISOString(), limit: "1000" },
@@ -111,7 +111,8 @@ export class DocumentedApiGateway implements GatewayBackend {
       idempotent: true,
       tokenId,
     });
-    return body.requests.map((r) => ({ ...r, at: new Date(r.at) }));
+    // A request sent without a User-Agent is a consumer's like any other: it is logged with null.
+    return body.requests.map((r) => ({ ...r, at: new Date(r.at), userAgent: r.userAgent ?? "" }));
   }
 
   private admin<T>(method: "GET" | "POST", path: string, tokenId: string): Promise<T> {

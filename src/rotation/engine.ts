@@ -123,10 +123,16 @@ export class RotationEngine {
    */
   async emergencyRevoke(secretName: string): Promise<EmergencyResult> {
     const started = Date.now();
-    const lease = await this.deps.leases.acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
+    // A leak waits for nothing: not for a scheduled run holding the lease (its next step re-reads the secret and
+    // adapts), nor for a lease table that cannot be reached.
+    const lease = await this.deps.leases
+      .acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now())
+      .catch((error: unknown) => {
+        this.deps.log.warn(`emergency: the lease could not be taken (${String(error)}); proceeding without it`, { token: secretName, step: "emergency" });
+        return undefined;
+      });
     if (!lease) {
-      // A leak does not wait for a scheduled run to finish; that run's next step re-reads the secret and adapts.
-      this.deps.log.warn("emergency: token is leased by another run; proceeding anyway", { token: secretName, step: "emergency" });
+      this.deps.log.warn("emergency: proceeding without the token's lease", { token: secretName, step: "emergency" });
     }
     try {
       const secret = await this.describeOrThrow(secretName);
@@ -172,7 +178,7 @@ export class RotationEngine {
       this.deps.log.warn("emergency: replacement issued as AWSCURRENT", { token: meta.tokenName, tokenId: issued.metadata.id, step: "emergency", elapsedMs });
       return { revokedTokenIds: [...ids], newTokenId: issued.metadata.id, elapsedMs };
     } finally {
-      if (lease) await this.deps.leases.release(lease);
+      if (lease) await this.deps.leases.release(lease).catch(() => undefined);
     }
   }
 

@@ -105,6 +105,28 @@ describe("RotationEngine", () => {
       expect(recorder.counts).toMatchObject({ RotationsCompleted: 1 });
     });
 
+    it("counts a consumer request sent without a User-Agent as consumer traffic", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      const fresh = await h.current("ci-runner");
+      // fetch always sends a User-Agent; a bare HTTP request does not.
+      const status = await new Promise<number>((resolve, reject) => {
+        const url = new URL(`${h.gateway.url}/v1/agents`);
+        const req = require("node:http").request(
+          { host: url.hostname, port: url.port, path: url.pathname, headers: { Authorization: `Bearer ${fresh.reveal()}` } },
+          (res: import("node:http").IncomingMessage) => (res.resume(), resolve(res.statusCode ?? 0)),
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status).toBe(403); // ci-runner may not list agents, but the request was made with the new token
+      await h.advance(11 * 60_000);
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("completed");
+      expect(await h.accepted(old)).toBe(false);
+    });
+
     it("does not count its own calls as consumer traffic", async () => {
       await h.declare({ name: "ci-runner" });
       await h.advance(25 * DAY);
@@ -247,6 +269,19 @@ describe("RotationEngine", () => {
       expect(await h.admin.whoami(replacement)).toMatchObject({ id: result.newTokenId, scopes: ["run:jobs"] });
       expect(result.revokedTokenIds).toHaveLength(1);
       expect(result.elapsedMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("goes ahead when the lease table cannot be reached: a leak waits for nothing", async () => {
+      await h.declare({ name: "ci-runner" });
+      const leaked = await h.current("ci-runner");
+      const unreachable = { acquire: () => Promise.reject(new Error("ResourceNotFoundException: no table")), release: () => Promise.resolve() };
+      const recorder = new Recorder();
+
+      await h.engine({ leases: unreachable }, recorder).emergencyRevoke(h.secretName("ci-runner"));
+
+      expect(await h.accepted(leaked)).toBe(false);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+      expect(recorder.lines.some((l) => /the lease could not be taken/.test(l.message))).toBe(true);
     });
 
     it("also revokes a token that is still draining and a rotation that was staged", async () => {
