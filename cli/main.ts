@@ -1,3 +1,6 @@
-// Placeholder entry so that the build has every entry it lists; the operator CLI is written next.
-process.stderr.write("openclaw-tokens: not built yet\n");
-process.exitCode = 2;
+// The operator CLI's executable (package.json "bin": openclaw-tokens -> dist/cli.js).
+import { runCli } from "./run";
+
+runCli(process.argv.slice(2), process.env, process).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,89 @@
+/**
+ * The CLI's settings, from flags first and then the environment variables the rotator Lambda uses. Read from
+ * `env` here and nowhere else; every problem is reported at once, as a usage error.
+ */
+import { rotatorNames } from "../infra/aws/names";
+import { parseDuration } from "../src/domain/duration";
+import { ALL_ENVIRONMENTS, Environment, isEnvironment } from "../src/domain/environments";
+import { gatewayUrlProblems } from "../src/domain/gateway-url";
+import { BackendKind } from "../src/gateway/backend";
+import { DEFAULT_SETTINGS } from "../src/rotation/settings";
+import { adminSecretName } from "../src/store/metadata";
+import { OptionName, ParsedArgs } from "./args";
+import { UsageError } from "./errors";
+
+export interface CliOptions {
+  readonly environment: Environment;
+  /** The environment's gateway. @default the openclaw:gateway-url tag its managed tokens share */
+  readonly gatewayUrl: string | undefined;
+  /** @default the openclaw:backend tag its managed tokens share, else documented-api */
+  readonly backend: BackendKind | undefined;
+  /** @default openclaw-admin/<env>/gateway */
+  readonly adminSecretId: string;
+  /** The deployed rotator's lease table, so that the CLI and scheduled runs never work on one token at once. @default openclaw-rotator-<env>-leases */
+  readonly leaseTable: string;
+  /** How long the old token must go unused before it is revoked. @default 15 minutes */
+  readonly quietPeriodMs: number;
+  /** JSON results on stdout and JSON log lines on stderr. @default false */
+  readonly json: boolean;
+  /** Stack traces with errors. @default false */
+  readonly debug: boolean;
+  /** AWS_ENDPOINT_URL, when set: named in hints when nothing answers there. */
+  readonly awsEndpointUrl: string | undefined;
+}
+
+/** Each option's environment variable: the names the rotator Lambda reads. */
+const ENV: Partial<Record<OptionName, string>> = {
+  environment: "OPENCLAW_ENVIRONMENT",
+  "gateway-url": "OPENCLAW_GATEWAY_URL",
+  backend: "OPENCLAW_BACKEND",
+  "admin-secret-id": "OPENCLAW_ADMIN_SECRET_ID",
+  "lease-table": "OPENCLAW_LEASE_TABLE",
+  "quiet-period": "OPENCLAW_QUIET_PERIOD",
+};
+
+/** Just the flags that decide how output looks, so that even a usage error can honour --debug. */
+export function outputFlags(args: Partial<ParsedArgs["options"]>): { json: boolean; debug: boolean } {
+  return { json: args.json !== undefined, debug: args.debug !== undefined };
+}
+
+export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOptions {
+  const problems: string[] = [];
+  const value = (name: OptionName): string | undefined => {
+    const variable = ENV[name];
+    return args.options[name] ?? (variable ? env[variable] || undefined : undefined);
+  };
+
+  const environment = value("environment");
+  if (environment === undefined) {
+    problems.push(`--environment is required: give --environment ${ALL_ENVIRONMENTS.join("|")} or set OPENCLAW_ENVIRONMENT`);
+  } else if (!isEnvironment(environment)) {
+    problems.push(`--environment "${environment}" is not one of ${ALL_ENVIRONMENTS.join(", ")}`);
+  }
+  const env_ = isEnvironment(environment) ? environment : undefined;
+
+  const gatewayUrl = value("gateway-url")?.replace(/\/+$/, "");
+  if (gatewayUrl !== undefined && env_) {
+    for (const problem of gatewayUrlProblems(gatewayUrl, env_)) problems.push(`--gateway-url: ${problem}`);
+  }
+
+  const backend = value("backend");
+  const backends = Object.values(BackendKind) as string[];
+  if (backend !== undefined && !backends.includes(backend)) problems.push(`--backend "${backend}" is not one of ${backends.join(", ")}`);
+
+  const quietPeriod = value("quiet-period");
+  const quietSeconds = quietPeriod === undefined ? DEFAULT_SETTINGS.quietPeriodMs / 1000 : parseDuration(quietPeriod);
+  if (quietSeconds === undefined) problems.push(`--quiet-period "${quietPeriod}" is not a duration; write it like 15m, 1h or 30s`);
+
+  if (problems.length || !env_) throw new UsageError(problems.join("\n       "));
+  return {
+    environment: env_,
+    gatewayUrl,
+    backend: backend as BackendKind | undefined,
+    adminSecretId: value("admin-secret-id") ?? adminSecretName(env_),
+    leaseTable: value("lease-table") ?? rotatorNames(env_).leaseTableName,
+    quietPeriodMs: (quietSeconds as number) * 1000,
+    ...outputFlags(args.options),
+    awsEndpointUrl: env.AWS_ENDPOINT_URL || undefined,
+  };
+}

@@ -1,0 +1,348 @@
+/** The operator CLI as shipped (node dist/cli.js), against moto and the reference gateway. */
+import { SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
+import { Tag } from "../../src/store/metadata";
+import { RotationHarness } from "../support/rotation-harness";
+import { CliRun, runCli, TOKEN_VALUE } from "./run-cli";
+
+jest.setTimeout(60_000);
+
+/** Every output of every run in this file: none may carry a token value. */
+const outputs: string[] = [];
+/** Every token value the tests saw, and the admin token. */
+const values = new Set<string>();
+
+/** A run with no AWS or gateway behind it: for what must fail before either is reached. */
+async function cliWithoutStack(args: readonly string[], options: Parameters<typeof runCli>[2] = {}): Promise<CliRun> {
+  const run = await runCli(undefined, args, options);
+  outputs.push(run.stdout, run.stderr);
+  return run;
+}
+
+describe("openclaw-tokens against moto and the reference gateway", () => {
+  let h: RotationHarness;
+
+  beforeAll(async () => {
+    h = await RotationHarness.start();
+  });
+  afterAll(() => h?.stop());
+  beforeEach(() => h.reset());
+
+  async function cli(args: readonly string[], options: Parameters<typeof runCli>[2] = {}): Promise<CliRun> {
+    const run = await runCli(h, args, options);
+    outputs.push(run.stdout, run.stderr);
+    return run;
+  }
+
+  /** Declares tokens and remembers their values (and the admin token) for the leak check. */
+  async function declare(...specs: Parameters<RotationHarness["declare"]>): Promise<void> {
+    await h.declare(...specs);
+    values.add(h.gateway.adminToken);
+    for (const spec of specs) values.add((await h.current(spec.name)).reveal());
+  }
+
+  async function idOf(name: string): Promise<string> {
+    const token = await h.current(name);
+    values.add(token.reveal());
+    return (await h.admin.whoami(token)).id;
+  }
+
+  describe("status", () => {
+    it("shows every token's phase, ID, scopes, age, TTL used and next rotation as an aligned table", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] }, { name: "dashboard", scopes: ["read:agents"], ttl: "90d" });
+      expect(await h.consume(await h.current("dashboard"))).not.toBe(401);
+
+      const run = await cli(["status"]);
+
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      const [header, ...lines] = run.stdout.trimEnd().split("\n");
+      expect(header).toMatch(/^NAME\s+PHASE\s+TOKEN ID\s+SCOPES\s+AGE\s+TTL USED\s+NEXT ROTATION\s+LAST TRAFFIC\s+RETIRING$/);
+      expect(lines).toHaveLength(2);
+      const [ci, dashboard] = lines;
+      expect(ci).toMatch(new RegExp(`^ci-runner\\s+idle\\s+${await idOf("ci-runner")}\\s+read:jobs,run:jobs\\s+\\d+s\\s+0%\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\dZ \\(in 24(\\.0)?d\\)\\s+never\\s+-$`));
+      expect(dashboard).toMatch(/^dashboard\s+idle\s+tok_\S+\s+read:agents\s+\d+s\s+0%\s+.*\(in 72(\.0)?d\)\s+\d+s ago\s+-$/);
+      // Aligned: every column starts at the same offset on every line.
+      for (const title of ["PHASE", "TOKEN ID", "AGE", "NEXT ROTATION"]) {
+        const at = header.indexOf(title);
+        for (const line of lines) expect(line[at - 1]).toBe(" ");
+        for (const line of lines) expect(line[at]).not.toBe(" ");
+      }
+    });
+
+    it("prints the rows as JSON with --json", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] });
+
+      const run = await cli(["status", "--json"]);
+
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual([
+        {
+          name: "ci-runner",
+          secretName: "openclaw/dev/ci-runner",
+          tokenId: await idOf("ci-runner"),
+          scopes: ["read:jobs", "run:jobs"],
+          phase: "idle",
+          issuedAt: expect.any(String),
+          expiresAt: expect.any(String),
+          ageSeconds: expect.any(Number),
+          ttlSeconds: 30 * 86400,
+          ttlUsedPercent: 0,
+          nextRotationAt: expect.any(String),
+          lastUsedAt: null,
+          lastUsedKnown: true,
+          retiringTokenId: null,
+          retiringLastUsedAt: null,
+          problems: [],
+          warnings: [],
+        },
+      ]);
+    });
+
+    it("reports a secret with broken tags as bad-state, and still shows the others", async () => {
+      await declare({ name: "ci-runner" }, { name: "dashboard" });
+      const client = new SecretsManagerClient({});
+      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.TtlSeconds, Value: "soon" }] }));
+      client.destroy();
+
+      const run = await cli(["status"]);
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^ci-runner\s+idle\s/m);
+      expect(run.stdout).toMatch(/^dashboard\s+bad-state\s/m);
+      expect(run.stdout).toMatch(/^dashboard: problem: bad tags: tag openclaw:ttl-seconds is not a positive number; restore them or run pulumi up/m);
+    });
+
+    it("refuses to guess when the environment's tokens name different gateways", async () => {
+      await declare({ name: "ci-runner" }, { name: "dashboard" });
+      const client = new SecretsManagerClient({});
+      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://127.0.0.1:9" }] }));
+      client.destroy();
+
+      const run = await cli(["status"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/name different gateway URLs: .*\(ci-runner\); http:\/\/127\.0\.0\.1:9 \(dashboard\)\. Fix: pass --gateway-url/);
+      const chosen = await cli(["status", "--gateway-url", h.gateway.url]);
+      expect(chosen.code).toBe(0);
+      expect(chosen.stdout).toMatch(/^dashboard\s+bad-state\s/m);
+      expect(chosen.stdout).toMatch(/^dashboard: problem: belongs to http:\/\/127\.0\.0\.1:9/m);
+    });
+
+    it("says so when the environment has no managed tokens", async () => {
+      const run = await cli(["status"]);
+      expect(run).toMatchObject({ code: 0, stdout: "No managed tokens.\n" });
+    });
+  });
+
+  describe("rotate", () => {
+    it("makes a new token current, keeps the old one valid, says what happens next, and status follows", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] }, { name: "dashboard" });
+      const old = await h.current("ci-runner");
+      const oldId = await idOf("ci-runner");
+
+      const run = await cli(["rotate", "ci-runner"]);
+
+      expect(run.code).toBe(0);
+      const newId = await idOf("ci-runner");
+      expect(newId).not.toBe(oldId);
+      expect(run.stdout).toContain(`ci-runner: new token ${newId} is now AWSCURRENT of openclaw/dev/ci-runner.`);
+      expect(run.stdout).toContain(`The old token ${oldId} stays valid (AWSPREVIOUS)`);
+      expect(run.stdout).toContain(`A later scheduled run revokes ${oldId} once traffic shows up under ${newId} and the old token has gone unused for the rotator's quiet period`);
+      expect(run.stdout).toContain("run `openclaw-tokens rotate ci-runner` again to revoke it yourself once consumers have moved (quiet period: 15m)");
+      // The engine's log, compact and on stderr.
+      expect(run.stderr).toMatch(/^info  start: rotation intent recorded \[token=ci-runner tokenId=tok_\S+ rotationId=\S+\]$/m);
+      expect(run.stderr).toMatch(/^info  promote: new token is AWSCURRENT/m);
+      expect(run.stderr).not.toMatch(/^\{/m);
+      expect(await h.accepted(old)).toBe(true);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+
+      const status = await cli(["status", "--json"]);
+      const rows = JSON.parse(status.stdout) as Array<Record<string, unknown>>;
+      expect(rows.find((r) => r.name === "ci-runner")).toMatchObject({ phase: "draining", tokenId: newId, retiringTokenId: oldId, scopes: ["read:jobs", "run:jobs"] });
+      expect(rows.find((r) => r.name === "dashboard")).toMatchObject({ phase: "idle", retiringTokenId: null });
+      const table = await cli(["status"]);
+      expect(table.stdout).toMatch(new RegExp(`^ci-runner\\s+draining\\s+${newId}\\s.*\\snever\\s+${oldId} \\(unused since rotation\\)$`, "m"));
+    });
+
+    it("run again once consumers have moved, revokes the old token and completes the rotation", async () => {
+      await declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      const oldId = await idOf("ci-runner");
+      await cli(["rotate", "ci-runner"]);
+      const current = await h.current("ci-runner");
+      expect(await h.consume(current)).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+
+      const run = await cli(["rotate", "ci-runner", "--quiet-period", "1s"]);
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`ci-runner: rotation complete; the old token ${oldId} is revoked, and ${await idOf("ci-runner")} is the only valid token.\n`);
+      expect(run.stderr).toMatch(/^info  revoke: old token revoked and confirmed; rotation complete/m);
+      expect(await h.accepted(old)).toBe(false);
+      expect(await h.accepted(current)).toBe(true);
+    });
+
+    it("with --json, prints the outcome as JSON and logs JSON lines", async () => {
+      await declare({ name: "ci-runner" });
+      const oldId = await idOf("ci-runner");
+
+      const run = await cli(["rotate", "ci-runner", "--json"]);
+
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({
+        name: "ci-runner",
+        secretName: "openclaw/dev/ci-runner",
+        outcome: "waiting",
+        phase: "draining",
+        previousTokenId: oldId,
+        tokenId: await idOf("ci-runner"),
+        retiringTokenId: oldId,
+      });
+      const logs = run.stderr.trim().split("\n").map((line) => JSON.parse(line));
+      expect(logs[0]).toMatchObject({ level: "info", message: "start: rotation intent recorded", token: "ci-runner", step: "start" });
+    });
+
+    it("fails with the option to fix when the lease table is not there", async () => {
+      await declare({ name: "ci-runner" });
+      const before = await idOf("ci-runner");
+
+      const run = await cli(["rotate", "ci-runner", "--environment", "dev"], { bare: true });
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error rotation failed: could not take the lease .* in table openclaw-rotator-dev-leases: ResourceNotFoundException.*\. Fix: pass --lease-table \(or OPENCLAW_LEASE_TABLE\)/m);
+      expect(run.stderr).toMatch(/^error: ci-runner: the rotation did not complete \(see the error above\)/m);
+      expect(await idOf("ci-runner")).toBe(before);
+    });
+
+    it("names the environment's tokens when the name is unknown", async () => {
+      await declare({ name: "ci-runner" }, { name: "dashboard" });
+
+      const run = await cli(["rotate", "ci-runnr"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('error: dev has no managed token named "ci-runnr". Fix: use one of: ci-runner, dashboard\n');
+    });
+  });
+
+  describe("revoke --emergency", () => {
+    it("revokes the leaked token at once, issues a working replacement, and reports the time taken", async () => {
+      await declare({ name: "ci-runner" });
+      const leaked = await h.current("ci-runner");
+      const leakedId = await idOf("ci-runner");
+
+      const run = await cli(["revoke", "ci-runner", "--emergency"]);
+
+      expect(run.code).toBe(0);
+      const newId = await idOf("ci-runner");
+      expect(run.stdout).toMatch(/^ci-runner: emergency revocation done in \d+\.\d\ds\.$/m);
+      expect(run.stdout).toContain(`Revoked:   ${leakedId} (the gateway refuses it from now on)`);
+      expect(run.stdout).toContain(`New token: ${newId} (AWSCURRENT of openclaw/dev/ci-runner)`);
+      expect(run.stdout).toMatch(/consumers are refused until they read the new value/);
+      expect(run.stderr).toMatch(/^warn  emergency: leaked token revoked and confirmed refused/m);
+      expect(await h.accepted(leaked)).toBe(false);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+    });
+
+    it("revokes both tokens of a rotation in progress, and reports elapsed time as JSON", async () => {
+      await declare({ name: "ci-runner" });
+      const firstId = await idOf("ci-runner");
+      await cli(["rotate", "ci-runner"]);
+      const secondId = await idOf("ci-runner");
+
+      const run = await cli(["revoke", "ci-runner", "--emergency", "--json"]);
+
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result).toMatchObject({ name: "ci-runner", newTokenId: await idOf("ci-runner"), elapsedMs: expect.any(Number) });
+      expect([...result.revokedTokenIds].sort()).toEqual([firstId, secondId].sort());
+    });
+  });
+
+  describe("options", () => {
+    it("requires the environment, by flag or OPENCLAW_ENVIRONMENT", async () => {
+      const missing = await cli(["status"], { bare: true });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^error: --environment is required: give --environment dev\|stage\|prod or set OPENCLAW_ENVIRONMENT$/m);
+
+      const fromEnv = await cli(["status"], { bare: true, env: { OPENCLAW_ENVIRONMENT: "dev" } });
+      expect(fromEnv).toMatchObject({ code: 0, stdout: "No managed tokens.\n" });
+    });
+
+  });
+
+  describe("verify", () => {
+    it("shows the ID, scopes, expiry and remaining TTL the gateway reports for the stored token", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] });
+      const id = await idOf("ci-runner");
+
+      const run = await cli(["verify", "ci-runner"]);
+
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(/^ci-runner: OK, the gateway accepts the stored token\.$/m);
+      expect(run.stdout).toMatch(new RegExp(`^  token ID   ${id} \\(ci-runner-\\S+\\)$`, "m"));
+      expect(run.stdout).toMatch(/^  scopes     read:jobs, run:jobs$/m);
+      expect(run.stdout).toMatch(/^  expires    \d{4}-\d\d-\d\d \d\d:\d\dZ$/m);
+      expect(run.stdout).toMatch(/^  remaining  30(\.0)?d of 30d TTL$/m);
+    });
+
+    it("never sends the token to a gateway other than its own", async () => {
+      await declare({ name: "ci-runner" });
+
+      const run = await cli(["verify", "ci-runner", "--gateway-url", "http://127.0.0.1:9"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: ci-runner's token belongs to http:\/\/127\.0\.0\.1:\d+; refusing to send it to http:\/\/127\.0\.0\.1:9\. Fix: drop --gateway-url/);
+    });
+
+    it("fails with the guide's fix once the token was revoked out of band", async () => {
+      await declare({ name: "ci-runner" });
+      const id = await idOf("ci-runner");
+      await h.admin.revoke(id);
+
+      const run = await cli(["verify", "ci-runner"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toMatch(new RegExp(`^error: ci-runner: the gateway refused the stored token ${id} \\(AWSCURRENT of openclaw/dev/ci-runner\\): GET http://\\S+/v1/auth/whoami answered 401: invalid token\\. Fix: .*that it was not revoked`));
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    });
+  });
+
+});
+
+describe("openclaw-tokens usage", () => {
+  describe("bad usage", () => {
+    it.each([
+      [[], /error: no command given/],
+      [["rotat", "ci-runner"], /error: unknown command "rotat"/],
+      [["status", "--environmnet", "dev"], /error: unknown option --environmnet\. Fix: use one of --environment,/],
+      [["rotate"], /error: rotate needs a token name/],
+      [["verify", "a", "b"], /error: verify takes one token name, but got: a b/],
+      [["revoke", "ci-runner"], /error: revoke is only for a leaked token and needs --emergency\. Fix: to replace a token routinely, without breaking its consumers, run `openclaw-tokens rotate NAME`/],
+      [["status", "--quiet-period", "soon"], /error: --quiet-period "soon" is not a duration/],
+      [["status", "--environment"], /error: --environment needs a value/],
+    ])("exits 2 with the usage text for %j", async (args, message) => {
+      const run = await cliWithoutStack(args as string[], { bare: (args as string[]).includes("--environment") || (args as string[]).length === 0 });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toContain("usage: openclaw-tokens <command> [options]");
+      expect(run.stdout).toBe("");
+    });
+
+    it("prints the usage with help", async () => {
+      const run = await cliWithoutStack(["help"], { bare: true });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^usage: openclaw-tokens <command> \[options\]/);
+    });
+  });
+});
+
+// Last: every run above, whatever it printed, printed no token value.
+describe("every run above", () => {
+  it("never printed a token value, on stdout or stderr", () => {
+    expect(outputs.length).toBeGreaterThan(20);
+    expect(values.size).toBeGreaterThan(5);
+    const all = outputs.join("\n");
+    expect(all).not.toMatch(TOKEN_VALUE);
+    for (const value of values) expect(all).not.toContain(value);
+  });
+});
