@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { systemClock } from "../src/domain/clock";
+import { Clock, systemClock } from "../src/domain/clock";
 import { TokenOpsError } from "../src/domain/errors";
 import { BackendKind, GatewayBackend, ownUserAgent } from "../src/gateway/backend";
 import { createBackend } from "../src/gateway/factory";
@@ -29,7 +29,7 @@ export interface GatewayChoice {
 }
 
 export class CliContext {
-  readonly clock = systemClock;
+  readonly clock: Clock;
   readonly store: SecretsManagerTokenStore;
   private readonly secretsClient = new SecretsManagerClient({});
   private dynamoClient: DynamoDBClient | undefined;
@@ -41,6 +41,8 @@ export class CliContext {
     readonly output: Output,
   ) {
     this.store = new SecretsManagerTokenStore({ environment: options.environment, client: this.secretsClient });
+    const offset = options.clockOffsetMs;
+    this.clock = offset === 0 ? systemClock : { now: () => new Date(Date.now() + offset) };
   }
 
   /** The environment's managed secrets (tags only), listed once per command. */

@@ -30,6 +30,11 @@ export interface CliOptions {
   readonly debug: boolean;
   /** AWS_ENDPOINT_URL, when set: named in hints when nothing answers there. */
   readonly awsEndpointUrl: string | undefined;
+  /**
+   * OPENCLAW_CLOCK_OFFSET_MS: how far the environment's clock runs ahead of this machine's. Only the local stack
+   * sets it (its accelerated clock; `npm start -- --keep-running` writes it to cli.env). @default 0
+   */
+  readonly clockOffsetMs: number;
 }
 
 /** Each option's environment variable: the names the rotator Lambda reads. */
@@ -75,6 +80,9 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
   const quietSeconds = quietPeriod === undefined ? DEFAULT_SETTINGS.quietPeriodMs / 1000 : parseDuration(quietPeriod);
   if (quietSeconds === undefined) problems.push(`--quiet-period "${quietPeriod}" is not a duration; write it like 15m, 1h or 30s`);
 
+  const clockOffsetMs = Number(env.OPENCLAW_CLOCK_OFFSET_MS ?? 0);
+  if (!Number.isSafeInteger(clockOffsetMs)) problems.push(`OPENCLAW_CLOCK_OFFSET_MS "${env.OPENCLAW_CLOCK_OFFSET_MS}" is not a whole number of milliseconds`);
+
   if (problems.length || !env_) throw new UsageError(problems.join("\n       "));
   return {
     environment: env_,
@@ -85,5 +93,6 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
     quietPeriodMs: (quietSeconds as number) * 1000,
     ...outputFlags(args.options),
     awsEndpointUrl: env.AWS_ENDPOINT_URL || undefined,
+    clockOffsetMs,
   };
 }

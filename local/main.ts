@@ -128,7 +128,7 @@ async function main(): Promise<void> {
 
     if (options.keepRunning) {
       for (const consumer of consumers.values()) await consumer.stop();
-      writeCliEnv(moto, gateway);
+      writeCliEnv(moto, gateway, clock);
       ui.step("Keeping the local stack up (Ctrl-C to clean up). Try the operator CLI in another shell:");
       ui.detail(`source ${join(RUN_DIR, "cli.env")}`);
       ui.detail("node dist/cli.js status --environment dev --lease-table " + LEASE_TABLE);
@@ -248,8 +248,14 @@ function summaryLine(pulumiOutput: string): string {
 }
 
 /** For --keep-running: the environment the operator CLI needs to reach the local stack. */
-function writeCliEnv(moto: MotoServer, gateway: ReferenceGateway): void {
-  const lines = [...Object.entries(moto.env).map(([k, v]) => `export ${k}=${v}`), `export OPENCLAW_ENVIRONMENT=dev`, `export OPENCLAW_GATEWAY_URL=${gateway.url}`];
+function writeCliEnv(moto: MotoServer, gateway: ReferenceGateway, clock: OffsetClock): void {
+  const lines = [
+    ...Object.entries(moto.env).map(([k, v]) => `export ${k}=${v}`),
+    "export OPENCLAW_ENVIRONMENT=dev",
+    `export OPENCLAW_GATEWAY_URL=${gateway.url}`,
+    // The local stack's clock ran ahead through the simulated rotations; the CLI must agree with its gateway.
+    `export OPENCLAW_CLOCK_OFFSET_MS=${clock.offsetMs}`,
+  ];
   writeFileSync(join(RUN_DIR, "cli.env"), `${lines.join("\n")}\n`, { mode: 0o600 });
 }
 

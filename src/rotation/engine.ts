@@ -6,7 +6,7 @@ import { mintUnique, revokeOnFailure } from "../gateway/minting";
 import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { LeaseStore } from "../lease/lease-store";
 import { TokenMetadata } from "../store/metadata";
-import { CorruptRecordError } from "../store/record";
+import { CorruptRecordError, TokenRecord } from "../store/record";
 import { writeAsCurrent } from "../store/promote";
 import { Stage, StoredSecret, TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
@@ -118,8 +118,9 @@ export class RotationEngine {
   }
 
   /**
-   * The leak response: revoke every live token of the secret at once, confirm the leaked one is refused, then
-   * issue a replacement as AWSCURRENT. Consumers fail until they reload; that is the price of a leak.
+   * The leak response: issue a replacement as AWSCURRENT, then revoke every live token the secret had (the
+   * current one and any still retiring) and confirm the leaked one is refused. Consumers that reload get the
+   * replacement; those holding the leaked value fail until they do, which is the price of a leak.
    */
   async emergencyRevoke(secretName: string): Promise<EmergencyResult> {
     const started = Date.now();
@@ -138,48 +139,75 @@ export class RotationEngine {
       const secret = await this.describeOrThrow(secretName);
       const meta = this.metadataOrThrow(secret);
       const current = await this.deps.store.read(secretName, Stage.Current);
+      const template = current ?? (await this.deps.store.read(secretName, Stage.Previous));
       const ids = new Set<string>([meta.tokenId, ...(meta.retiringTokenId ? [meta.retiringTokenId] : [])]);
       await abortRotation(this.deps.store, this.deps.backend, secret, meta);
-      for (const id of ids) await this.deps.backend.revoke(id);
-      if (current && (await this.accepted(current.token))) {
-        throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${current.tokenId} is still accepted after revocation`, {
-          hint: "revoke it on the gateway by hand now",
+      // The replacement first: consumers that reload find a working token at once. The leaked tokens are revoked
+      // in `finally`, so a replacement that cannot be issued delays their revocation by one failed call, no more.
+      let replacement: { tokenId: string } | undefined;
+      let failure: unknown;
+      try {
+        replacement = await this.issueReplacement(secretName, meta, template);
+      } catch (error) {
+        failure = error;
+      } finally {
+        for (const id of ids) await this.deps.backend.revoke(id);
+        if (current && (await this.accepted(current.token))) {
+          throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${current.tokenId} is still accepted after revocation`, {
+            hint: "revoke it on the gateway by hand now",
+          });
+        }
+        this.deps.log.warn("emergency: leaked token revoked and confirmed refused", { token: meta.tokenName, tokenId: meta.tokenId, step: "emergency" });
+      }
+      if (!replacement) {
+        throw new TokenOpsError("replacement_failed", `${secretName}: the leaked token ${meta.tokenId} was revoked, but no replacement could be issued: ${String(failure)}`, {
+          hint: `consumers have no valid token until one is issued: fix the cause, then run \`openclaw-tokens rotate ${meta.tokenName}\` or pulumi up`,
+          cause: failure,
         });
       }
-      this.deps.log.warn("emergency: leaked token revoked and confirmed refused", { token: meta.tokenName, tokenId: meta.tokenId, step: "emergency" });
-      const now = this.deps.clock.now();
-      const issued = await mintUnique(this.deps.backend, {
-        declaredName: meta.tokenName,
-        scopes: current?.scopes ?? [],
-        expiresAt: new Date(now.getTime() + meta.ttlSeconds * 1000),
-        now,
-      });
-      await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
-        const template = current ?? (await this.deps.store.read(secretName, Stage.Previous));
-        if (!template) throw new BadStateError(secretName, "no version to take the token's scopes from", "run pulumi up to re-create the token");
-        const record = { ...template, token: issued.value, tokenId: issued.metadata.id, gatewayTokenName: issued.metadata.name, issuedAt: now, expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000) };
-        const before = await this.describeOrThrow(secretName);
-        await writeAsCurrent(this.deps.store, secretName, randomUUID(), record, before.stages.AWSCURRENT);
-        const fresh = this.metadataOrThrow(before);
-        await this.deps.store.setMetadata(secretName, {
-          ...fresh,
-          tokenId: record.tokenId,
-          issuedAt: now,
-          expiresAt: record.expiresAt,
-          retiringTokenId: undefined,
-          retiringExpiresAt: undefined,
-          promotedAt: undefined,
-          rotation: undefined,
-          lastRotatedAt: now,
-        });
-      });
       this.deps.metrics.add(Metric.EmergencyRevocations);
       const elapsedMs = Date.now() - started;
-      this.deps.log.warn("emergency: replacement issued as AWSCURRENT", { token: meta.tokenName, tokenId: issued.metadata.id, step: "emergency", elapsedMs });
-      return { revokedTokenIds: [...ids], newTokenId: issued.metadata.id, elapsedMs };
+      this.deps.log.warn("emergency: replacement is AWSCURRENT", { token: meta.tokenName, tokenId: replacement.tokenId, step: "emergency", elapsedMs });
+      return { revokedTokenIds: [...ids], newTokenId: replacement.tokenId, elapsedMs };
     } finally {
       if (lease) await this.deps.leases.release(lease).catch(() => undefined);
     }
+  }
+
+  /** Mints a token like the current one and makes it AWSCURRENT, with clean rotation tags. */
+  private async issueReplacement(secretName: string, meta: TokenMetadata, template: TokenRecord | undefined): Promise<{ tokenId: string }> {
+    if (!template) throw new BadStateError(secretName, "no version to take the token's scopes from", "run pulumi up to re-create the token");
+    const now = this.deps.clock.now();
+    const issued = await mintUnique(this.deps.backend, {
+      declaredName: meta.tokenName,
+      scopes: template.scopes,
+      expiresAt: new Date(now.getTime() + meta.ttlSeconds * 1000),
+      now,
+    });
+    await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
+      const record: TokenRecord = {
+        ...template,
+        token: issued.value,
+        tokenId: issued.metadata.id,
+        gatewayTokenName: issued.metadata.name,
+        issuedAt: now,
+        expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000),
+      };
+      const before = await this.describeOrThrow(secretName);
+      await writeAsCurrent(this.deps.store, secretName, randomUUID(), record, before.stages.AWSCURRENT);
+      await this.deps.store.setMetadata(secretName, {
+        ...this.metadataOrThrow(before),
+        tokenId: record.tokenId,
+        issuedAt: now,
+        expiresAt: record.expiresAt,
+        retiringTokenId: undefined,
+        retiringExpiresAt: undefined,
+        promotedAt: undefined,
+        rotation: undefined,
+        lastRotatedAt: now,
+      });
+    });
+    return { tokenId: issued.metadata.id };
   }
 
   /**

@@ -271,6 +271,19 @@ describe("RotationEngine", () => {
       expect(result.elapsedMs).toBeGreaterThanOrEqual(0);
     });
 
+    it("still revokes the leaked token when no replacement can be issued, and says consumers have none", async () => {
+      await h.declare({ name: "ci-runner" });
+      const leaked = await h.current("ci-runner");
+      const noMint: GatewayBackend = Object.create(h.admin);
+      noMint.mint = () => Promise.reject(new Error("gateway refused to mint"));
+
+      const error = await h.engine({ backend: noMint }).emergencyRevoke(h.secretName("ci-runner")).catch((e: Error) => e);
+
+      expect(await h.accepted(leaked)).toBe(false);
+      expect(String(error)).toMatch(/the leaked token tok_[0-9a-f]+ was revoked, but no replacement could be issued: Error: gateway refused to mint/);
+      expect(String(error)).toMatch(/consumers have no valid token until one is issued/);
+    });
+
     it("goes ahead when the lease table cannot be reached: a leak waits for nothing", async () => {
       await h.declare({ name: "ci-runner" });
       const leaked = await h.current("ci-runner");
