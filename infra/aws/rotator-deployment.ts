@@ -17,6 +17,7 @@ import { Environment, isEnvironment, ALL_ENVIRONMENTS } from "../../src/domain/e
 import { TokenOpsError, ValidationError } from "../../src/domain/errors";
 import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
+import { Metric as RotatorMetric } from "../../src/rotation/observability";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
 import { rotatorNames } from "./names";
 import {
@@ -36,15 +37,8 @@ export const DEFAULT_BUNDLE_DIR = resolve(__dirname, "..", "..", "dist", "lambda
 
 /** The CloudWatch namespace and metrics the rotator emits (EMF, dimension `environment`). */
 export const METRICS_NAMESPACE = "OpenClawTokens";
-export const RotatorMetric = {
-  TokensDue: "TokensDue",
-  RotationsStarted: "RotationsStarted",
-  RotationsCompleted: "RotationsCompleted",
-  RotationsFailed: "RotationsFailed",
-  ConsumersStillOnOldToken: "ConsumersStillOnOldToken",
-  BadState: "BadState",
-} as const;
-export type RotatorMetric = (typeof RotatorMetric)[keyof typeof RotatorMetric];
+// The rotator's own metric names: an alarm can never watch a name the rotator does not emit.
+export { RotatorMetric };
 
 /** What each scheduled invocation receives; Secrets Manager's own events carry SecretId/ClientRequestToken/Step. */
 export const SCHEDULED_EVENT = { kind: "scheduled-scan" } as const;
