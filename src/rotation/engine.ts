@@ -4,7 +4,7 @@ import { TokenOpsError } from "../domain/errors";
 import { GatewayBackend } from "../gateway/backend";
 import { mintUnique, revokeOnFailure } from "../gateway/minting";
 import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
-import { LeaseStore } from "../lease/lease-store";
+import { Lease, LeaseStore } from "../lease/lease-store";
 import { TokenMetadata } from "../store/metadata";
 import { CorruptRecordError, TokenRecord } from "../store/record";
 import { writeAsCurrent } from "../store/promote";
@@ -61,6 +61,8 @@ export interface EmergencyResult {
 
 /** At most this many steps per token per run: a full rotation up to the drain needs five. */
 const MAX_STEPS_PER_RUN = 8;
+/** The longest one step may take (retries and timeouts included): no step starts closer than this to lease expiry. */
+const LEASE_SAFETY_MS = 60_000;
 
 /**
  * Rotates one environment's tokens. Every decision is re-derived from the secret (state.ts), every step is
@@ -267,16 +269,21 @@ export class RotationEngine {
   /** Takes the token's lease and runs its steps until it has to wait, completes, or fails. */
   private async advance(secretName: string, force: boolean): Promise<TokenOutcome> {
     try {
-      const outcome = await this.withLease(secretName, () => this.runSteps(secretName, force));
+      const outcome = await this.withLease(secretName, (lease) => this.runSteps(secretName, force, lease));
       return outcome ?? "busy";
     } catch (error) {
       return this.failed(secretName, error);
     }
   }
 
-  private async runSteps(secretName: string, force: boolean): Promise<TokenOutcome> {
+  private async runSteps(secretName: string, force: boolean, lease: Lease): Promise<TokenOutcome> {
     const freshIntents = new Set<string>();
     for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
+      // A step must finish inside the lease: past this point another run may take the token over.
+      if (this.deps.clock.now().getTime() > lease.expiresAt.getTime() - LEASE_SAFETY_MS) {
+        this.deps.log.warn("lease: close to expiry; the token is left in its phase for the next run", { token: secretName, step: "lease" });
+        return "deferred";
+      }
       // Re-read after every step: the state machine trusts only what is durable.
       const secret = await this.describeOrThrow(secretName);
       const meta = this.metadataOrThrow(secret);
@@ -315,14 +322,14 @@ export class RotationEngine {
     return bad ? "bad-state" : "failed";
   }
 
-  private async withLease<T>(secretName: string, work: () => Promise<T>): Promise<T | undefined> {
+  private async withLease<T>(secretName: string, work: (lease: Lease) => Promise<T>): Promise<T | undefined> {
     const lease = await this.deps.leases.acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
     if (!lease) {
       this.deps.log.info("lease: another run is working on this token; skipped", { token: secretName, step: "lease" });
       return undefined;
     }
     try {
-      return await work();
+      return await work(lease);
     } finally {
       await this.deps.leases.release(lease);
     }

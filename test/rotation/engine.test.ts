@@ -220,6 +220,16 @@ describe("RotationEngine", () => {
       expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/is revoked; the old token .* is kept/);
     });
 
+    it("stops between steps when its lease is about to expire, leaving the token resumable", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      // A lease that is already within a minute of expiry when it is taken.
+      const short = h.engine({ settings: h.settings({ leaseTtlMs: 30_000 }) });
+      expect(await short.rotateNow(h.secretName("ci-runner"))).toBe("deferred");
+      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeUndefined();
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
+    });
+
     it("leaves tokens for the next run when the Lambda's time runs short", async () => {
       await h.declare({ name: "svc-a" }, { name: "svc-b" });
       await h.advance(25 * DAY);
