@@ -46,25 +46,36 @@ const shell: pulumi.dynamic.ResourceProvider = {
 export interface GatewayTokenArgs {
   /** Token name, naming its consumer (e.g. "ci-runner"); the gateway name adds a mint stamp. */
   readonly name: pulumi.Input<string>;
-  /** Least privilege: the scopes the consumer needs, from read:agents, read:jobs, run:jobs, write:agents, admin:tools, admin:*. */
+  /**
+   * Least privilege: the scopes the consumer needs, from the backend's set. documented-api: read:agents, read:jobs,
+   * run:jobs, write:agents, admin:tools, admin:*. openclaw-devices: operator.read, operator.write, operator.admin,
+   * operator.pairing, operator.approvals, operator.questions, operator.talk, operator.talk.secrets,
+   * operator.sessions.read, operator.sessions.write. admin:* and operator.admin need allowAdminScope.
+   */
   readonly scopes: pulumi.Input<pulumi.Input<string>[]>;
   /** Lifetime of each token, e.g. "30d" or "90d" (1h to 365d). */
   readonly ttl: pulumi.Input<string>;
-  /** dev, stage or prod; must agree with the gateway URL and the admin token's prefix. */
+  /** dev, stage or prod; must agree with the gateway URL (and, for documented-api, the admin token's prefix). */
   readonly environment: pulumi.Input<string>;
-  /** The environment's gateway; https, or http on loopback outside prod. */
+  /**
+   * The environment's gateway; https, or http on loopback outside prod. For openclaw-devices too the http(s) base URL,
+   * never ws:// or wss://: the WebSocket URL is derived from it (https -> wss, http -> ws, same host and port).
+   */
   readonly gatewayUrl: pulumi.Input<string>;
-  /** An admin:* token of that gateway. Pass it as a secret (`pulumi config set --secret`). */
+  /**
+   * documented-api: an admin:* token of that gateway; openclaw-devices: the gateway's shared token (gateway.auth.token),
+   * which pairs and removes devices. Pass it as a secret (`pulumi config set --secret`).
+   */
   readonly adminToken: pulumi.Input<string>;
   /** Fraction of the TTL after which the rotator replaces the token. @default 0.8 */
   readonly rotationFraction?: pulumi.Input<number>;
   /** Where the token lives in Secrets Manager. @default "openclaw/<environment>/<name>" */
   readonly secretName?: pulumi.Input<string>;
-  /** Explicit opt-in for admin:*, which the guide keeps for break-glass tokens. @default false */
+  /** Explicit opt-in for admin:* (operator.admin on openclaw-devices), kept for break-glass tokens. @default false */
   readonly allowAdminScope?: pulumi.Input<boolean>;
   /** Days the secret stays recoverable after destroy; 0 deletes at once. @default 7 */
   readonly recoveryWindowDays?: pulumi.Input<number>;
-  /** Gateway implementation. @default "documented-api" */
+  /** Gateway implementation: "documented-api", or "openclaw-devices" (the real gateway's paired operator devices). @default "documented-api" */
   readonly backend?: pulumi.Input<string>;
   /** Secrets Manager region. @default the AWS SDK's (AWS_REGION) */
   readonly awsRegion?: pulumi.Input<string>;

@@ -2,18 +2,26 @@ import { ALL_ENVIRONMENTS, Environment, environmentOfToken, isEnvironment, TOKEN
 import { formatDuration, MAX_TTL_SECONDS, MIN_TTL_SECONDS, parseDuration } from "../domain/duration";
 import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
-import { ALL_SCOPES, canonicalScopes, isScope, Scope } from "../domain/scopes";
 import { BackendKind } from "../gateway/backend";
 import { defaultSecretName, secretNamespace } from "../store/metadata";
+import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
 /** A GatewayToken's inputs after `check`: validated, defaulted and in canonical form. */
 export interface GatewayTokenInputs {
   readonly name: string;
-  readonly scopes: readonly Scope[];
+  /** From the backend's closed set (SCOPE_RULES), in its canonical order. */
+  readonly scopes: readonly string[];
   readonly ttl: string;
   readonly environment: Environment;
+  /**
+   * The gateway's http(s) base URL. For openclaw-devices too: its WebSocket URL (ws/wss) is derived from it, and its
+   * admin HTTP RPC route is under it, so a ws:// or wss:// URL is refused with the http(s) URL to write instead.
+   */
   readonly gatewayUrl: string;
-  /** An admin:* token of the gateway. Kept in state only as a Pulumi secret. */
+  /**
+   * The credential that mints and revokes: an admin:* token of the documented API (with the environment's prefix), or
+   * the OpenClaw gateway's shared token (gateway.auth.token, no prefix). Kept in state only as a Pulumi secret.
+   */
   readonly adminToken: string;
   readonly rotationFraction: number;
   readonly secretName: string;
@@ -63,24 +71,29 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   const allowAdminScope = raw.allowAdminScope === undefined ? false : raw.allowAdminScope;
   if (typeof allowAdminScope !== "boolean") problem("allowAdminScope", "must be true or false");
 
+  const backend = raw.backend ?? BackendKind.DocumentedApi;
+  const backendOk = (Object.values(BackendKind) as unknown[]).includes(backend);
+  if (!backendOk) {
+    problem("backend", `${JSON.stringify(backend)} is not a gateway backend; use one of ${Object.values(BackendKind).join(", ")}`);
+  }
+
+  // Scopes are the backend's: an unknown backend was reported above, and its scopes cannot be judged.
+  const rules = backendOk ? SCOPE_RULES[backend as BackendKind] : undefined;
   const scopes = Array.isArray(raw.scopes) ? (raw.scopes as unknown[]) : undefined;
   if (!scopes || scopes.length === 0) {
-    problem("scopes", `give at least one scope, from ${ALL_SCOPES.join(", ")}`);
-  } else {
+    problem("scopes", `give at least one ${rules?.noun ?? "scope"}${rules ? `, from ${rules.all.join(", ")}` : ""}`);
+  } else if (rules) {
     scopes.forEach((scope, i) => {
       if (!known(scope)) return;
-      if (!isScope(scope)) {
-        problem(`scopes[${i}]`, `${JSON.stringify(scope)} is not a scope; use one of ${ALL_SCOPES.join(", ")}`);
+      if (!rules.isScope(scope)) {
+        const other = backendOfScope(scope);
+        const why = other ? ` (it belongs to the ${other} backend, but this token's backend is ${String(backend)})` : "";
+        problem(`scopes[${i}]`, `${JSON.stringify(scope)} is not ${rules.noun === "scope" ? "a scope" : `an ${rules.noun}`}${why}; use one of ${rules.all.join(", ")}`);
       } else if (scopes.indexOf(scope) !== i) {
-        problem(`scopes[${i}]`, `${scope} is listed twice; list each scope once`);
+        problem(`scopes[${i}]`, `${String(scope)} is listed twice; list each scope once`);
       }
     });
-    if (scopes.includes(Scope.AdminAll) && allowAdminScope !== true) {
-      problem(
-        "scopes",
-        "admin:* is full control, for break-glass tokens only; grant the narrow scopes the consumer needs, or set allowAdminScope: true if this token really is a break-glass token",
-      );
-    }
+    if (scopes.includes(rules.adminScope) && allowAdminScope !== true) problem("scopes", rules.adminRefusal);
   }
 
   const ttl = raw.ttl;
@@ -106,25 +119,25 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     problem("recoveryWindowDays", `${JSON.stringify(recoveryWindowDays)} is not allowed; use 7 to 30 days, or 0 to delete the secret at once on destroy`);
   }
 
-  const backend = raw.backend ?? BackendKind.DocumentedApi;
-  if (!(Object.values(BackendKind) as unknown[]).includes(backend)) {
-    problem("backend", `${JSON.stringify(backend)} is not a gateway backend; use one of ${Object.values(BackendKind).join(", ")}`);
-  }
-
   const envOk = isEnvironment(environment);
   const gatewayUrl = raw.gatewayUrl;
   if (known(gatewayUrl)) {
     if (typeof gatewayUrl !== "string" || gatewayUrl === "") {
       problem("gatewayUrl", "give the gateway's URL, e.g. https://gateway.openclaw.ai");
     } else if (envOk) {
-      for (const message of gatewayUrlProblems(gatewayUrl, environment)) problem("gatewayUrl", message);
+      for (const message of urlProblems(gatewayUrl, environment, backend)) problem("gatewayUrl", message);
     }
   }
 
   const adminToken = raw.adminToken;
   if (known(adminToken)) {
     if (typeof adminToken !== "string" || adminToken === "") {
-      problem("adminToken", "give an admin:* token of the gateway (as a secret: pulumi config set --secret)");
+      problem(
+        "adminToken",
+        backend === BackendKind.OpenClawDevices
+          ? "give the gateway's shared token, its gateway.auth.token (as a secret: pulumi config set --secret)"
+          : "give an admin:* token of the gateway (as a secret: pulumi config set --secret)",
+      );
     } else if (envOk && backend === BackendKind.DocumentedApi && environmentOfToken(adminToken) !== environment) {
       const actual = environmentOfToken(adminToken);
       problem(
@@ -153,7 +166,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     ok: true,
     inputs: {
       name: name as string,
-      scopes: canonicalScopes(scopes as Scope[]),
+      scopes: (rules as NonNullable<typeof rules>).canonical(scopes as string[]),
       ttl: (ttl as string).trim(),
       environment: environment as Environment,
       gatewayUrl: (gatewayUrl as string).replace(/\/+$/, ""),
@@ -166,4 +179,19 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       awsRegion: awsRegion as string | undefined,
     },
   };
+}
+
+/**
+ * gatewayUrlProblems, plus what an openclaw-devices gateway's URL may be mistaken for: its WebSocket URL. The backend
+ * takes the http(s) base URL (its admin HTTP RPC route lives there, and ws/wss is derived from it), so ws:// and wss://
+ * are refused with the URL to write instead, and that URL is checked with the same rules.
+ */
+function urlProblems(text: string, environment: Environment, backend: unknown): string[] {
+  const ws = /^(wss?):\/\//i.exec(text);
+  if (backend !== BackendKind.OpenClawDevices || !ws) return gatewayUrlProblems(text, environment);
+  const http = text.replace(/^ws/i, "http");
+  return [
+    `give the gateway's ${http.split(":")[0]}:// URL (${http}), not its WebSocket URL: the openclaw-devices backend derives ${ws[1].toLowerCase()}:// from it and also calls the gateway's admin HTTP RPC route`,
+    ...gatewayUrlProblems(http, environment),
+  ];
 }

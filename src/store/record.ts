@@ -1,6 +1,8 @@
 import { Environment, environmentOfToken, isEnvironment } from "../domain/environments";
 import { TokenOpsError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
+import { BackendKind } from "../gateway/backend";
+import { CredentialFormatError, parseCredential } from "../gateway/openclaw/credential";
 
 /**
  * One token as one version of its secret. AWSCURRENT's record is what consumers use; AWSPREVIOUS and AWSPENDING
@@ -70,11 +72,9 @@ export function parseRecord(text: string, secretName: string, versionId: string)
   const token = str("token");
   const environment = str("environment");
   if (!isEnvironment(environment)) fail(`environment "${environment}" is unknown`);
-  // Only the documented API puts the environment into the value; other backends' tokens carry no prefix.
-  if (raw.backend === "documented-api" && environmentOfToken(token) !== environment) {
-    fail(`the token does not carry the ${environment} prefix`);
-  }
   if (!Array.isArray(raw.scopes) || !raw.scopes.every((s) => typeof s === "string")) fail(`field "scopes" is not a list`);
+  const valueProblem = valueProblemOf(raw.backend, token, environment as Environment, raw.tokenId);
+  if (valueProblem) fail(valueProblem);
   return {
     token: new Sensitive(token),
     tokenId: str("tokenId"),
@@ -87,4 +87,31 @@ export function parseRecord(text: string, secretName: string, versionId: string)
     issuedAt: date("issuedAt"),
     expiresAt: date("expiresAt"),
   };
+}
+
+/**
+ * Whether a token value belongs to the record's environment (and token), as far as its backend lets one tell from the
+ * value alone: a documented-API token carries the environment's prefix; an openclaw-devices value is a device
+ * credential (src/gateway/openclaw/credential.ts) that names its environment and device. Never quotes the value.
+ */
+function valueProblemOf(backend: unknown, token: string, environment: Environment, tokenId: unknown): string | undefined {
+  switch (backend) {
+    case BackendKind.DocumentedApi:
+      return environmentOfToken(token) === environment ? undefined : `the token does not carry the ${environment} prefix`;
+    case BackendKind.OpenClawDevices: {
+      let credential;
+      try {
+        credential = parseCredential(new Sensitive(token));
+      } catch (error) {
+        if (error instanceof CredentialFormatError) return `the token is not an openclaw-devices credential (${error.problems.join("; ")})`;
+        throw error;
+      }
+      if (credential.environment !== environment) return `the token is a ${credential.environment} device credential, not a ${environment} one`;
+      if (credential.deviceId !== tokenId) return `the token is the credential of device ${credential.deviceId}, not of ${String(tokenId)}`;
+      return undefined;
+    }
+    default:
+      // A backend this version does not know: its values cannot be judged here; the backend field is kept as read.
+      return undefined;
+  }
 }

@@ -235,10 +235,27 @@ describe("OpenClawDevicesGateway (real gateway)", () => {
       // Assess
       expect(first?.lastUsedAt).toBeInstanceOf(Date);
       expect(second?.lastUsedAt?.getTime()).toBeGreaterThan(first?.lastUsedAt?.getTime() ?? Infinity);
+      // This instance's own whoami is reported under its own User-Agent, which the rotator does not count as a consumer.
       expect(await backend.traffic(issued.metadata.id, new Date(mintedAt.getTime() - 1000))).toEqual([
-        { at: second?.lastUsedAt, method: "WS", path: "device", status: 200, userAgent: "unknown" },
+        { at: second?.lastUsedAt, method: "WS", path: "device", status: 200, userAgent: ownUserAgent("rotator") },
       ]);
       expect(await backend.traffic(issued.metadata.id, second?.lastUsedAt as Date)).toEqual([]);
+    });
+
+    it("reports a use by anyone else (another process: a consumer) as unknown, i.e. consumer traffic", async () => {
+      // Prepare
+      const issued = await mint([OperatorScope.Read]);
+      await backend.whoami(issued.value);
+      const consumer = new OpenClawDevicesGateway(options({ userAgent: "consumer-service/1.0" }));
+
+      // Act
+      await new Promise((r) => setTimeout(r, 200));
+      await consumer.whoami(issued.value);
+      const described = await backend.describe(issued.metadata.id);
+      const traffic = await backend.traffic(issued.metadata.id, new Date(0));
+
+      // Assess
+      expect(traffic).toEqual([{ at: described?.lastUsedAt, method: "WS", path: "device", status: 200, userAgent: "unknown" }]);
     });
 
     it("answers undefined for a device the gateway does not know", async () => {

@@ -84,3 +84,105 @@ describe("checkInputs", () => {
     expect(problemsOf({ adminToken: unknown, gatewayUrl: unknown })).toEqual([]);
   });
 });
+
+describe("checkInputs for the openclaw-devices backend", () => {
+  const device = {
+    name: "ops-dashboard",
+    scopes: ["operator.write", "operator.read"],
+    ttl: "30d",
+    environment: "dev",
+    gatewayUrl: "http://127.0.0.1:18789/",
+    // The gateway's shared token: any non-empty string, no environment prefix.
+    adminToken: "b4tFq0-shared-gateway-secret",
+    backend: "openclaw-devices",
+  };
+  const problemsOfDevice = (overrides: Record<string, unknown>): string[] => {
+    const outcome = checkInputs({ ...device, ...overrides });
+    return outcome.ok ? [] : outcome.problems.map((p) => `${p.field}: ${p.message}`);
+  };
+
+  it("accepts operator scopes and a shared token without prefix, in the operator set's canonical order", () => {
+    // Act
+    const outcome = checkInputs(device);
+
+    // Assess
+    expect(outcome).toEqual({
+      ok: true,
+      inputs: {
+        ...device,
+        scopes: ["operator.read", "operator.write"],
+        gatewayUrl: "http://127.0.0.1:18789",
+        rotationFraction: 0.8,
+        secretName: "openclaw/dev/ops-dashboard",
+        allowAdminScope: false,
+        recoveryWindowDays: 7,
+        awsRegion: undefined,
+      },
+    });
+  });
+
+  it.each([
+    [
+      { scopes: ["operator.bogus"] },
+      /^scopes\[0\]: "operator.bogus" is not an operator scope; use one of operator.read, operator.write, operator.admin, operator.pairing, operator.approvals, operator.questions, operator.talk, operator.talk.secrets, operator.sessions.read, operator.sessions.write$/,
+    ],
+    [
+      { scopes: ["read:agents"] },
+      /^scopes\[0\]: "read:agents" is not an operator scope \(it belongs to the documented-api backend, but this token's backend is openclaw-devices\); use one of operator.read/,
+    ],
+    [{ scopes: [] }, /^scopes: give at least one operator scope, from operator.read, operator.write/],
+    [{ scopes: ["operator.read", "operator.read"] }, /^scopes\[1\]: operator.read is listed twice/],
+    [{ scopes: ["operator.admin"] }, /^scopes: operator.admin is full control of the gateway .* set allowAdminScope: true/],
+    [{ adminToken: "" }, /^adminToken: give the gateway's shared token, its gateway.auth.token/],
+    [{ gatewayUrl: "http://gateway-dev.example.com" }, /plain http is only allowed on loopback; use https:\/\/gateway-dev.example.com/],
+    [{ gatewayUrl: "https://gateway-prod.example.com" }, /names the prod environment, but this token is for dev/],
+    [{ environment: "prod", adminToken: "x", gatewayUrl: "http://127.0.0.1:18789" }, /^gatewayUrl: a prod gateway must be reached over https:\/\//],
+  ])("refuses %j with a message that says what to fix", (overrides, expected) => {
+    // Act
+    const problems = problemsOfDevice(overrides);
+
+    // Assess
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it("accepts operator.admin with the explicit opt-in", () => {
+    expect(problemsOfDevice({ scopes: ["operator.admin"], allowAdminScope: true })).toEqual([]);
+  });
+
+  it("refuses an operator scope on the documented API, naming the backend it belongs to", () => {
+    expect(problemsOf({ scopes: ["operator.read"] })).toEqual([
+      expect.stringMatching(
+        /^scopes\[0\]: "operator.read" is not a scope \(it belongs to the openclaw-devices backend, but this token's backend is documented-api\); use one of read:agents/,
+      ),
+    ]);
+  });
+
+  it("has no prefix rule for the shared token, whatever the environment", () => {
+    expect(problemsOfDevice({ environment: "prod", gatewayUrl: "https://gw.example.com", adminToken: "no-prefix-at-all" })).toEqual([]);
+  });
+
+  it.each([
+    ["ws://127.0.0.1:18789", "http://127.0.0.1:18789", []],
+    ["wss://gw.example.com", "https://gw.example.com", []],
+    ["ws://gateway-dev.example.com", "http://gateway-dev.example.com", [/plain http is only allowed on loopback/]],
+  ])("refuses the WebSocket URL %s, naming the http(s) URL %s to give instead", (gatewayUrl, http, more) => {
+    // Act
+    const problems = problemsOfDevice({ gatewayUrl });
+
+    // Assess
+    expect(problems[0]).toBe(
+      `gatewayUrl: give the gateway's ${http.split(":")[0]}:// URL (${http}), not its WebSocket URL: the openclaw-devices backend derives ${gatewayUrl.split(":")[0]}:// from it and also calls the gateway's admin HTTP RPC route`,
+    );
+    expect(problems.slice(1)).toEqual(more.map((m) => expect.stringMatching(m)));
+  });
+
+  it("judges no scope when the backend is unknown, and reports the backend", () => {
+    expect(problemsOfDevice({ backend: "vault", scopes: ["anything"] })).toEqual([expect.stringMatching(/^backend: "vault" is not a gateway backend/)]);
+  });
+
+  it("never echoes the shared token in a problem", () => {
+    const secret = "THIS-SHARED-SECRET-MUST-NOT-APPEAR";
+    expect(problemsOfDevice({ adminToken: secret, gatewayUrl: "ftp://x", scopes: ["nope"] }).join("\n")).not.toContain(secret);
+  });
+});

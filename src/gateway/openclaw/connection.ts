@@ -73,6 +73,21 @@ interface PendingRequest {
 
 type Phase = "opening" | "awaiting-challenge" | "connect-sent" | "open" | "closed";
 
+/**
+ * When a handshake happened, on both clocks: the gateway stamps connect.challenge with its own Date.now() and
+ * authenticates the connect (moving a device token's lastUsedAtMs) before it answers hello-ok. So the gateway's clock
+ * read at most `challengeTs + (helloReceivedAt - challengeReceivedAt)` (plus the difference of the two one-way
+ * latencies) when it authenticated this connect, whatever the skew between the two clocks.
+ */
+export interface HandshakeTiming {
+  /** connect.challenge's `ts`: the gateway's clock, in ms. */
+  readonly challengeTs: number;
+  /** This host's clock when the challenge arrived, in ms. */
+  readonly challengeReceivedAt: number;
+  /** This host's clock when hello-ok arrived, in ms. */
+  readonly helloReceivedAt: number;
+}
+
 export class OpenClawConnection {
   private phase: Phase = "opening";
   private readonly pending = new Map<string, PendingRequest>();
@@ -81,6 +96,8 @@ export class OpenClawConnection {
   private readonly secrets: readonly Sensitive[];
   private helloOk: HelloOk | undefined;
   private deviceToken: Sensitive | undefined;
+  private challengeAt: { ts: number; receivedAt: number } | undefined;
+  private timing: HandshakeTiming | undefined;
   private settleHandshake!: { resolve: (hello: HelloOk) => void; reject: (error: GatewayError) => void };
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly closed: Promise<void>;
@@ -117,6 +134,12 @@ export class OpenClawConnection {
   /** hello-ok.auth.deviceToken: the device token the gateway issued (or, on a device-token connect, echoed). */
   get issuedDeviceToken(): Sensitive | undefined {
     return this.deviceToken;
+  }
+
+  /** When the handshake happened, on the gateway's clock and this host's. */
+  get handshakeTiming(): HandshakeTiming {
+    if (!this.timing) throw new Error("the handshake has not completed");
+    return this.timing;
   }
 
   [inspect.custom](): string {
@@ -193,6 +216,7 @@ export class OpenClawConnection {
       this.failHandshake(new GatewayRequestError(this.options.context, 400, "the gateway sent a malformed connect.challenge"));
       return;
     }
+    this.challengeAt = { ts: payload.ts, receivedAt: Date.now() };
     const { identity, role, scopes, client, token } = this.options;
     const signature = identity.sign(
       deviceAuthPayloadV3({
@@ -249,6 +273,8 @@ export class OpenClawConnection {
         const { deviceToken, ...auth } = frame.payload.auth;
         this.deviceToken = typeof deviceToken === "string" && deviceToken !== "" ? new Sensitive(deviceToken) : undefined;
         this.helloOk = { ...frame.payload, auth };
+        const challenge = this.challengeAt as { ts: number; receivedAt: number };
+        this.timing = { challengeTs: challenge.ts, challengeReceivedAt: challenge.receivedAt, helloReceivedAt: Date.now() };
         this.phase = "open";
         this.settleHandshake.resolve(this.helloOk);
       } else if (frame.ok) {

@@ -23,7 +23,7 @@ import {
 } from "../errors";
 import { RetryPolicy } from "../http";
 import { ADMIN_RPC_PATH, AdminRpcClient } from "./admin-rpc";
-import { ClientMetadata, OpenClawConnection, webSocketUrlOf, WebSocketConstructor } from "./connection";
+import { ClientMetadata, HandshakeTiming, OpenClawConnection, webSocketUrlOf, WebSocketConstructor } from "./connection";
 import { CredentialFormatError, DeviceCredential, PairingClient, parseCredential, serializeCredential } from "./credential";
 import { DeviceIdentity } from "./device-identity";
 import { ConnectionLostError, GatewayBusyError, HandshakeRefusedError, PairingMismatchError } from "./errors";
@@ -49,14 +49,20 @@ import { ConnectDetailCode, HelloAuth, isRecord, RpcMethod, WirePairedDevice, Wi
  *   revoke           device.pair.remove (and device.pair.reject of any pending request of that device), then
  *                    confirmed by device.pair.list no longer listing it. Never device.token.rotate: it kills the
  *                    old token at once, which would break dual-active rotation
- *   traffic          the gateway keeps no request log: one synthetic entry at lastUsedAt when it is after `since`
+ *   traffic          the gateway keeps no request log: one synthetic entry at lastUsedAt when it is after `since`, with
+ *                    this instance's User-Agent when that use was one of this instance's own connects, else "unknown"
  *
  * List, approve, reject and remove go over the admin-http-rpc plugin (POST /api/v1/admin/rpc) with the shared
  * token, so that plugin must be enabled on the gateway (AdminRpcDisabledError says so when it is not).
  *
- * Traffic caveat: lastUsedAtMs moves on every device-token connect, this project's own included (whoami, `connect`).
- * After promotion the rotator must not connect with the new device itself (no whoami of the current token while
- * draining), so that lastUsedAt advancing past promotedAt means a consumer used it.
+ * Traffic caveat: lastUsedAtMs moves on every device-token connect, this project's own included (whoami, `connect`),
+ * and it is the GATEWAY's clock (Date.now() at authentication, millisecond granularity), while the rotator compares it
+ * with promotedAt from its own clock. Two guards: the rotator never connects as the current device after promotion
+ * (its only whoami of a new device is verifyPending, before promotedAt is taken), and traffic() reports a lastUsedAt
+ * that falls inside one of THIS instance's own connects (on the gateway's clock, from the handshake's challenge `ts`)
+ * with this instance's User-Agent, which the rotator does not count as a consumer's. So within a rotator run, clock
+ * skew between the rotator and the gateway cannot turn the rotator's own verification into "consumers moved". Other
+ * processes' connects (a `pulumi refresh`, the CLI) do count as use: the gateway does not record who connected.
  */
 
 /** Settings of a client for a real OpenClaw gateway. */
@@ -90,6 +96,15 @@ export const DEFAULT_PAIRING_CLIENT: PairingClient = { id: "cli", mode: "cli", p
 
 const CLIENT_VERSION = "0.1.0";
 
+/**
+ * Allowance for the difference between a handshake's two one-way latencies (see HandshakeTiming). A consumer connect
+ * authenticated within this long after one of the rotator's own is taken for the rotator's; the consumer's next
+ * connect counts.
+ */
+const OWN_CONNECT_SLACK_MS = 25;
+/** Own connects remembered per device: a rotator run makes one or two per device. */
+const OWN_CONNECTS_KEPT = 16;
+
 /** hello-ok.auth of a pairing, with the issued device token already wrapped. */
 type IssuedAuth = Omit<HelloAuth, "deviceToken"> & { readonly deviceToken: Sensitive };
 
@@ -101,6 +116,8 @@ export class OpenClawDevicesGateway implements GatewayBackend {
   private readonly clock: Clock;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly client: PairingClient;
+  /** Per device, the spans of the gateway's clock in which this instance's own device connects were authenticated. */
+  private readonly ownConnects = new Map<string, Array<{ readonly from: number; readonly to: number }>>();
 
   constructor(private readonly options: OpenClawDevicesOptions) {
     this.url = options.url.replace(/\/+$/, "");
@@ -130,8 +147,8 @@ export class OpenClawDevicesGateway implements GatewayBackend {
   }
 
   /**
-   * A live session as the device a credential holds, for RPCs under its scopes (the caller closes it). Counts as use:
-   * it moves the device's lastUsedAt, which traffic() reports.
+   * A live session as the device a credential holds, for RPCs under its scopes (the caller closes it). It moves the
+   * device's lastUsedAt, which traffic() of this same instance reports as its own use (with its User-Agent).
    */
   async connect(token: Sensitive): Promise<OpenClawConnection> {
     return (await this.open(token)).connection;
@@ -205,7 +222,9 @@ export class OpenClawDevicesGateway implements GatewayBackend {
   async traffic(tokenId: string, since: Date): Promise<TrafficEntry[]> {
     const lastUsedAt = (await this.describe(tokenId))?.lastUsedAt;
     if (!lastUsedAt || lastUsedAt.getTime() <= since.getTime()) return [];
-    return [{ at: lastUsedAt, method: "WS", path: "device", status: 200, userAgent: "unknown" }];
+    const at = lastUsedAt.getTime();
+    const own = (this.ownConnects.get(tokenId) ?? []).some((span) => at >= span.from && at <= span.to);
+    return [{ at: lastUsedAt, method: "WS", path: "device", status: 200, userAgent: own ? this.options.userAgent : "unknown" }];
   }
 
   // ---- whoami / connect ----------------------------------------------------------------------------------------
@@ -230,6 +249,7 @@ export class OpenClawDevicesGateway implements GatewayBackend {
         }),
         true,
       );
+      this.recordOwnConnect(credential.deviceId, connection.handshakeTiming);
       if (connection.hello.auth.role !== OPERATOR_ROLE) {
         await connection.close();
         throw new InvalidTokenError(context, `the gateway accepted the device as ${connection.hello.auth.role}, not ${OPERATOR_ROLE}`);
@@ -246,6 +266,19 @@ export class OpenClawDevicesGateway implements GatewayBackend {
           : "the gateway refused the device token";
       throw new InvalidTokenError(context, `${why} (${error.detailCode ?? error.wireCode}${error.reason ? `, ${error.reason}` : ""})`);
     }
+  }
+
+  /**
+   * Remembers when, on the gateway's clock, the gateway authenticated one of this instance's connects as `deviceId`:
+   * between the challenge's `ts` and that plus the time from challenge to hello-ok on this host (HandshakeTiming).
+   */
+  private recordOwnConnect(deviceId: string, timing: HandshakeTiming): void {
+    const span = {
+      // The gateway authenticates the connect after it sent the challenge: no allowance is needed before it.
+      from: timing.challengeTs,
+      to: timing.challengeTs + (timing.helloReceivedAt - timing.challengeReceivedAt) + OWN_CONNECT_SLACK_MS,
+    };
+    this.ownConnects.set(deviceId, [...(this.ownConnects.get(deviceId) ?? []), span].slice(-OWN_CONNECTS_KEPT));
   }
 
   private parse(token: Sensitive): DeviceCredential {
