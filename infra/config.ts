@@ -3,7 +3,9 @@ import { Environment, isEnvironment } from "../src/domain/environments";
 import { Problem, ValidationError } from "../src/domain/errors";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { Scope } from "../src/domain/scopes";
+import { BackendKind } from "../src/gateway/backend";
 import { checkInputs, UNKNOWN } from "../src/provider/inputs";
+import { SCOPE_RULES } from "../src/provider/scope-rules";
 import { parseRotatorSettings, RotatorSettings } from "./aws/rotator-settings";
 
 /** One token as a stack declares it under `openclaw:tokens`. */
@@ -46,8 +48,6 @@ const ENVIRONMENT_STACKS: Readonly<Record<string, Environment>> = { dev: "dev", 
 /** Config keys that belong to the stack, not to a token: a fault in one is reported once, not once per token. */
 const STACK_LEVEL_FIELDS = ["environment", "gatewayUrl", "backend"] as const;
 
-/** The only scopes a CI token may hold: the guide's "run:jobs only", plus read:jobs to poll for results. */
-const CI_SCOPES: readonly string[] = [Scope.RunJobs, Scope.ReadJobs];
 
 /** Whether a token is a CI token: its name has the word "ci" (ci-runner, deploy-ci), words split on "-". */
 export function isCiTokenName(name: string): boolean {
@@ -113,7 +113,7 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
         add({ field, message: p.message });
       }
     }
-    leastPrivilegeProblems(declared, at).forEach(add);
+    leastPrivilegeProblems(declared, at, raw.backend).forEach(add);
     if (typeof declared.name === "string") {
       if (seen.has(declared.name)) add({ field: `${at}.name`, message: `${declared.name} is declared twice; token names are unique per stack` });
       seen.add(declared.name);
@@ -131,16 +131,18 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
  *    admin:* without it). The opt-in is the same flag for both rather than a second one: either scope belongs to a
  *    named platform admin, and one flag is one thing for a reviewer to question.
  */
-function leastPrivilegeProblems(token: Record<string, unknown>, at: string): Problem[] {
+function leastPrivilegeProblems(token: Record<string, unknown>, at: string, backend: unknown): Problem[] {
   const scopes = Array.isArray(token.scopes) ? token.scopes.filter((s): s is string => typeof s === "string") : [];
   const name = typeof token.name === "string" ? token.name : "";
+  const rules = SCOPE_RULES[(backend as BackendKind) ?? BackendKind.DocumentedApi] ?? SCOPE_RULES[BackendKind.DocumentedApi];
   if (isCiTokenName(name)) {
-    const extra = scopes.filter((s) => !CI_SCOPES.includes(s));
+    const extra = scopes.filter((s) => !rules.ciScopes.includes(s));
+    const allowed = rules.ciScopes.join(" and ");
     return extra.length
       ? [
           {
             field: `${at}.scopes`,
-            message: `${name} is a CI token (its name has the word "ci"), so it gets run:jobs (plus read:jobs to poll results) only; remove ${extra.join(", ")}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
+            message: `${name} is a CI token (its name has the word "ci"), so it gets ${allowed} only; remove ${extra.join(", ")}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
           },
         ]
       : [];

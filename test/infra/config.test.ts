@@ -79,7 +79,15 @@ describe("stackConfigProblems", () => {
     ])("gives a CI token run:jobs and read:jobs only, refusing %s", (extra, scopes) => {
       const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes, ttl: "30d" }] });
       expect(problems).toEqual([
-        `openclaw:tokens[0].scopes: ci-runner is a CI token (its name has the word "ci"), so it gets run:jobs (plus read:jobs to poll results) only; remove ${extra}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
+        `openclaw:tokens[0].scopes: ci-runner is a CI token (its name has the word "ci"), so it gets run:jobs and read:jobs only; remove ${extra}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
+      ]);
+    });
+
+    it("applies the rule with the backend's own scopes on the openclaw-devices backend", () => {
+      const base = { stack: "dev", environment: "dev", backend: "openclaw-devices", gatewayUrl: "http://127.0.0.1:18789" };
+      expect(problemsOf({ ...base, tokens: [{ name: "ci-runner", scopes: ["operator.write", "operator.read"], ttl: "30d" }] })).toEqual([]);
+      expect(problemsOf({ ...base, tokens: [{ name: "ci-runner", scopes: ["operator.write", "operator.pairing"], ttl: "30d" }] })).toEqual([
+        `openclaw:tokens[0].scopes: ci-runner is a CI token (its name has the word "ci"), so it gets operator.write and operator.read only; remove operator.pairing. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
       ]);
     });
 
