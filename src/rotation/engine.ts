@@ -207,7 +207,7 @@ export class RotationEngine {
         promotedAt: undefined,
         rotation: undefined,
         lastRotatedAt: now,
-      });
+      }, before);
     });
     return { tokenId: issued.metadata.id };
   }
@@ -233,7 +233,7 @@ export class RotationEngine {
           // Record the intent under Secrets Manager's token, then mint exactly as a scheduled rotation does.
           const intent = meta.rotation ?? { id: clientRequestToken, mintName: `${meta.tokenName}-sm-${clientRequestToken.slice(0, 8)}`.toLowerCase(), startedAt: ctx.now() };
           if (!meta.rotation) {
-            await this.deps.store.setMetadata(secret.name, { ...meta, rotation: intent });
+            await this.deps.store.setMetadata(secret.name, { ...meta, rotation: intent }, secret);
             this.deps.metrics.add(Metric.RotationsStarted);
           }
           const fresh = await this.describeOrThrow(secret.name);

@@ -58,7 +58,7 @@ export const STEPS: { readonly [P in RotationState["phase"]]: Step<P> } = {
 async function startRotation(ctx: StepContext): Promise<StepOutcome> {
   if (!ctx.force && !isDue(ctx.meta, ctx.now(), ctx.settings.expiryMarginMs)) return { kind: "not-due" };
   const intent = newIntent(ctx.meta.tokenName, ctx.now());
-  await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent });
+  await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent }, ctx.secret);
   ctx.freshIntents.add(intent.id);
   ctx.metrics.add(Metric.RotationsStarted);
   ctx.log.info("start: rotation intent recorded", { token: ctx.meta.tokenName, tokenId: ctx.meta.tokenId, step: "start", rotationId: intent.id });
@@ -73,7 +73,7 @@ async function mintAndStage(ctx: StepContext, state: { intent: RotationIntent })
     // A run died here before: whatever it minted was never stored, so revoke it and mint under a new name.
     await revokeAllNamed(ctx.backend, intent.mintName, undefined);
     intent = { ...intent, mintName: newIntent(ctx.meta.tokenName, ctx.now()).mintName };
-    await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent });
+    await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent }, ctx.secret);
     ctx.freshIntents.add(intent.id);
     ctx.log.warn("mint: resumed a rotation; leftovers of the earlier attempt revoked", { token: ctx.meta.tokenName, step: "mint" });
   }
@@ -165,7 +165,7 @@ async function recordPromotion(ctx: StepContext, state: { intent: RotationIntent
     retiringExpiresAt: retiring?.expiresAt,
     promotedAt: ctx.now(),
     rotation: undefined,
-  });
+  }, ctx.secret);
   await ctx.checkpoint(Boundary.DrainingRecorded);
   return retiring ? { kind: "advanced" } : { kind: "completed", consumersMoved: true };
 }
@@ -214,7 +214,7 @@ async function drainAndRevoke(ctx: StepContext, state: { retiringTokenId: string
     retiringExpiresAt: undefined,
     promotedAt: undefined,
     lastRotatedAt: now,
-  });
+  }, ctx.secret);
   ctx.log.info("revoke: old token revoked and confirmed; rotation complete", { token: name, tokenId: state.retiringTokenId, step: "revoke" });
   await ctx.checkpoint(Boundary.Completed);
   return { kind: "completed", consumersMoved: !stillUsed };
@@ -272,5 +272,5 @@ export async function abortRotation(store: TokenStore, backend: GatewayBackend, 
     if (pending) await backend.revoke(pending.tokenId);
     await store.removeStage(secret.name, Stage.Pending, secret.stages.AWSPENDING);
   }
-  await store.setMetadata(secret.name, { ...meta, rotation: undefined });
+  await store.setMetadata(secret.name, { ...meta, rotation: undefined }, secret);
 }

@@ -155,16 +155,17 @@ export class SecretsManagerTokenStore implements TokenStore {
     }
   }
 
-  async setMetadata(name: string, metadata: TokenMetadata): Promise<void> {
+  async setMetadata(name: string, metadata: TokenMetadata, known?: StoredSecret): Promise<void> {
     this.assertInNamespace(name);
     const tags = metadataToTags(metadata);
-    const current = await this.describe(name);
+    const current = known ?? (await this.describe(name));
     if (!current) throw new StoreError("TagResource", name, new Error("no such secret"));
     const stale = Object.keys(current.tags).filter((key) => key.startsWith("openclaw:") && !(key in tags));
+    // The description names the token and its environment, which never change for a secret: it is written once,
+    // by create, and a metadata update costs one or two tag calls.
     try {
       await this.client.send(new this.sdk.TagResourceCommand({ SecretId: name, Tags: toAwsTags(tags) }));
       if (stale.length) await this.client.send(new this.sdk.UntagResourceCommand({ SecretId: name, TagKeys: stale }));
-      await this.client.send(new this.sdk.UpdateSecretCommand({ SecretId: name, Description: describeToken(metadata) }));
     } catch (error) {
       throw wrap("TagResource", name, error);
     }

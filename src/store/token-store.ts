@@ -59,8 +59,11 @@ export interface TokenStore {
   /** Removes `stage` from a version. */
   removeStage(name: string, stage: Stage, fromVersionId: string): Promise<void>;
 
-  /** Replaces the secret's metadata tags (tags of ours no longer in `metadata` are removed). */
-  setMetadata(name: string, metadata: TokenMetadata): Promise<void>;
+  /**
+   * Replaces the secret's metadata tags (tags of ours no longer in `metadata` are removed). `known` is the secret as
+   * the caller last described it, under its lease: given, the store need not describe it again.
+   */
+  setMetadata(name: string, metadata: TokenMetadata, known?: StoredSecret): Promise<void>;
 
   /** Every managed secret of this environment, from metadata alone (no value is read). */
   list(): AsyncIterable<StoredSecret>;
