@@ -14,7 +14,7 @@ async function misconfiguredGateway() {
     res.setHeader("Content-Type", "application/json");
     if (req.method === "POST" && req.url === "/v1/admin/tokens") {
       res.statusCode = 201;
-      res.end(JSON.stringify({ token: "openclaw_gw_live_WRONGENVIRONMENTTOKEN0123456789", id: "tok_0123456789abcdef", name: "ci-runner-x", scopes: ["run:jobs"], createdAt: new Date().toISOString(), expiresAt: null, lastUsedAt: null, status: "active" }));
+      res.end(JSON.stringify({ token: "openclaw_gw_live_wrong-environment-token", id: "tok_0123456789abcdef", name: "ci-runner-x", scopes: ["run:jobs"], createdAt: new Date().toISOString(), expiresAt: null, lastUsedAt: null, status: "active" }));
       return;
     }
     res.end(JSON.stringify({ id: "tok_0123456789abcdef", status: "revoked" }));
@@ -28,11 +28,11 @@ describe("DocumentedApiGateway environment isolation", () => {
   it("revokes and refuses a minted token whose prefix names another environment", async () => {
     const gateway = await misconfiguredGateway();
     try {
-      const client = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive("openclaw_gw_dev_ADMINTOKEN0123456789abcdef"), userAgent: "test" });
+      const client = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive("openclaw_gw_dev_fake-admin-token"), userAgent: "test" });
       const error = await client.mint({ name: "ci-runner-x", scopes: ["run:jobs"], expiresAt: new Date(Date.now() + 86400_000) }).catch((e: Error) => e);
       expect(error).toBeInstanceOf(EnvironmentMismatchError);
       expect((error as Error).message).toMatch(/minted token tok_0123456789abcdef without the dev prefix; it was revoked/);
-      expect((error as Error).message).not.toContain("WRONGENVIRONMENTTOKEN");
+      expect((error as Error).message).not.toContain("wrong-environment-token");
       expect(gateway.calls).toEqual(["POST /v1/admin/tokens", "POST /v1/admin/tokens/tok_0123456789abcdef/revoke"]);
     } finally {
       await gateway.close();
@@ -42,8 +42,8 @@ describe("DocumentedApiGateway environment isolation", () => {
   it("refuses to send a token of another environment, before any request", async () => {
     const gateway = await misconfiguredGateway();
     try {
-      const client = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive("openclaw_gw_dev_ADMINTOKEN0123456789abcdef"), userAgent: "test" });
-      await expect(client.whoami(new Sensitive("openclaw_gw_live_SOMEPRODTOKEN0123456789"))).rejects.toThrow(/the token is a prod token, but .* is the dev gateway/);
+      const client = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive("openclaw_gw_dev_fake-admin-token"), userAgent: "test" });
+      await expect(client.whoami(new Sensitive("openclaw_gw_live_fake-prod-token"))).rejects.toThrow(/the token is a prod token, but .* is the dev gateway/);
       expect(() => new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive("openclaw_gw_stage_ADMIN0123456789"), userAgent: "test" })).toThrow(
         /the admin credential is a stage token/,
       );

@@ -11,8 +11,8 @@ import type { PolicyDocument } from "../../infra/aws/rotator-policy";
 import { ACCOUNT, arnMatches, installMocks, REGION, Registered, until, valueOf } from "./pulumi-mocks";
 
 const ADMIN_TOKEN = {
-  dev: "openclaw_gw_dev_ADMINtokenVALUEdev0123456789abcdef",
-  prod: "openclaw_gw_live_ADMINtokenVALUEprod0123456789abcdef",
+  dev: "openclaw_gw_dev_fake-admin-token-dev",
+  prod: "openclaw_gw_live_fake-admin-token-prod",
 } as const;
 const GATEWAY = { dev: "https://gateway-dev.openclaw.example", prod: "https://gateway.openclaw.example" } as const;
 

@@ -9,7 +9,7 @@ import { ACCOUNT, installMocks, REGION, Registered, until, valueOf } from "./pul
 // The program builds the GatewayToken provider runtime with esbuild before declaring tokens; not needed on mocks.
 jest.mock("../../infra/provider-runtime", () => ({ buildProviderRuntime: jest.fn() }));
 
-const ADMIN_TOKEN = "openclaw_gw_dev_STACKadminTOKEN0123456789abcdefgh";
+const ADMIN_TOKEN = "openclaw_gw_dev_fake-stack-admin-token";
 const TOKENS = [
   { name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" },
   { name: "app-backend", scopes: ["run:jobs", "read:jobs"], ttl: "90d" },

@@ -6,7 +6,7 @@ const valid = {
   ttl: "30d",
   environment: "dev",
   gatewayUrl: "http://127.0.0.1:8080/",
-  adminToken: "openclaw_gw_dev_abcdefghijklmnopqrstuvwxyz012345",
+  adminToken: "openclaw_gw_dev_fake-admin-token",
 };
 
 function problemsOf(overrides: Record<string, unknown>): string[] {
@@ -49,7 +49,7 @@ describe("checkInputs", () => {
     [{ gatewayUrl: "not a url" }, /gatewayUrl: "not a url" is not a URL/],
     [{ gatewayUrl: "https://gateway-stage.example.com" }, /names the stage environment, but this token is for dev/],
     [{ gatewayUrl: "https://user:pw@gateway-dev.example.com" }, /must not carry credentials/],
-    [{ adminToken: "openclaw_gw_live_abcdefghijklmnop" }, /adminToken: it is a prod token; the dev gateway needs a token starting openclaw_gw_dev_/],
+    [{ adminToken: "openclaw_gw_live_fake-prod-token" }, /adminToken: it is a prod token; the dev gateway needs a token starting openclaw_gw_dev_/],
     [{ adminToken: "sk-ant-123" }, /adminToken: it has no gateway token prefix/],
     [{ rotationFraction: 1 }, /rotationFraction: 1 is outside 0.1..0.95/],
     [{ recoveryWindowDays: 3 }, /recoveryWindowDays: 3 is not allowed; use 7 to 30 days, or 0/],
@@ -62,7 +62,7 @@ describe("checkInputs", () => {
 
   it("requires https for prod even on loopback", () => {
     expect(
-      problemsOf({ environment: "prod", adminToken: "openclaw_gw_live_abcdefghijklmnop", gatewayUrl: "http://127.0.0.1:1" }),
+      problemsOf({ environment: "prod", adminToken: "openclaw_gw_live_fake-prod-token", gatewayUrl: "http://127.0.0.1:1" }),
     ).toEqual(["gatewayUrl: a prod gateway must be reached over https://"]);
   });
 
