@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { TOKEN_PREFIX } from "../src/domain/environments";
 import { Sensitive } from "../src/domain/sensitive";
-import { defaultSecretName, metadataToTags, TokenMetadata } from "../src/store/metadata";
+import { defaultSecretName, metadataForRecord, metadataToTags } from "../src/store/metadata";
 import { serialiseRecord, TokenRecord } from "../src/store/record";
 import { BenchEnvironment, DAY_MS, ENVIRONMENT, SDK_TIMEOUTS } from "./environment";
 import { inParallel } from "./parallel";
@@ -84,22 +84,7 @@ async function createSecrets(
         issuedAt: v.issuedAt,
         expiresAt: new Date(v.issuedAt.getTime() + TTL_DAYS * DAY_MS),
       };
-      const meta: TokenMetadata = {
-        environment: ENVIRONMENT,
-        tokenName: name,
-        backend: record.backend,
-        gatewayUrl: record.gatewayUrl,
-        tokenId: record.tokenId,
-        issuedAt: record.issuedAt,
-        expiresAt: record.expiresAt,
-        ttlSeconds: TTL_DAYS * 86_400,
-        rotationFraction: 0.8,
-        retiringTokenId: undefined,
-        retiringExpiresAt: undefined,
-        promotedAt: undefined,
-        rotation: undefined,
-        lastRotatedAt: undefined,
-      };
+      const meta = metadataForRecord(record, { ttlSeconds: TTL_DAYS * 86_400, rotationFraction: 0.8 });
       const secretName = defaultSecretName(ENVIRONMENT, name);
       const command = new CreateSecretCommand({
         Name: secretName,

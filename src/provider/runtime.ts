@@ -23,7 +23,7 @@ import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
 import { mintUnique, revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { abortRotation } from "../rotation/steps";
-import { Tag, TokenMetadata } from "../store/metadata";
+import { metadataForRecord, Tag, TokenMetadata } from "../store/metadata";
 import { TokenRecord } from "../store/record";
 import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
 import { writeAsCurrent } from "../store/promote";
@@ -263,22 +263,7 @@ function toMetadata(
   record: TokenRecord,
   retiring: { retiringTokenId?: string; retiringExpiresAt?: Date; promotedAt?: Date },
 ): TokenMetadata {
-  return {
-    environment: inputs.environment,
-    tokenName: inputs.name,
-    backend: record.backend,
-    gatewayUrl: inputs.gatewayUrl,
-    tokenId: record.tokenId,
-    issuedAt: record.issuedAt,
-    expiresAt: record.expiresAt,
-    ttlSeconds: ttlSeconds(inputs),
-    rotationFraction: inputs.rotationFraction,
-    retiringTokenId: retiring.retiringTokenId,
-    retiringExpiresAt: retiring.retiringExpiresAt,
-    promotedAt: retiring.promotedAt,
-    rotation: undefined,
-    lastRotatedAt: undefined,
-  };
+  return metadataForRecord(record, { ttlSeconds: ttlSeconds(inputs), rotationFraction: inputs.rotationFraction }, retiring);
 }
 
 function toOutputs(inputs: GatewayTokenInputs, secretArn: string, record: TokenRecord): GatewayTokenOutputs {

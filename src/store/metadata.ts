@@ -1,4 +1,5 @@
 import { Environment, isEnvironment } from "../domain/environments";
+import type { TokenRecord } from "./record";
 
 /** Tag keys of a managed secret. Tags hold what a scan needs without reading any secret value. */
 export const Tag = {
@@ -51,6 +52,39 @@ export interface TokenMetadata {
   readonly promotedAt: Date | undefined;
   readonly rotation: RotationIntent | undefined;
   readonly lastRotatedAt: Date | undefined;
+}
+
+/** How a token is rotated: the part of its metadata that comes from its declaration, not from the token. */
+export interface RotationPolicy {
+  readonly ttlSeconds: number;
+  readonly rotationFraction: number;
+}
+
+/**
+ * The metadata of a secret whose AWSCURRENT holds `record`, with no rotation under way; `retiring` names the
+ * token it superseded while that one stays valid.
+ */
+export function metadataForRecord(
+  record: TokenRecord,
+  policy: RotationPolicy,
+  retiring: { retiringTokenId?: string; retiringExpiresAt?: Date; promotedAt?: Date } = {},
+): TokenMetadata {
+  return {
+    environment: record.environment,
+    tokenName: record.name,
+    backend: record.backend,
+    gatewayUrl: record.gatewayUrl,
+    tokenId: record.tokenId,
+    issuedAt: record.issuedAt,
+    expiresAt: record.expiresAt,
+    ttlSeconds: policy.ttlSeconds,
+    rotationFraction: policy.rotationFraction,
+    retiringTokenId: retiring.retiringTokenId,
+    retiringExpiresAt: retiring.retiringExpiresAt,
+    promotedAt: retiring.promotedAt,
+    rotation: undefined,
+    lastRotatedAt: undefined,
+  };
 }
 
 export function metadataToTags(meta: TokenMetadata): Record<string, string> {

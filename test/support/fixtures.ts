@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Environment, TOKEN_PREFIX } from "../../src/domain/environments";
 import { Sensitive } from "../../src/domain/sensitive";
-import { TokenMetadata } from "../../src/store/metadata";
+import { metadataForRecord, TokenMetadata } from "../../src/store/metadata";
 import { TokenRecord } from "../../src/store/record";
 
 /** A well-formed record for store tests; the token is random, shaped like a real one of `environment`. */
@@ -24,21 +24,5 @@ export function sampleRecord(overrides: Partial<TokenRecord> & { environment?: E
 }
 
 export function sampleMetadata(record: TokenRecord, overrides: Partial<TokenMetadata> = {}): TokenMetadata {
-  return {
-    environment: record.environment,
-    tokenName: record.name,
-    backend: record.backend,
-    gatewayUrl: record.gatewayUrl,
-    tokenId: record.tokenId,
-    issuedAt: record.issuedAt,
-    expiresAt: record.expiresAt,
-    ttlSeconds: 30 * 86400,
-    rotationFraction: 0.8,
-    retiringTokenId: undefined,
-    retiringExpiresAt: undefined,
-    promotedAt: undefined,
-    rotation: undefined,
-    lastRotatedAt: undefined,
-    ...overrides,
-  };
+  return { ...metadataForRecord(record, { ttlSeconds: 30 * 86400, rotationFraction: 0.8 }), ...overrides };
 }
