@@ -14,6 +14,10 @@ import { createBackend } from "../../src/gateway/factory";
 import { parseCredential } from "../../src/gateway/openclaw/credential";
 import { OperatorScope } from "../../src/gateway/openclaw/scopes";
 import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { spawnSync } from "node:child_process";
+import { resolve as resolvePath } from "node:path";
+import { adminSecretName } from "../../src/store/metadata";
 import { GatewayTokenInputs } from "../../src/provider/inputs";
 import { GatewayTokenOutputs, TokenHealth } from "../../src/provider/outputs";
 import { createProviderRuntime, ProviderRuntime } from "../../src/provider/runtime";
@@ -358,6 +362,45 @@ describe("openclaw-devices through the product (real gateway)", () => {
       await expect(backend.describe(credential.deviceId)).resolves.toBeUndefined();
       // And refresh shows it as drift, for the next up to repair.
       expect((await runtime.read(secretOf(NAME), declared)).props).toMatchObject({ tokenStatus: TokenHealth.Revoked });
+    });
+  });
+
+  describe("operator CLI (the built bundle), backend chosen from the secrets' tags", () => {
+    const NAME = "cli-viewer";
+    const cli = (...args: string[]) => {
+      const result = spawnSync(process.execPath, [resolvePath(__dirname, "../../dist/cli.js"), ...args, "--environment", "dev", "--lease-table", LEASE_TABLE], {
+        env: { ...process.env, ...moto.env },
+        encoding: "utf8",
+      });
+      return { code: result.status, out: result.stdout + result.stderr };
+    };
+
+    beforeAll(async () => {
+      // Where a real environment keeps the gateway's admin credential: for this backend, the shared gateway token.
+      const client = new SecretsManagerClient({});
+      await client.send(new CreateSecretCommand({ Name: adminSecretName("dev"), SecretString: gateway.sharedToken })).catch((e: Error) => {
+        if (e.name !== "ResourceExistsException") throw e;
+      });
+      client.destroy();
+      await runtime.create(await checked(declare(NAME, { scopes: ["operator.read"] })));
+    });
+
+    it("status and verify work on paired-device tokens", () => {
+      const status = cli("status");
+      expect(status.code).toBe(0);
+      expect(status.out).toMatch(new RegExp(`^${NAME}\\s+idle\\s+`, "m"));
+      const verify = cli("verify", NAME);
+      expect(verify.code).toBe(0);
+      expect(verify.out).toMatch(/operator\.read/);
+    });
+
+    it("revoke --emergency removes the leaked device and issues a working replacement", async () => {
+      const leaked = await current(NAME);
+      const revoke = cli("revoke", NAME, "--emergency");
+      expect(revoke.code).toBe(0);
+      expect(await isAccepted(leaked)).toBe(false);
+      expect(await isAccepted(await current(NAME))).toBe(true);
+      expect(revoke.out + cli("status").out).not.toContain(gateway.sharedToken);
     });
   });
 
