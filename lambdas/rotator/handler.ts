@@ -55,7 +55,9 @@ export function createHandler(options: HandlerOptions = {}) {
     // Every metric carries the environment, so that each environment's alarms watch only their own rotator.
     defaultDimensions: { environment: settings.environment },
   });
-  const client = new SecretsManagerClient({});
+  // Secrets Manager allows 50 writes/s per region and account: adaptive retries slow the rotator down when
+  // throttled instead of failing the token for this run.
+  const client = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
   const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.

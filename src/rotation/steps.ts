@@ -179,6 +179,12 @@ async function drainAndRevoke(ctx: StepContext, state: { retiringTokenId: string
   const name = ctx.meta.tokenName;
   const deadline = ctx.meta.retiringExpiresAt ? ctx.meta.retiringExpiresAt.getTime() - ctx.settings.expiryMarginMs : Infinity;
   const forced = now.getTime() >= deadline;
+  if (!forced && now.getTime() - state.promotedAt.getTime() < ctx.settings.quietPeriodMs) {
+    // The old token cannot have been quiet for the quiet period yet, whatever the traffic says: nothing to ask.
+    const reason = `promoted ${Math.round((now.getTime() - state.promotedAt.getTime()) / 1000)}s ago, quiet period not over`;
+    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: state.retiringTokenId, step: "drain" });
+    return { kind: "waiting", reason };
+  }
   const [moved, lastOldUse] = await Promise.all([
     consumerTraffic(ctx.backend, ctx.meta.tokenId, state.promotedAt).then((entries) => entries.length > 0),
     consumerTraffic(ctx.backend, state.retiringTokenId, state.promotedAt).then((entries) => entries.at(-1)?.at),
