@@ -21,7 +21,7 @@ import {
   InvalidTokenError,
   TokenExpiredError,
 } from "../errors";
-import { RetryPolicy } from "../http";
+import { HttpOptions } from "../http";
 import { ADMIN_RPC_PATH, AdminRpcClient } from "./admin-rpc";
 import { ClientMetadata, HandshakeTiming, OpenClawConnection, webSocketUrlOf, WebSocketConstructor } from "./connection";
 import { CredentialFormatError, DeviceCredential, PairingClient, parseCredential, serializeCredential } from "./credential";
@@ -65,8 +65,8 @@ import { ConnectDetailCode, HelloAuth, isRecord, RpcMethod, WirePairedDevice, Wi
  * processes' connects (a `pulumi refresh`, the CLI) do count as use: the gateway does not record who connected.
  */
 
-/** Settings of a client for a real OpenClaw gateway. */
-export interface OpenClawDevicesOptions {
+/** Settings of a client for a real OpenClaw gateway; timeouts, retries and injected transport as for HTTP. */
+export interface OpenClawDevicesOptions extends Omit<HttpOptions, "baseUrl" | "userAgent" | "timeoutMs"> {
   /** The gateway's HTTP(S) base URL; the WebSocket is on the same host and port. */
   readonly url: string;
   /** The environment this gateway serves: credentials of another environment are refused before any call. */
@@ -77,12 +77,6 @@ export interface OpenClawDevicesOptions {
   readonly userAgent: string;
   /** Per handshake, per request. @default 10000 */
   readonly timeoutMs?: number;
-  /** Retries of calls that are safe to repeat. @default DEFAULT_RETRY of ../http */
-  readonly retry?: Partial<RetryPolicy>;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-  /** Injected in tests so that backoff costs no wall time. */
-  readonly sleep?: (ms: number) => Promise<void>;
   /** Decides whether a credential has expired. @default systemClock */
   readonly clock?: Clock;
   /** Client metadata new devices are paired with (and must always present). @default DEFAULT_PAIRING_CLIENT */
