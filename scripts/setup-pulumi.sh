@@ -515,7 +515,7 @@ command -v go >/dev/null 2>&1 || die "step 1 (Go): 'go' is not on PATH"
 export GOPATH="$CACHE/go"
 export GOMODCACHE="$CACHE/go/pkg/mod"
 export GOCACHE="$CACHE/go/cache"
-export GOFLAGS="-mod=mod"
+export GOFLAGS="-mod=mod -buildvcs=false"   # replaces the user's GOFLAGS; the wrapper module sits inside the clone's git tree
 export CGO_ENABLED=0
 unset GOOS GOARCH GOWORK 2>/dev/null || true
 export GOWORK=off
