@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, ChildProcessWithoutNullStreams, SpawnOptionsWithoutStdio, spawn } from "node:child_process";
 import { createServer } from "node:net";
 
 /** A free TCP port on 127.0.0.1, for servers that cannot pick their own. */
@@ -12,6 +12,35 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+// The watchdog: runs the server with its stdin cut off, and reads its own stdin, a pipe from the process that
+// started it. That pipe closes when the starter dies in any way (SIGKILL, an OOM kill, a CI timeout), and the
+// watchdog then stops the server; SIGTERM to the watchdog (stopProcess) stops it too. `read` is a builtin, so
+// the watchdog is one bash and a subshell, with nothing else left behind.
+const WATCHDOG = `
+"$@" </dev/null &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT HUP
+( while IFS= read -r _; do :; done; kill -TERM "$server" 2>/dev/null ) <&3 3<&- &
+watcher=$!
+exec 3<&-
+status=0
+while kill -0 "$server" 2>/dev/null; do wait "$server"; status=$?; done
+kill "$watcher" 2>/dev/null
+exit "$status"
+`;
+
+/**
+ * Spawns a long-running server (moto, a gateway) so that it cannot outlive this process: under the watchdog
+ * above, with a pipe on its stdin. The returned child is the watchdog (its stdout and stderr are the server's); stop it with stopProcess.
+ */
+export function spawnWatched(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptionsWithoutStdio = {},
+): ChildProcessWithoutNullStreams {
+  return spawn("bash", ["-c", `exec 3<&0; ${WATCHDOG}`, "watchdog", command, ...args], { ...options, stdio: "pipe" });
 }
 
 /** Stops a child by PID: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
@@ -31,7 +60,7 @@ export async function spawnServer(
   ready: () => Promise<boolean>,
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; what: string },
 ): Promise<ChildProcess> {
-  const child = spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnWatched(command, args, { env: options.env ?? process.env });
   let output = "";
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));

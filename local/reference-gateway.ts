@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -6,12 +6,12 @@ import { createInterface } from "node:readline";
 import type { Environment } from "../src/domain/environments";
 import type { FaultKind } from "../reference-gateway/faults";
 import type { TokenMetadata } from "../reference-gateway/token-registry";
+import { spawnWatched, stopProcess } from "./processes";
 
 /** The bundle jest's globalSetup builds (scripts/build.mjs): tests run what ships. */
 export const GATEWAY_BUNDLE = resolve(__dirname, "../dist/reference-gateway.js");
 
 const LISTEN_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
 
 export interface ReferenceGatewayOptions {
   /** The environment the gateway serves and mints tokens for. @default "dev" */
@@ -153,7 +153,7 @@ interface ServerProcess {
 
 /** Spawns `serve` and resolves once it prints its listening line. */
 function spawnServer(args: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [GATEWAY_BUNDLE, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnWatched(process.execPath, [GATEWAY_BUNDLE, ...args]);
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-8_000);
@@ -161,7 +161,7 @@ function spawnServer(args: readonly string[]): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
     const fail = (why: string): void => {
       clearTimeout(timer);
-      child.kill("SIGKILL");
+      void stopProcess(child);
       reject(new Error(`reference gateway ${why}; args: ${args.join(" ")}\nstderr:\n${stderr}`));
     };
     const timer = setTimeout(() => fail(`did not print its listening line within ${LISTEN_TIMEOUT_MS} ms`), LISTEN_TIMEOUT_MS);
@@ -180,14 +180,4 @@ function spawnServer(args: readonly string[]): Promise<ServerProcess> {
       }
     });
   });
-}
-
-/** SIGTERM, then SIGKILL if the process is still alive after the grace period. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolvePromise) => child.once("exit", () => resolvePromise()));
-  child.kill("SIGTERM");
-  const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(killer);
 }

@@ -41,3 +41,37 @@ describe("npm start (the local run)", () => {
     expect(output).toMatch(/usage: npm start \[-- --keep-running\]/);
   });
 });
+
+describe("a local run that is killed outright", () => {
+  it("takes its loopback servers down with it (SIGKILL leaves no moto or gateway behind)", async () => {
+    const child = spawn(process.execPath, [resolve(__dirname, "../../dist/local.js"), "--keep-running"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    let output = "";
+    const urls = await new Promise<string[]>((resolvePromise, reject) => {
+      const look = (chunk: Buffer): void => {
+        output += chunk;
+        const match = /moto at (http:\/\/127\.0\.0\.1:\d+), gateway at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match) resolvePromise(match.slice(1));
+      };
+      child.stdout.on("data", look);
+      child.stderr.on("data", look);
+      child.once("exit", () => reject(new Error(`the local run exited before starting its servers:\n${output}`)));
+    });
+    for (const url of urls) expect((await fetch(url)).status).toBeLessThan(500);
+
+    child.kill("SIGKILL"); // no signal handler, no finally: only the watchdogs can stop the servers now
+    await exited;
+
+    const stillAnswering = async (): Promise<string[]> => {
+      const up: string[] = [];
+      for (const url of urls) if (await fetch(url).then(() => true, () => false)) up.push(url);
+      return up;
+    };
+    let up = await stillAnswering();
+    for (let i = 0; i < 50 && up.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      up = await stillAnswering();
+    }
+    expect(up).toEqual([]);
+  });
+});

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "./processes";
+import { freePort, spawnWatched } from "./processes";
 
 /** Where scripts/setup-openclaw.sh installs the real gateway (npm `openclaw`, not a project dependency). */
 export const OPENCLAW_PACKAGE_DIR = resolve(__dirname, "../../.toolchain/openclaw/node_modules/openclaw");
@@ -105,11 +105,11 @@ export async function startOpenClawGateway(options: OpenClawGatewayOptions = {})
     };
     await writeFile(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
-    child = spawn(process.execPath, [OPENCLAW_ENTRY, "gateway", "run", "--port", String(port)], {
+    // Watched, so that a killed test run cannot leave a gateway behind; in its own process group, so that
+    // stop() can take the gateway's workers down with it.
+    child = spawnWatched(process.execPath, [OPENCLAW_ENTRY, "gateway", "run", "--port", String(port)], {
       cwd: home,
       env: gatewayEnv(home),
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so that stop() can take the gateway's workers down with it.
       detached: true,
     });
     const collect = (chunk: Buffer): void => {
