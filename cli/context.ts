@@ -147,6 +147,7 @@ export class CliContext {
     };
     return {
       acquire: (...args) => store.acquire(...args).catch(explain),
+      takeOver: (...args) => store.takeOver(...args).catch(explain),
       release: (lease) => store.release(lease).catch(explain),
     };
   }

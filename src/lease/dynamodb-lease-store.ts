@@ -24,27 +24,47 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   async acquire(key: string, owner: string, ttlMs: number, now: Date): Promise<Lease | undefined> {
-    const expiresAt = new Date(now.getTime() + ttlMs);
     try {
-      await this.client.send(
-        new this.sdk.PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            pk: { S: key },
-            owner: { S: owner },
-            expiresAtMs: { N: String(expiresAt.getTime()) },
-            expiresAt: { N: String(Math.ceil(expiresAt.getTime() / 1000) + 86400) },
-          },
-          ConditionExpression: "attribute_not_exists(pk) OR expiresAtMs < :now OR #owner = :owner",
-          ExpressionAttributeNames: { "#owner": "owner" },
-          ExpressionAttributeValues: { ":now": { N: String(now.getTime()) }, ":owner": { S: owner } },
-        }),
-      );
-      return { key, owner, expiresAt };
+      return await this.put(key, owner, ttlMs, now, {
+        ConditionExpression: "attribute_not_exists(pk) OR expiresAtMs < :now OR #owner = :owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: { ":now": { N: String(now.getTime()) }, ":owner": { S: owner } },
+      });
     } catch (error) {
       if ((error as { name?: string }).name === "ConditionalCheckFailedException") return undefined;
       throw this.wrap("take", key, error);
     }
+  }
+
+  async takeOver(key: string, owner: string, ttlMs: number, now: Date): Promise<Lease> {
+    try {
+      return await this.put(key, owner, ttlMs, now, {});
+    } catch (error) {
+      throw this.wrap("take over", key, error);
+    }
+  }
+
+  private async put(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: Date,
+    condition: Pick<import("@aws-sdk/client-dynamodb").PutItemCommandInput, "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">,
+  ): Promise<Lease> {
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    await this.client.send(
+      new this.sdk.PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          pk: { S: key },
+          owner: { S: owner },
+          expiresAtMs: { N: String(expiresAt.getTime()) },
+          expiresAt: { N: String(Math.ceil(expiresAt.getTime() / 1000) + 86400) },
+        },
+        ...condition,
+      }),
+    );
+    return { key, owner, expiresAt };
   }
 
   async release(lease: Lease): Promise<void> {

@@ -53,6 +53,12 @@ export const SecretsManagerStep = {
 } as const;
 export type SecretsManagerStep = (typeof SecretsManagerStep)[keyof typeof SecretsManagerStep];
 
+/** A replacement issued by the leak response; `tagsError` when it is AWSCURRENT but the tags could not follow. */
+interface Replacement {
+  readonly tokenId: string;
+  readonly tagsError?: unknown;
+}
+
 export interface EmergencyResult {
   readonly revokedTokenIds: readonly string[];
   readonly newTokenId: string;
@@ -61,8 +67,12 @@ export interface EmergencyResult {
 
 /** At most this many steps per token per run: a full rotation up to the drain needs five. */
 const MAX_STEPS_PER_RUN = 8;
-/** The longest one step may take (retries and timeouts included): no step starts closer than this to lease expiry. */
-const LEASE_SAFETY_MS = 60_000;
+/**
+ * The longest one step may take: up to three gateway calls of at most ~70 s each with every retry (4 attempts of
+ * 10 s, backoff capped at 10 s) and a few Secrets Manager calls. The lease is renewed before every step, and no
+ * step starts unless the lease has at least this long to run.
+ */
+const LEASE_SAFETY_MS = 4 * 60_000;
 
 /**
  * Rotates one environment's tokens. Every decision is re-derived from the secret (state.ts), every step is
@@ -126,27 +136,26 @@ export class RotationEngine {
    */
   async emergencyRevoke(secretName: string): Promise<EmergencyResult> {
     const started = Date.now();
-    // A leak waits for nothing: not for a scheduled run holding the lease (its next step re-reads the secret and
-    // adapts), nor for a lease table that cannot be reached.
+    // A leak waits for nothing: the lease is taken over from a scheduled run that holds it (which stops at its next
+    // step, when it fails to renew it), and a lease table that cannot be reached is not waited for either.
     const lease = await this.deps.leases
-      .acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now())
+      .takeOver(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now())
       .catch((error: unknown) => {
         this.deps.log.warn(`emergency: the lease could not be taken (${String(error)}); proceeding without it`, { token: secretName, step: "emergency" });
         return undefined;
       });
-    if (!lease) {
-      this.deps.log.warn("emergency: proceeding without the token's lease", { token: secretName, step: "emergency" });
-    }
     try {
       const secret = await this.describeOrThrow(secretName);
       const meta = this.metadataOrThrow(secret);
       const current = await this.deps.store.read(secretName, Stage.Current);
       const template = current ?? (await this.deps.store.read(secretName, Stage.Previous));
-      const ids = new Set<string>([meta.tokenId, ...(meta.retiringTokenId ? [meta.retiringTokenId] : [])]);
+      // Every live token the secret knows of: the tags' current and retiring ones, and the version AWSCURRENT holds,
+      // which is ahead of the tags when a rotation stopped between promoting and recording the promotion.
+      const ids = new Set<string>([meta.tokenId, ...(meta.retiringTokenId ? [meta.retiringTokenId] : []), ...(current ? [current.tokenId] : [])]);
       await abortRotation(this.deps.store, this.deps.backend, secret, meta);
       // The replacement first: consumers that reload find a working token at once. The leaked tokens are revoked
       // in `finally`, so a replacement that cannot be issued delays their revocation by one failed call, no more.
-      let replacement: { tokenId: string } | undefined;
+      let replacement: Replacement | undefined;
       let failure: unknown;
       try {
         replacement = await this.issueReplacement(secretName, meta, template);
@@ -160,6 +169,16 @@ export class RotationEngine {
           });
         }
         this.deps.log.warn("emergency: leaked token revoked and confirmed refused", { token: meta.tokenName, tokenId: meta.tokenId, step: "emergency" });
+      }
+      if (replacement?.tagsError) {
+        throw new TokenOpsError(
+          "replacement_untagged",
+          `${secretName}: the leaked token ${meta.tokenId} was revoked and the replacement ${replacement.tokenId} is AWSCURRENT and valid, but the secret's tags could not be updated: ${String(replacement.tagsError)}`,
+          {
+            hint: `rotations of this token stop with "bad state" until the tags match: run \`openclaw-tokens revoke ${meta.tokenName} --emergency\` again (it issues another replacement and writes the tags)`,
+            cause: replacement.tagsError,
+          },
+        );
       }
       if (!replacement) {
         throw new TokenOpsError("replacement_failed", `${secretName}: the leaked token ${meta.tokenId} was revoked, but no replacement could be issued: ${String(failure)}`, {
@@ -176,8 +195,12 @@ export class RotationEngine {
     }
   }
 
-  /** Mints a token like the current one and makes it AWSCURRENT, with clean rotation tags. */
-  private async issueReplacement(secretName: string, meta: TokenMetadata, template: TokenRecord | undefined): Promise<{ tokenId: string }> {
+  /**
+   * Mints a token like the current one and makes it AWSCURRENT, with clean rotation tags. The new token is revoked
+   * if it could not be stored, but never once it is AWSCURRENT: a failure to write the tags after that is returned
+   * with it, so that the leak response never ends with a revoked token as the current one.
+   */
+  private async issueReplacement(secretName: string, meta: TokenMetadata, template: TokenRecord | undefined): Promise<Replacement> {
     if (!template) throw new BadStateError(secretName, "no version to take the token's scopes from", "run pulumi up to re-create the token");
     const now = this.deps.clock.now();
     const issued = await mintUnique(this.deps.backend, {
@@ -186,17 +209,27 @@ export class RotationEngine {
       expiresAt: new Date(now.getTime() + meta.ttlSeconds * 1000),
       now,
     });
-    await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
-      const record: TokenRecord = {
-        ...template,
-        token: issued.value,
-        tokenId: issued.metadata.id,
-        gatewayTokenName: issued.metadata.name,
-        issuedAt: now,
-        expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000),
-      };
+    const record: TokenRecord = {
+      ...template,
+      token: issued.value,
+      tokenId: issued.metadata.id,
+      gatewayTokenName: issued.metadata.name,
+      issuedAt: now,
+      expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000),
+    };
+    const versionId = randomUUID();
+    const before = await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
       const before = await this.describeOrThrow(secretName);
-      await writeAsCurrent(this.deps.store, secretName, randomUUID(), record, before.stages.AWSCURRENT);
+      try {
+        await writeAsCurrent(this.deps.store, secretName, versionId, record, before.stages.AWSCURRENT);
+      } catch (error) {
+        // Past the move of AWSCURRENT (only the AWSPENDING clean-up failed) the new token is what consumers read.
+        const after = await this.deps.store.describe(secretName).catch(() => undefined);
+        if (after?.stages.AWSCURRENT !== versionId) throw error;
+      }
+      return before;
+    });
+    try {
       await this.deps.store.setMetadata(secretName, {
         ...this.metadataOrThrow(before),
         tokenId: record.tokenId,
@@ -208,7 +241,9 @@ export class RotationEngine {
         rotation: undefined,
         lastRotatedAt: now,
       }, before);
-    });
+    } catch (tagsError) {
+      return { tokenId: issued.metadata.id, tagsError };
+    }
     return { tokenId: issued.metadata.id };
   }
 
@@ -228,6 +263,12 @@ export class RotationEngine {
           if (meta.rotation && meta.rotation.id !== clientRequestToken) {
             throw new TokenOpsError("rotation_in_progress", `${secret.name}: a scheduled rotation (${meta.rotation.id}) is in progress`, {
               hint: "wait for it to finish; the schedule completes it",
+            });
+          }
+          // A second rotation now would push the draining token off AWSPREVIOUS and out of the tags, live and untracked.
+          if (meta.retiringTokenId) {
+            throw new TokenOpsError("rotation_in_progress", `${secret.name}: the previous rotation is still draining (old token ${meta.retiringTokenId})`, {
+              hint: "wait until the schedule has revoked the old token, then rotate again",
             });
           }
           // Record the intent under Secrets Manager's token, then mint exactly as a scheduled rotation does.
@@ -254,6 +295,12 @@ export class RotationEngine {
           if (secret.stages.AWSCURRENT === clientRequestToken && !meta.rotation) return log("already promoted");
           let current = secret;
           if (current.stages.AWSCURRENT !== clientRequestToken) {
+            // Promote only this rotation's staged token, verified again: it may have been aborted (an emergency
+            // revocation in between) since testSecret.
+            if (meta.rotation?.id !== clientRequestToken || secret.stages.AWSPENDING !== clientRequestToken) {
+              throw new BadStateError(secret.name, `rotation ${clientRequestToken} is no longer staged (aborted, or AWSPENDING moved)`, "start the rotation again");
+            }
+            await verifyPending(ctx, meta.rotation);
             await this.deps.store.moveStage(secret.name, Stage.Current, clientRequestToken, secret.stages.AWSCURRENT);
             current = await this.describeOrThrow(secret.name);
           }
@@ -276,9 +323,18 @@ export class RotationEngine {
     }
   }
 
-  private async runSteps(secretName: string, force: boolean, lease: Lease): Promise<TokenOutcome> {
+  private async runSteps(secretName: string, force: boolean, taken: Lease): Promise<TokenOutcome> {
+    let lease = taken;
     const freshIntents = new Set<string>();
     for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
+      if (i > 0) {
+        const renewed = await this.deps.leases.acquire(lease.key, lease.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
+        if (!renewed) {
+          this.deps.log.warn("lease: taken over (an emergency revocation?); this run stops here", { token: secretName, step: "lease" });
+          return "busy";
+        }
+        lease = renewed;
+      }
       // A step must finish inside the lease: past this point another run may take the token over.
       if (this.deps.clock.now().getTime() > lease.expiresAt.getTime() - LEASE_SAFETY_MS) {
         this.deps.log.warn("lease: close to expiry; the token is left in its phase for the next run", { token: secretName, step: "lease" });

@@ -11,7 +11,7 @@ export interface RotatorSettings {
   readonly quietPeriodMs: number;
   /** Tokens worked on at once. @default 8 */
   readonly maxConcurrency: number;
-  /** Lifetime of a per-token lease; longer than any one step can take. @default 5 minutes */
+  /** Lifetime of a per-token lease, renewed before every step; longer than any one step can take. @default 10 minutes */
   readonly leaseTtlMs: number;
   /** An old token is revoked this long before it would expire, whether or not consumers moved. @default 1 hour */
   readonly expiryMarginMs: number;
@@ -22,7 +22,7 @@ export interface RotatorSettings {
 export const DEFAULT_SETTINGS = {
   quietPeriodMs: 15 * 60_000,
   maxConcurrency: 8,
-  leaseTtlMs: 5 * 60_000,
+  leaseTtlMs: 10 * 60_000,
   expiryMarginMs: 60 * 60_000,
   minRemainingMs: 60_000,
 } as const satisfies Partial<RotatorSettings>;

@@ -196,9 +196,12 @@ async function drainAndRevoke(ctx: StepContext, state: { retiringTokenId: string
     ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: state.retiringTokenId, step: "drain" });
     return { kind: "waiting", reason };
   }
-  // Never revoke what may be the only valid token: the current one must be live on the gateway.
+  // Never revoke what may be the only valid token: the current one must be live on the gateway. Even at the
+  // deadline the old token is kept while it is valid; once its own expiry has passed it goes (for a backend without
+  // native expiry, this revocation is the expiry).
   const current = await ctx.backend.describe(ctx.meta.tokenId);
-  if (current?.status !== TokenStatus.Active && !forced) {
+  const expired = ctx.meta.retiringExpiresAt !== undefined && now.getTime() >= ctx.meta.retiringExpiresAt.getTime();
+  if (current?.status !== TokenStatus.Active && !expired) {
     throw new BadStateError(
       ctx.secret.name,
       `the current token ${ctx.meta.tokenId} is ${current ? current.status : "unknown to the gateway"}; the old token ${state.retiringTokenId} is kept`,

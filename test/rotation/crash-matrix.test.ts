@@ -4,6 +4,7 @@
  * revoked and no orphan on the gateway.
  */
 import { Boundary } from "../../src/rotation/observability";
+import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
 import { Tag } from "../../src/store/metadata";
 import { DAY, RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -12,7 +13,8 @@ jest.setTimeout(120_000);
 
 const FIRST_RUN = [Boundary.IntentRecorded, Boundary.Minted, Boundary.Staged, Boundary.Verified, Boundary.Promoted, Boundary.DrainingRecorded];
 const DRAIN_RUN = [Boundary.OldRevoked, Boundary.RevocationConfirmed, Boundary.Completed];
-const LEASE_EXPIRY = 6 * 60_000;
+/** Long enough for the lease of a killed run to expire. */
+const LEASE_EXPIRY = DEFAULT_SETTINGS.leaseTtlMs + 60_000;
 
 describe("a rotation killed at any step boundary converges on the next runs", () => {
   let h: RotationHarness;

@@ -1,5 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
 import { GatewayBackend } from "../../src/gateway/backend";
+import { Boundary } from "../../src/rotation/observability";
 import { Tag } from "../../src/store/metadata";
 import { Stage, TokenStore } from "../../src/store/token-store";
 import { DAY, Recorder, RotationHarness } from "../support/rotation-harness";
@@ -220,6 +221,22 @@ describe("RotationEngine", () => {
       expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/is revoked; the old token .* is kept/);
     });
 
+    it("keeps the old token even at its deadline while the current one is not valid, and lets it go once it has expired", async () => {
+      await h.declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      await h.admin.revoke((await h.admin.whoami(await h.current("ci-runner"))).id);
+      await h.advance(5 * DAY - 30 * 60_000); // past the deadline (expiry - 1 h), before the old token's expiry
+
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("bad-state");
+      expect(await h.accepted(old)).toBe(true);
+
+      await h.advance(31 * 60_000); // past its expiry: nothing left to protect
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("consumers-still-on-old-token");
+      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBeUndefined();
+    });
+
     it("stops between steps when its lease is about to expire, leaving the token resumable", async () => {
       await h.declare({ name: "ci-runner" });
       await h.advance(25 * DAY);
@@ -227,6 +244,24 @@ describe("RotationEngine", () => {
       const short = h.engine({ settings: h.settings({ leaseTtlMs: 30_000 }) });
       expect(await short.rotateNow(h.secretName("ci-runner"))).toBe("deferred");
       expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeUndefined();
+      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
+    });
+
+    it("stops at its next step when its lease is taken over (as the leak response does), leaving the token resumable", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      const before = await h.gatewayTokens("ci-runner");
+      const takeOver = {
+        checkpoint: async (b: Boundary) => {
+          if (b === Boundary.IntentRecorded) await h.leases.takeOver(`token#${h.secretName("ci-runner")}`, "emergency-elsewhere", 60_000, h.clock.now());
+        },
+      };
+
+      expect(await h.engine({ observer: takeOver }).rotateNow(h.secretName("ci-runner"))).toBe("busy");
+
+      expect(await h.gatewayTokens("ci-runner")).toHaveLength(before.length); // it minted nothing
+      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeDefined();
+      await h.advance(2 * 60_000);
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
     });
 
@@ -257,6 +292,34 @@ describe("RotationEngine", () => {
       await h.advance(11 * 60_000);
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("completed");
       expect(await h.accepted(old)).toBe(false);
+    });
+
+    it("refuses createSecret while the previous rotation is still draining, keeping the old token tracked", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      await h.engine().runScheduled();
+      const retiring = (await h.tags("ci-runner"))[Tag.RetiringTokenId];
+
+      await expect(h.engine().handleSecretsManagerStep("createSecret", h.secretName("ci-runner"), "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")).rejects.toThrow(
+        /the previous rotation is still draining/,
+      );
+
+      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBe(retiring);
+      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeUndefined();
+    });
+
+    it("refuses finishSecret for a rotation that was aborted after testSecret, leaving AWSCURRENT valid", async () => {
+      await h.declare({ name: "ci-runner" });
+      const engine = h.engine();
+      const token = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+      await engine.handleSecretsManagerStep("createSecret", h.secretName("ci-runner"), token);
+      await engine.handleSecretsManagerStep("testSecret", h.secretName("ci-runner"), token);
+      await engine.emergencyRevoke(h.secretName("ci-runner")); // revokes the staged token and drops AWSPENDING
+
+      await expect(engine.handleSecretsManagerStep("finishSecret", h.secretName("ci-runner"), token)).rejects.toThrow(/no longer staged/);
+
+      expect((await h.store.describe(h.secretName("ci-runner")))?.stages.AWSCURRENT).not.toBe(token);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
     });
 
     it("refuses testSecret when no AWSPENDING was staged", async () => {
@@ -297,7 +360,8 @@ describe("RotationEngine", () => {
     it("goes ahead when the lease table cannot be reached: a leak waits for nothing", async () => {
       await h.declare({ name: "ci-runner" });
       const leaked = await h.current("ci-runner");
-      const unreachable = { acquire: () => Promise.reject(new Error("ResourceNotFoundException: no table")), release: () => Promise.resolve() };
+      const noTable = () => Promise.reject(new Error("ResourceNotFoundException: no table"));
+      const unreachable = { acquire: noTable, takeOver: noTable, release: () => Promise.resolve() };
       const recorder = new Recorder();
 
       await h.engine({ leases: unreachable }, recorder).emergencyRevoke(h.secretName("ci-runner"));
@@ -305,6 +369,53 @@ describe("RotationEngine", () => {
       expect(await h.accepted(leaked)).toBe(false);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
       expect(recorder.lines.some((l) => /the lease could not be taken/.test(l.message))).toBe(true);
+    });
+
+    it("revokes the token AWSCURRENT holds when a rotation stopped between promoting it and recording that", async () => {
+      await h.declare({ name: "ci-runner" });
+      const first = await h.current("ci-runner");
+      await h.advance(25 * DAY);
+      const crashAfterPromote = { checkpoint: (b: Boundary) => { if (b === Boundary.Promoted) throw new Error("killed"); } };
+      expect((await h.engine({ observer: crashAfterPromote }).runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("failed");
+      const promoted = await h.current("ci-runner");
+      expect((await h.tags("ci-runner"))[Tag.TokenId]).toBe((await h.admin.whoami(first)).id); // the tags lag behind
+
+      const result = await h.engine().emergencyRevoke(h.secretName("ci-runner"));
+
+      expect(await h.accepted(first)).toBe(false);
+      expect(await h.accepted(promoted)).toBe(false);
+      expect(await h.admin.whoami(await h.current("ci-runner"))).toMatchObject({ id: result.newTokenId });
+      expect((await h.gatewayTokens("ci-runner")).filter((t) => t.status === "active")).toHaveLength(1);
+    });
+
+    it("never revokes its replacement once it is AWSCURRENT, even when the tags cannot be written", async () => {
+      await h.declare({ name: "ci-runner" });
+      const leaked = await h.current("ci-runner");
+      const tagsFail: TokenStore = Object.create(h.store);
+      tagsFail.setMetadata = () => Promise.reject(new Error("ThrottlingException: rate exceeded"));
+
+      const error = await h.engine({ store: tagsFail }).emergencyRevoke(h.secretName("ci-runner")).catch((e: Error) => e);
+
+      expect(error).toMatchObject({ code: "replacement_untagged" });
+      expect(String(error)).toMatch(/is AWSCURRENT and valid, but the secret's tags could not be updated/);
+      expect(await h.accepted(leaked)).toBe(false);
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+    });
+
+    it("leaves one valid token when it strikes in the middle of a scheduled rotation, which does not go on", async () => {
+      await h.declare({ name: "ci-runner" });
+      await h.advance(25 * DAY);
+      const leakMidRun = {
+        checkpoint: async (b: Boundary) => {
+          if (b === Boundary.IntentRecorded) await h.engine().emergencyRevoke(h.secretName("ci-runner"));
+        },
+      };
+
+      const { outcomes } = await h.engine({ observer: leakMidRun }).runScheduled();
+
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("not-due"); // it re-read the secret: the replacement is fresh
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+      expect((await h.gatewayTokens("ci-runner")).filter((t) => t.status === "active")).toHaveLength(1);
     });
 
     it("also revokes a token that is still draining and a rotation that was staged", async () => {
