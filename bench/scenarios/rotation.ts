@@ -138,7 +138,7 @@ export async function rotation(ctx: ScenarioContext): Promise<ScenarioResult> {
   const notes = [
     `Gateway calls by operation: ${JSON.stringify(gatewayByOp)}; minimum ${JSON.stringify(GATEWAY_MINIMUM)}.`,
     `Secrets Manager calls by operation: ${JSON.stringify(smByOp)}; minimum ${JSON.stringify(SECRETS_MANAGER_MINIMUM)} plus one ListSecrets page per run.`,
-    `TokenStore methods the engine called: ${JSON.stringify(storeByOp)} (each setMetadata is DescribeSecret + TagResource [+ UntagResource] + UpdateSecret).`,
+    `TokenStore methods the engine called: ${JSON.stringify(storeByOp)} (each setMetadata is TagResource [+ UntagResource], and a DescribeSecret when the caller has not just described the secret).`,
     `Median call: Secrets Manager ${smCallMs.toFixed(1)} ms (moto on loopback), gateway ${gwCallMs.toFixed(1)} ms (${ctx.options.latencyMs} ms added latency).`,
     "Per phase (last repetition's calls; median wall time): " +
       breakdown.map((b) => `${b.phase}: ${b.medianMs} ms, SM ${b.secretsManager}, GW ${b.gateway}, DDB ${b.leases} [${b.calls}]`).join("; "),

@@ -40,7 +40,8 @@ export interface RotatorPolicyContext extends AwsLocation {
 
 /**
  * Every action the rotator performs on its environment's token secrets. No CreateSecret or DeleteSecret: secrets
- * are created and destroyed by the stack (GatewayToken), the rotator only adds versions and moves stages.
+ * are created and destroyed by the stack (GatewayToken), the rotator only adds versions and moves stages. No
+ * UpdateSecret: the rotator never rewrites a secret's description or KMS key, nor its value outside a new version.
  */
 export const TOKEN_SECRET_ACTIONS = [
   "secretsmanager:DescribeSecret",
@@ -49,7 +50,6 @@ export const TOKEN_SECRET_ACTIONS = [
   "secretsmanager:UpdateSecretVersionStage",
   "secretsmanager:TagResource",
   "secretsmanager:UntagResource",
-  "secretsmanager:UpdateSecret",
 ] as const;
 
 export const LEASE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;

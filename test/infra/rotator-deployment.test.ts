@@ -315,7 +315,6 @@ describe("RotatorDeployment", () => {
             "secretsmanager:UpdateSecretVersionStage",
             "secretsmanager:TagResource",
             "secretsmanager:UntagResource",
-            "secretsmanager:UpdateSecret",
           ],
           Resource: [tokenSecrets],
           Condition: {

@@ -52,7 +52,6 @@ describe("rotatorPolicyDocument", () => {
         "secretsmanager:UpdateSecretVersionStage",
         "secretsmanager:TagResource",
         "secretsmanager:UntagResource",
-        "secretsmanager:UpdateSecret",
       ],
       Resource: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw/stage/*"],
       Condition: {
