@@ -7,6 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Clock, systemClock } from "../src/domain/clock";
 import { TokenOpsError } from "../src/domain/errors";
+import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { BackendKind, GatewayBackend, ownUserAgent } from "../src/gateway/backend";
 import { createBackend } from "../src/gateway/factory";
 import { DynamoDbLeaseStore } from "../src/lease/dynamodb-lease-store";
@@ -76,7 +77,7 @@ export class CliContext {
   /** The gateway to use: --gateway-url/--backend, else the one every managed token of the environment names. */
   async gateway(): Promise<GatewayChoice> {
     const { gatewayUrl, backend } = this.options;
-    if (gatewayUrl && backend) return { url: gatewayUrl, kind: backend };
+    if (gatewayUrl && backend) return { url: this.checkedGatewayUrl(gatewayUrl, "given"), kind: backend };
     const secrets = await this.managedSecrets();
     const url = gatewayUrl ?? this.agreedTag(secrets, Tag.GatewayUrl, "gateway URL", "--gateway-url");
     if (!url) {
@@ -90,7 +91,21 @@ export class CliContext {
         hint: `pass --backend ${Object.values(BackendKind).join("|")}`,
       });
     }
-    return { url: url.replace(/\/+$/, ""), kind: kind as BackendKind };
+    return { url: this.checkedGatewayUrl(url, gatewayUrl ? "given" : "named by the managed tokens' tags"), kind: kind as BackendKind };
+  }
+
+  /**
+   * The admin token goes to this URL. One taken from tags (which anyone allowed to tag the secrets can set) or
+   * from the command line must pass the rules a declared gateway passes, for this environment.
+   */
+  private checkedGatewayUrl(url: string, origin: string): string {
+    const problems = gatewayUrlProblems(url, this.options.environment);
+    if (problems.length) {
+      throw new CommandFailedError("gateway_url_refused", `the ${this.options.environment} gateway URL ${origin} is refused: ${problems.join("; ")}`, {
+        hint: "pass --gateway-url (or set OPENCLAW_GATEWAY_URL) with the environment's gateway, and check the tokens' openclaw:gateway-url tags",
+      });
+    }
+    return url.replace(/\/+$/, "");
   }
 
   /** The environment's gateway, with the admin token read from its secret. */

@@ -127,6 +127,20 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(chosen.stdout).toMatch(/^dashboard: problem: belongs to http:\/\/127\.0\.0\.1:9/m);
     });
 
+    it("never sends the admin token to a gateway URL from tags that a declared gateway could not have", async () => {
+      await declare({ name: "ci-runner" });
+      const client = new SecretsManagerClient({});
+      await client.send(new TagResourceCommand({ SecretId: h.secretName("ci-runner"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://gateway.attacker.example" }] }));
+      client.destroy();
+
+      const run = await cli(["status"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /the dev gateway URL named by the managed tokens' tags is refused: plain http is only allowed on loopback; use https:\/\/gateway\.attacker\.example\. Fix: pass --gateway-url/,
+      );
+    });
+
     it("says so when the environment has no managed tokens", async () => {
       const run = await cli(["status"]);
       expect(run).toMatchObject({ code: 0, stdout: "No managed tokens.\n" });
