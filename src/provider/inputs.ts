@@ -6,6 +6,9 @@ import { BackendKind } from "../gateway/backend";
 import { defaultSecretName, secretNamespace } from "../store/metadata";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
+/** The least time between a token's rotation and its expiry: an hour to drain, and the rotator's hour of margin. */
+const MIN_ROTATION_WINDOW_SECONDS = 2 * 3600;
+
 /** A GatewayToken's inputs after `check`: validated, defaulted and in canonical form. */
 export interface GatewayTokenInputs {
   readonly name: string;
@@ -109,6 +112,22 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   const rotationFraction = raw.rotationFraction ?? DEFAULT_ROTATION_FRACTION;
   if (typeof rotationFraction !== "number" || !(rotationFraction >= 0.1 && rotationFraction <= 0.95)) {
     problem("rotationFraction", `${JSON.stringify(rotationFraction)} is outside 0.1..0.95; the guide rotates at 0.8 of the TTL`);
+  }
+
+  // Between the rotation and the old token's expiry the rotator needs time for consumers to move and for the old
+  // token to go quiet, and it revokes an hour before expiry in any case: a shorter window means a forced revocation
+  // while consumers still use the old token, every time.
+  const ttlSeconds = typeof ttl === "string" ? parseDuration(ttl) : undefined;
+  if (ttlSeconds !== undefined && ttlSeconds >= MIN_TTL_SECONDS && typeof rotationFraction === "number" && rotationFraction >= 0.1 && rotationFraction <= 0.95) {
+    const keep = Math.round((1 - rotationFraction) * 1e6) / 1e6; // 1 - 0.8 is 0.19999999999999996 in floating point
+    const windowSeconds = Math.round(keep * ttlSeconds);
+    if (windowSeconds < MIN_ROTATION_WINDOW_SECONDS) {
+      const shortestTtl = Math.ceil(Math.round(MIN_ROTATION_WINDOW_SECONDS / keep) / 3600) * 3600;
+      problem(
+        "ttl",
+        `${ttl} at rotationFraction ${rotationFraction} leaves ${formatDuration(windowSeconds)} between the rotation and expiry; the rotator needs ${formatDuration(MIN_ROTATION_WINDOW_SECONDS)} there (time for consumers to move, then an hour's margin before expiry): use a ttl of at least ${formatDuration(shortestTtl)}, or a lower rotationFraction`,
+      );
+    }
   }
 
   const recoveryWindowDays = raw.recoveryWindowDays ?? DEFAULT_RECOVERY_WINDOW_DAYS;

@@ -42,11 +42,14 @@ describe("checkInputs", () => {
     [{ ttl: "0d" }, /ttl: "0d" is not a duration/],
     [{ ttl: "400d" }, /ttl: 400d is outside 1h..365d/],
     [{ ttl: "30m" }, /ttl: 30m is outside/],
+    [{ ttl: "6h" }, /ttl: 6h at rotationFraction 0.8 leaves 1.2h between the rotation and expiry; the rotator needs 2h there .* use a ttl of at least 10h, or a lower rotationFraction/],
+    [{ ttl: "1d", rotationFraction: 0.95 }, /ttl: 1d at rotationFraction 0.95 leaves 1.2h .* use a ttl of at least 1.7d, or a lower rotationFraction/],
     [{ name: "CI_Runner" }, /name: "CI_Runner" is not a valid token name/],
     [{ name: "x" }, /name: "x" is not a valid token name/],
     [{ environment: "production" }, /environment: "production" is not an environment; use one of dev, stage, prod/],
     [{ gatewayUrl: "http://gateway-dev.example.com" }, /plain http is only allowed on loopback; use https:\/\/gateway-dev.example.com/],
     [{ gatewayUrl: "not a url" }, /gatewayUrl: "not a url" is not a URL/],
+    [{ gatewayUrl: "https://gw_stage1.example.com" }, /names the stage environment, but this token is for dev/],
     [{ gatewayUrl: "https://gateway-stage.example.com" }, /names the stage environment, but this token is for dev/],
     [{ gatewayUrl: "https://user:pw@gateway-dev.example.com" }, /must not carry credentials/],
     [{ adminToken: "openclaw_gw_live_fake-prod-token" }, /adminToken: it is a prod token; the dev gateway needs a token starting openclaw_gw_dev_/],
@@ -64,6 +67,22 @@ describe("checkInputs", () => {
     expect(
       problemsOf({ environment: "prod", adminToken: "openclaw_gw_live_fake-prod-token", gatewayUrl: "http://127.0.0.1:1" }),
     ).toEqual(["gatewayUrl: a prod gateway must be reached over https://"]);
+  });
+
+  it("refuses a loopback gateway for prod, even over https", () => {
+    expect(
+      problemsOf({ environment: "prod", adminToken: "openclaw_gw_live_fake-prod-token", gatewayUrl: "https://127.0.0.1:8443" }),
+    ).toEqual(["gatewayUrl: a prod gateway cannot be on loopback (127.0.0.1:8443); use the prod gateway's https:// address"]);
+  });
+
+  it("accepts a TTL whose rotation window is just long enough", () => {
+    expect(problemsOf({ ttl: "10h" })).toEqual([]);
+  });
+
+  it("never echoes credentials from a gateway URL that does not parse", () => {
+    const problems = problemsOf({ gatewayUrl: "https://ops:openclaw_gw_dev_pasted-secret-value@gw example.com" }).join("\n");
+    expect(problems).toMatch(/is not a URL/);
+    expect(problems).not.toMatch(/ops:|pasted-secret-value/);
   });
 
   it("accepts admin:* with the explicit opt-in", () => {
