@@ -54,6 +54,8 @@ export interface ReferenceGateway {
   /** `POST /_test/clock`: the gateway's now = real time + ms. */
   setClockOffset(ms: number): Promise<void>;
   setFaults(spec: FaultSettings): Promise<void>;
+  /** How many faults the gateway has injected since they were last set. */
+  faultsInjected(): Promise<number>;
   setLatency(ms: number): Promise<void>;
   /** `GET /v1/admin/tokens[?name=]` with the admin token: every token's metadata, any status. */
   listTokens(name?: string): Promise<TokenMetadata[]>;
@@ -122,6 +124,11 @@ export async function startReferenceGateway(options: ReferenceGatewayOptions = {
         clockOffsetMs = ms;
       },
       setFaults: (spec) => control("/_test/faults", spec),
+      async faultsInjected() {
+        const res = await fetch(`${server.url}/_test/faults`);
+        if (res.status !== 200) throw new Error(`GET /_test/faults answered ${res.status}: ${await res.text()}`);
+        return ((await res.json()) as { injected: number }).injected;
+      },
       setLatency: (ms) => control("/_test/latency", { ms }),
       async listTokens(name) {
         const query = name === undefined ? "" : `?name=${encodeURIComponent(name)}`;

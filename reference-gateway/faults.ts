@@ -69,13 +69,20 @@ function isWholeNumber(value: unknown): value is number {
 /** Decides, request by request, whether to inject a fault and which one. */
 export class FaultInjector {
   #spec: FaultSpec = NO_FAULTS;
+  #injected = 0;
 
   get spec(): FaultSpec {
     return this.#spec;
   }
 
+  /** Faults injected since the spec was last set: lets a test show that its faults really happened. */
+  get injected(): number {
+    return this.#injected;
+  }
+
   set(spec: FaultSpec): void {
     this.#spec = spec;
+    this.#injected = 0;
   }
 
   /** The fault for a request to `path`, or undefined to serve it normally. */
@@ -84,6 +91,7 @@ export class FaultInjector {
     if (rate === 0 || kinds.length === 0) return undefined;
     if (paths !== null && !paths.some((prefix) => path.startsWith(prefix))) return undefined;
     if (Math.random() >= rate) return undefined;
+    this.#injected++;
     return kinds[Math.floor(Math.random() * kinds.length)];
   }
 }

@@ -30,6 +30,12 @@ export function testControlRoutes(controls: TestControls): Route[] {
       },
     },
     {
+      method: "GET",
+      pattern: "/_test/faults",
+      requires: null,
+      handle: async () => ok({ ...controls.faults.spec, injected: controls.faults.injected }),
+    },
+    {
       method: "POST",
       pattern: "/_test/latency",
       requires: null,

@@ -75,6 +75,20 @@ describe("reference gateway: test control", () => {
       expect((await call(gateway.url, "GET", "/healthz")).status).toBe(200);
     });
 
+    it("counts the faults it injected since they were set (GET /_test/faults)", async () => {
+      // Prepare
+      await gateway.setFaults({ rate: 1, kinds: ["503"], paths: ["/v1/agents"] });
+
+      // Act
+      for (let i = 0; i < 3; i++) await call(gateway.url, "GET", "/v1/agents", { token: gateway.adminToken });
+      await call(gateway.url, "GET", "/v1/auth/whoami", { token: gateway.adminToken });
+
+      // Assess
+      expect(await gateway.faultsInjected()).toBe(3);
+      await gateway.setFaults({ rate: 0, kinds: [] });
+      expect(await gateway.faultsInjected()).toBe(0);
+    });
+
     it("refuses an invalid spec with 400 naming the field", async () => {
       // Act
       const res = await call(gateway.url, "POST", "/_test/faults", { body: { rate: 2, kinds: ["418"] } });

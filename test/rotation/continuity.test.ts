@@ -69,16 +69,19 @@ describe("consumers across rotations", () => {
       retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 50 },
     });
     const recorder = new Recorder();
+    let injected = 0;
     consumers.forEach((c) => c.start());
     try {
       await h.advance(25 * DAY);
       const { completed } = await rotateRepeatedly(() => h.engine({ backend: flaky }, recorder), names, 3, 80);
       expect(Object.values(completed)).toEqual([3, 3, 3]);
+      injected = await h.gateway.faultsInjected();
     } finally {
       await Promise.all(consumers.map((c) => c.stop()));
       await h.gateway.setFaults({ rate: 0, kinds: [] });
     }
-    expect(recorder.counts.RotationsFailed ?? 0).toBeGreaterThan(0);
+    // The faults really happened (whether any call failed through all its retries is left to chance).
+    expect(injected).toBeGreaterThanOrEqual(10);
     for (const consumer of consumers) expect(consumer.tally[401] ?? 0).toBe(0);
     for (const name of names) {
       const active = (await h.gatewayTokens(name)).filter((t) => t.status === "active");
