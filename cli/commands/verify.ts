@@ -1,5 +1,4 @@
 import { formatDuration } from "../../src/domain/duration";
-import { BackendKind } from "../../src/gateway/backend";
 import { GatewayError } from "../../src/gateway/errors";
 import { deriveState, Phase } from "../../src/rotation/state";
 import { shortDate } from "../../src/status/table";
@@ -24,7 +23,7 @@ export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
       hint: "drop --gateway-url (or OPENCLAW_GATEWAY_URL), or point it at the token's own gateway",
     });
   }
-  refuseFakeTraffic(backend.kind, secret, name);
+  refuseFakeTraffic(backend.trafficShowsCaller, secret, name);
 
   const who = await backend.whoami(record.token).catch((error: unknown) => {
     if (!(error instanceof GatewayError) || error.status === undefined || error.status >= 500) throw error;
@@ -75,9 +74,9 @@ export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
  * consumers having moved. A whoami (a device connect) while the token drains would be taken for that, and the old
  * token revoked under consumers still using it. The documented API tells this CLI's calls apart by User-Agent.
  */
-function refuseFakeTraffic(kind: BackendKind, secret: StoredSecret, name: string): void {
+function refuseFakeTraffic(trafficShowsCaller: boolean, secret: StoredSecret, name: string): void {
   const meta = secret.metadata;
-  if (kind !== BackendKind.OpenClawDevices || "problems" in meta || deriveState(secret, meta).phase !== Phase.Draining) return;
+  if (trafficShowsCaller || "problems" in meta || deriveState(secret, meta).phase !== Phase.Draining) return;
   throw new CommandFailedError(
     "verify_would_fake_traffic",
     `${name} is draining, and on an OpenClaw gateway a connect with the new token counts as a consumer's: verifying now could get the old token ${meta.retiringTokenId} revoked before consumers have moved`,

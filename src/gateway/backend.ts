@@ -9,6 +9,12 @@ export interface GatewayBackend {
   /** Which implementation this is; recorded with each token so that the right one manages it later. */
   readonly kind: BackendKind;
   readonly url: string;
+  /**
+   * Whether traffic() tells this project's own calls from consumers', whichever process made them (the documented
+   * API's request log carries each request's User-Agent). When false, a whoami made by any process other than the
+   * rotator while a token drains looks like consumers moving to it: such checks must use describe() instead.
+   */
+  readonly trafficShowsCaller: boolean;
 
   /** Who a token is, as the gateway sees it. Throws InvalidTokenError / TokenExpiredError when it is refused. */
   whoami(token: Sensitive): Promise<TokenIdentity>;

@@ -35,6 +35,7 @@ interface WireMetadata {
 /** The documented token API (docs/gateway-api.md), spoken over HTTP. */
 export class DocumentedApiGateway implements GatewayBackend {
   readonly kind = BackendKind.DocumentedApi;
+  readonly trafficShowsCaller = true;
   readonly url: string;
   private readonly http: HttpClient;
 

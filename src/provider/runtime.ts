@@ -3,7 +3,9 @@
  *
  *   check   validate and default inputs                     (no remote call)
  *   create  mint on the gateway -> CreateSecret             (token revoked if the secret cannot be written)
- *   read    DescribeSecret + whoami with AWSCURRENT          (revoked/expired out of band -> drift)
+ *   read    DescribeSecret + whoami with AWSCURRENT          (revoked/expired out of band -> drift; on a gateway
+ *           whose traffic cannot tell callers apart, the admin API's status instead: a whoami would look like
+ *           consumers moving to a draining token)
  *   diff    inputs vs state; drift -> update
  *   update  scopes or drift: mint -> AWSCURRENT, old token kept live as AWSPREVIOUS for the rotator to retire
  *           ttl/fraction: tags only
@@ -18,7 +20,7 @@ import { Clock, systemClock } from "../domain/clock";
 import { parseDuration } from "../domain/duration";
 import { TokenOpsError, ValidationError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
-import { GatewayBackend, IssuedToken, ownUserAgent } from "../gateway/backend";
+import { GatewayBackend, IssuedToken, ownUserAgent, TokenStatus } from "../gateway/backend";
 import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
 import { mintUnique, revokeAllNamed, revokeOnFailure } from "../gateway/minting";
@@ -120,7 +122,9 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
           hint: "move AWSCURRENT back to a valid version (aws secretsmanager update-secret-version-stage) or delete the secret and run pulumi up",
         });
       }
-      const tokenStatus = await health(deps.backend(props), current);
+      const backend = deps.backend(props);
+      // Where a whoami would pass for consumer traffic (and could end a drain early), ask the admin API instead.
+      const tokenStatus = backend.trafficShowsCaller ? await health(backend, current) : await statusById(backend, current);
       return { id, props: definedOnly({ ...props, secretArn: secret.arn, tokenStatus } satisfies GatewayTokenOutputs) };
     },
 
@@ -225,6 +229,13 @@ async function health(backend: GatewayBackend, record: TokenRecord): Promise<Tok
     if (error instanceof InvalidTokenError) return TokenHealth.Revoked;
     throw error;
   }
+}
+
+/** The token's status from the gateway's admin API, without using the token itself. */
+async function statusById(backend: GatewayBackend, record: TokenRecord): Promise<TokenHealth> {
+  const status = (await backend.describe(record.tokenId))?.status;
+  if (status === TokenStatus.Active) return TokenHealth.Active;
+  return status === TokenStatus.Expired ? TokenHealth.Expired : TokenHealth.Revoked;
 }
 
 async function requireSecret(store: TokenStore, name: string): Promise<StoredSecret> {

@@ -322,6 +322,24 @@ describe("openclaw-devices through the product (real gateway)", () => {
       expect(await devicesOf(SKEWED)).toEqual([]);
     });
 
+    it("does not take a pulumi refresh during the drain for consumer traffic", async () => {
+      // Prepare: a token mid-rotation, which no consumer uses.
+      const REFRESHED = "refreshed-agent";
+      const declaredRefreshed = (await runtime.create(await checked(declare(REFRESHED)))).outs as GatewayTokenOutputs;
+      expect(await engine.rotateNow(secretOf(REFRESHED))).toBe("waiting");
+
+      // Act: refresh reads the token's health (on this gateway, any use of the device would look like a consumer).
+      const read = await runtime.read(secretOf(REFRESHED), declaredRefreshed);
+      await new Promise((r) => setTimeout(r, QUIET_MS + 300));
+      const later = (await engine.runScheduled()).outcomes[secretOf(REFRESHED)];
+
+      // Assess
+      expect(read.props).toMatchObject({ tokenStatus: TokenHealth.Active });
+      expect(later).toBe("waiting");
+      expect(await devicesOf(REFRESHED)).toHaveLength(2);
+      await runtime.delete(secretOf(REFRESHED), declaredRefreshed);
+    });
+
     it("emergency revocation refuses the leaked credential at once and issues a working replacement", async () => {
       // Prepare
       const leaked = await current(NAME);
