@@ -2,10 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment, isEnvironment } from "../src/domain/environments";
 import { Problem, ValidationError } from "../src/domain/errors";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
-import { Scope } from "../src/domain/scopes";
-import { BackendKind } from "../src/gateway/backend";
 import { checkInputs, UNKNOWN } from "../src/provider/inputs";
-import { SCOPE_RULES } from "../src/provider/scope-rules";
 import { parseRotatorSettings, RotatorSettings } from "./aws/rotator-settings";
 
 /** One token as a stack declares it under `openclaw:tokens`. */
@@ -48,16 +45,10 @@ const ENVIRONMENT_STACKS: Readonly<Record<string, Environment>> = { dev: "dev", 
 /** Config keys that belong to the stack, not to a token: a fault in one is reported once, not once per token. */
 const STACK_LEVEL_FIELDS = ["environment", "gatewayUrl", "backend"] as const;
 
-
-/** Whether a token is a CI token: its name has the word "ci" (ci-runner, deploy-ci), words split on "-". */
-export function isCiTokenName(name: string): boolean {
-  return name.split("-").includes("ci");
-}
-
 /**
  * Every problem with a stack's configuration, each naming the config key and the fix. Tokens are checked with the
- * provider's own rules, so the messages are the same as at preview, but before any resource is registered; on top
- * of those the stack enforces the guide's least-privilege rules for the tokens it declares.
+ * provider's own rules (the guide's least-privilege rules among them), so the messages are the same as at preview,
+ * but before any resource is registered.
  */
 export function stackConfigProblems(raw: RawStackConfig): Problem[] {
   const problems: Problem[] = [];
@@ -113,50 +104,12 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
         add({ field, message: p.message });
       }
     }
-    leastPrivilegeProblems(declared, at, raw.backend).forEach(add);
     if (typeof declared.name === "string") {
       if (seen.has(declared.name)) add({ field: `${at}.name`, message: `${declared.name} is declared twice; token names are unique per stack` });
       seen.add(declared.name);
     }
   });
   return problems;
-}
-
-/**
- * The guide's least-privilege rules, on top of the provider's checks:
- *  - a CI token (the word "ci" in its name) holds run:jobs, and read:jobs if it polls, nothing else — not even with
- *    allowAdminScope: the guide says never give CI tokens admin scopes, and the admin token a deploy may need is a
- *    short-lived one minted for that deploy and revoked after, never a standing token declared in a stack;
- *  - any other token needs allowAdminScope: true for admin:tools as well as admin:* (the provider already refuses
- *    admin:* without it). The opt-in is the same flag for both rather than a second one: either scope belongs to a
- *    named platform admin, and one flag is one thing for a reviewer to question.
- */
-function leastPrivilegeProblems(token: Record<string, unknown>, at: string, backend: unknown): Problem[] {
-  const scopes = Array.isArray(token.scopes) ? token.scopes.filter((s): s is string => typeof s === "string") : [];
-  const name = typeof token.name === "string" ? token.name : "";
-  const rules = SCOPE_RULES[(backend as BackendKind) ?? BackendKind.DocumentedApi] ?? SCOPE_RULES[BackendKind.DocumentedApi];
-  if (isCiTokenName(name)) {
-    const extra = scopes.filter((s) => !rules.ciScopes.includes(s));
-    const allowed = rules.ciScopes.join(" and ");
-    return extra.length
-      ? [
-          {
-            field: `${at}.scopes`,
-            message: `${name} is a CI token (its name has the word "ci"), so it gets ${allowed} only; remove ${extra.join(", ")}. A deploy that needs admin actions mints a short-lived admin token and revokes it afterwards`,
-          },
-        ]
-      : [];
-  }
-  if (scopes.includes(Scope.AdminTools) && token.allowAdminScope !== true) {
-    return [
-      {
-        field: `${at}.scopes`,
-        message: `admin:tools is for platform admins only; grant the narrow scopes ${name || "the consumer"} needs, or set allowAdminScope: true if this token belongs to a named platform admin`,
-      },
-    ];
-  }
-  // admin:* without the opt-in is refused by the provider's check (checkInputs) with its own message.
-  return [];
 }
 
 /** Reads and validates the stack's configuration; throws one ValidationError listing every problem. */

@@ -4,6 +4,7 @@ import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
 import { defaultSecretName, secretNamespace } from "../store/metadata";
+import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
 /** The least time between a token's rotation and its expiry: an hour to drain, and the rotator's hour of margin. */
@@ -97,6 +98,10 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       }
     });
     if (scopes.includes(rules.adminScope) && allowAdminScope !== true) problem("scopes", rules.adminRefusal);
+    if (typeof name === "string" && NAME_PATTERN.test(name)) {
+      const valid = scopes.filter((s): s is string => typeof s === "string" && rules.isScope(s));
+      leastPrivilegeProblems(name, valid, rules, allowAdminScope === true).forEach((message) => problem("scopes", message));
+    }
   }
 
   const ttl = raw.ttl;

@@ -21,7 +21,7 @@ export interface ScopeRules {
   readonly noun: string;
   /**
    * The most a CI token may hold: the guide's "run:jobs only", plus what it needs to poll for results. The
-   * stack's least-privilege rules (infra/config.ts) refuse anything else for a token named as a CI token.
+   * least-privilege rules (least-privilege.ts) refuse anything else for a token named as a CI token.
    */
   readonly ciScopes: readonly string[];
 }

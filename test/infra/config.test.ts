@@ -3,7 +3,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isCiTokenName, RawStackConfig, stackConfigProblems } from "../../infra/config";
+import { RawStackConfig, stackConfigProblems } from "../../infra/config";
+import { isCiTokenName } from "../../src/provider/least-privilege";
 import { parseRotatorSettings, ROTATOR_DEFAULTS } from "../../infra/aws/rotator-settings";
 
 // js-yaml ships with Jest's toolchain; only the test reads YAML.

@@ -86,7 +86,20 @@ describe("checkInputs", () => {
   });
 
   it("accepts admin:* with the explicit opt-in", () => {
-    expect(problemsOf({ scopes: ["admin:*"], allowAdminScope: true })).toEqual([]);
+    expect(problemsOf({ name: "break-glass", scopes: ["admin:*"], allowAdminScope: true })).toEqual([]);
+  });
+
+  it("never gives a CI token more than run:jobs and read:jobs, not even with the opt-in", () => {
+    expect(problemsOf({ name: "deploy-ci", scopes: ["run:jobs", "admin:tools"], allowAdminScope: true })).toEqual([
+      expect.stringMatching(/^scopes: deploy-ci is a CI token .* so it gets run:jobs and read:jobs only; remove admin:tools\./),
+    ]);
+  });
+
+  it("requires the opt-in for admin:tools too", () => {
+    expect(problemsOf({ name: "platform-admin", scopes: ["admin:tools"] })).toEqual([
+      expect.stringMatching(/^scopes: admin:tools is for platform admins only; .* set allowAdminScope: true/),
+    ]);
+    expect(problemsOf({ name: "platform-admin", scopes: ["admin:tools"], allowAdminScope: true })).toEqual([]);
   });
 
   it("reports every problem at once", () => {
@@ -152,6 +165,7 @@ describe("checkInputs for the openclaw-devices backend", () => {
     [{ scopes: [] }, /^scopes: give at least one operator scope, from operator.read, operator.write/],
     [{ scopes: ["operator.read", "operator.read"] }, /^scopes\[1\]: operator.read is listed twice/],
     [{ scopes: ["operator.admin"] }, /^scopes: operator.admin is full control of the gateway .* set allowAdminScope: true/],
+    [{ scopes: ["operator.pairing"] }, /^scopes: operator.pairing is for platform admins only \(it approves device pairings, so it can grant any scope\); .* set allowAdminScope: true/],
     [{ adminToken: "" }, /^adminToken: give the gateway's shared token, its gateway.auth.token/],
     [{ gatewayUrl: "http://gateway-dev.example.com" }, /plain http is only allowed on loopback; use https:\/\/gateway-dev.example.com/],
     [{ gatewayUrl: "https://gateway-prod.example.com" }, /names the prod environment, but this token is for dev/],
