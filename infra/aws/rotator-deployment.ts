@@ -17,6 +17,7 @@ import { Environment, isEnvironment, ALL_ENVIRONMENTS } from "../../src/domain/e
 import { TokenOpsError, ValidationError } from "../../src/domain/errors";
 import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
+import { adminTokenProblem } from "../../src/provider/inputs";
 import { Metric as RotatorMetric } from "../../src/rotation/observability";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
 import { rotatorNames } from "./names";
@@ -132,6 +133,15 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     const backend = checked<string>("backend", args.backend ?? BackendKind.DocumentedApi, (v) =>
       (Object.values(BackendKind) as unknown[]).includes(v) ? undefined : `${JSON.stringify(v)} is not a gateway backend; use one of ${Object.values(BackendKind).join(", ")}`,
     );
+    // The admin token is checked for the environment before it is stored where that environment's rotator reads it
+    // (a prod token must never land in dev's reach): plain values at once, secrets when they resolve, never quoted.
+    const assertAdminToken = (env: Environment, kind: string, token: unknown) => {
+      const message = adminTokenProblem(token, env, kind as BackendKind);
+      if (message) throw new ValidationError("RotatorDeployment's arguments", [{ field: "adminToken", message }]);
+    };
+    if (isEnvironment(args.environment) && typeof args.adminToken === "string") {
+      assertAdminToken(args.environment, (args.backend as string | undefined) ?? BackendKind.DocumentedApi, args.adminToken);
+    }
     const schedule = checked<string>("schedule", args.schedule ?? ROTATOR_DEFAULTS.schedule, validate.schedule);
     const quietPeriod = checked<string>("quietPeriod", args.quietPeriod ?? ROTATOR_DEFAULTS.quietPeriod, validate.quietPeriod);
     const maxConcurrency = checked<number>("maxConcurrency", args.maxConcurrency ?? ROTATOR_DEFAULTS.maxConcurrency, validate.maxConcurrency);
@@ -163,9 +173,13 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       },
       parent,
     );
+    const adminToken = pulumi.all([environment, backend, args.adminToken]).apply(([env, kind, token]) => {
+      assertAdminToken(env, kind, token);
+      return token;
+    });
     const adminSecretVersion = new aws.secretsmanager.SecretVersion(
       `${name}-admin-token-value`,
-      { secretId: adminSecret.id, secretString: pulumi.secret(args.adminToken) },
+      { secretId: adminSecret.id, secretString: pulumi.secret(adminToken) },
       parent,
     );
 

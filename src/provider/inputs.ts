@@ -7,6 +7,22 @@ import { defaultSecretName, secretNamespace } from "../store/metadata";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
+/**
+ * What is wrong with an admin credential for an environment's gateway, if anything; never quoting it. The documented
+ * API's tokens carry their environment in their prefix, so one of another environment is refused.
+ */
+export function adminTokenProblem(token: unknown, environment: Environment, backend: BackendKind): string | undefined {
+  if (typeof token !== "string" || token === "") {
+    return backend === BackendKind.OpenClawDevices
+      ? "give the gateway's shared token, its gateway.auth.token (as a secret: pulumi config set --secret)"
+      : "give an admin:* token of the gateway (as a secret: pulumi config set --secret)";
+  }
+  if (backend !== BackendKind.DocumentedApi) return undefined;
+  const actual = environmentOfToken(token);
+  if (actual === environment) return undefined;
+  return `${actual ? `it is a ${actual} token` : "it has no gateway token prefix"}; the ${environment} gateway needs a token starting ${TOKEN_PREFIX[environment]}`;
+}
+
 /** The least time between a token's rotation and its expiry: an hour to drain, and the rotator's hour of margin. */
 const MIN_ROTATION_WINDOW_SECONDS = 2 * 3600;
 
@@ -154,21 +170,9 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   }
 
   const adminToken = raw.adminToken;
-  if (known(adminToken)) {
-    if (typeof adminToken !== "string" || adminToken === "") {
-      problem(
-        "adminToken",
-        backend === BackendKind.OpenClawDevices
-          ? "give the gateway's shared token, its gateway.auth.token (as a secret: pulumi config set --secret)"
-          : "give an admin:* token of the gateway (as a secret: pulumi config set --secret)",
-      );
-    } else if (envOk && backend === BackendKind.DocumentedApi && environmentOfToken(adminToken) !== environment) {
-      const actual = environmentOfToken(adminToken);
-      problem(
-        "adminToken",
-        `${actual ? `it is a ${actual} token` : "it has no gateway token prefix"}; the ${environment} gateway needs a token starting ${TOKEN_PREFIX[environment]}`,
-      );
-    }
+  if (known(adminToken) && envOk && backendOk) {
+    const message = adminTokenProblem(adminToken, environment, backend as BackendKind);
+    if (message) problem("adminToken", message);
   }
 
   const secretName = raw.secretName ?? (envOk && typeof name === "string" ? defaultSecretName(environment, name) : undefined);

@@ -493,7 +493,7 @@ describe("RotatorDeployment", () => {
   });
 
   describe("arguments", () => {
-    const base = { environment: "dev", gatewayUrl: GATEWAY.dev, adminToken: pulumi.secret("x"), bundleDir: BUNDLE_DIR } as const;
+    const base = { environment: "dev", gatewayUrl: GATEWAY.dev, adminToken: pulumi.secret(ADMIN_TOKEN.dev), bundleDir: BUNDLE_DIR } as const;
     const construct = (overrides: Record<string, unknown>, name: string) => () =>
       new mod.RotatorDeployment(name, { ...base, ...overrides } as Module.RotatorDeploymentArgs);
 
@@ -513,6 +513,22 @@ describe("RotatorDeployment", () => {
       [{ backend: "ssh" }, /backend: "ssh" is not a gateway backend; use one of documented-api/],
     ])("refuses %j", (overrides, message) => {
       expect(construct(overrides, `bad-${JSON.stringify(overrides).replace(/\W+/g, "-")}`)).toThrow(message);
+    });
+
+    it("refuses another environment's admin token before storing it where this rotator reads it, never quoting it", () => {
+      const prodTokenForDev = construct({ adminToken: ADMIN_TOKEN.prod }, "bad-admin-token");
+      expect(prodTokenForDev).toThrow(/adminToken: it is a prod token; the dev gateway needs a token starting openclaw_gw_dev_/);
+      expect(() => {
+        try {
+          prodTokenForDev();
+        } catch (error) {
+          throw new Error(String(error).includes(ADMIN_TOKEN.prod) ? "the message quotes the token" : "refused");
+        }
+      }).toThrow("refused");
+    });
+
+    it("takes an OpenClaw gateway's shared token, which has no environment prefix", () => {
+      expect(construct({ adminToken: "shared-gateway-token", backend: "openclaw-devices" }, "openclaw-admin-token")).not.toThrow();
     });
 
     it("refuses a missing bundle with the command that builds it", () => {
