@@ -25,7 +25,8 @@ trap 'kill -TERM "$server" 2>/dev/null' TERM INT HUP
 ( while IFS= read -r _; do :; done; kill -TERM "$server" 2>/dev/null ) <&3 3<&- &
 watcher=$!
 exec 3<&-
-status=0
+# wait returns early when a trapped signal arrives: wait again until the server itself has ended.
+wait "$server"; status=$?
 while kill -0 "$server" 2>/dev/null; do wait "$server"; status=$?; done
 kill "$watcher" 2>/dev/null
 exit "$status"
@@ -33,7 +34,8 @@ exit "$status"
 
 /**
  * Spawns a long-running server (moto, a gateway) so that it cannot outlive this process: under the watchdog
- * above, with a pipe on its stdin. The returned child is the watchdog (its stdout and stderr are the server's); stop it with stopProcess.
+ * above, with a pipe on its stdin (kept as fd 3, since bash gives background jobs /dev/null as stdin). The returned
+ * child is the watchdog, whose stdout and stderr are the server's; stop it with stopProcess.
  */
 export function spawnWatched(
   command: string,
