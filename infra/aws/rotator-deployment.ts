@@ -136,7 +136,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     // The admin token is checked for the environment before it is stored where that environment's rotator reads it
     // (a prod token must never land in dev's reach): plain values at once, secrets when they resolve, never quoted.
     const assertAdminToken = (env: Environment, kind: string, token: unknown) => {
-      const message = adminTokenProblem(token, env, kind as BackendKind);
+      const message = adminTokenProblem(token, env, kind);
       if (message) throw new ValidationError("RotatorDeployment's arguments", [{ field: "adminToken", message }]);
     };
     if (isEnvironment(args.environment) && typeof args.adminToken === "string") {

@@ -11,13 +11,13 @@ import { backendOfScope, SCOPE_RULES } from "./scope-rules";
  * What is wrong with an admin credential for an environment's gateway, if anything; never quoting it. The documented
  * API's tokens carry their environment in their prefix, so one of another environment is refused.
  */
-export function adminTokenProblem(token: unknown, environment: Environment, backend: BackendKind): string | undefined {
+export function adminTokenProblem(token: unknown, environment: Environment | undefined, backend: unknown): string | undefined {
   if (typeof token !== "string" || token === "") {
     return backend === BackendKind.OpenClawDevices
       ? "give the gateway's shared token, its gateway.auth.token (as a secret: pulumi config set --secret)"
       : "give an admin:* token of the gateway (as a secret: pulumi config set --secret)";
   }
-  if (backend !== BackendKind.DocumentedApi) return undefined;
+  if (backend !== BackendKind.DocumentedApi || environment === undefined) return undefined;
   const actual = environmentOfToken(token);
   if (actual === environment) return undefined;
   return `${actual ? `it is a ${actual} token` : "it has no gateway token prefix"}; the ${environment} gateway needs a token starting ${TOKEN_PREFIX[environment]}`;
@@ -170,8 +170,8 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   }
 
   const adminToken = raw.adminToken;
-  if (known(adminToken) && envOk && backendOk) {
-    const message = adminTokenProblem(adminToken, environment, backend as BackendKind);
+  if (known(adminToken)) {
+    const message = adminTokenProblem(adminToken, envOk ? environment : undefined, backend);
     if (message) problem("adminToken", message);
   }
 

@@ -102,6 +102,12 @@ describe("checkInputs", () => {
     expect(problemsOf({ name: "platform-admin", scopes: ["admin:tools"], allowAdminScope: true })).toEqual([]);
   });
 
+  it("reports a missing admin token even when the environment is wrong too", () => {
+    expect(problemsOf({ environment: "qa", adminToken: "" })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^environment: /), expect.stringMatching(/^adminToken: give an admin:\* token of the gateway/)]),
+    );
+  });
+
   it("reports every problem at once", () => {
     expect(problemsOf({ name: "X", ttl: "soon", scopes: ["nope"] })).toHaveLength(3);
   });
