@@ -20,6 +20,8 @@ export interface ReferenceGatewayOptions {
   readonly testControl?: boolean;
   /** `--latency-ms`: latency added to every request. @default 0 */
   readonly latencyMs?: number;
+  /** More `serve` options, e.g. `["--upstream", url]` to run it as the token front of an OpenClaw gateway. */
+  readonly serveArgs?: readonly string[];
 }
 
 /** The body of `POST /_test/faults` (docs/gateway-api.md). */
@@ -89,6 +91,7 @@ export async function startReferenceGateway(options: ReferenceGatewayOptions = {
     const serveArgs = ["serve", "--environment", environment, "--state-dir", stateDir];
     if (options.testControl ?? true) serveArgs.push("--test-control");
     if (options.latencyMs) serveArgs.push("--latency-ms", String(options.latencyMs));
+    serveArgs.push(...(options.serveArgs ?? []));
 
     let server = await spawnServer([...serveArgs, "--port", "0"]);
     const port = new URL(server.url).port;

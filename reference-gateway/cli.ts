@@ -6,12 +6,17 @@ import { parseArgs, type ParsedArgs } from "./args";
 import { UsageError } from "./errors";
 import { RequestLog } from "./request-log";
 import { ReferenceGateway } from "./server";
+import type { UpstreamOptions } from "./upstream/proxy";
+import { isIP } from "node:net";
 import { toMetadata, TokenRegistry, type TokenMetadata } from "./token-registry";
 import { validateCreateToken } from "./token-validation";
 
 export const USAGE = `usage:
   reference-gateway serve --environment dev|stage|prod --state-dir DIR
                           [--host 127.0.0.1] [--port 0] [--latency-ms N] [--test-control]
+                          [--upstream http://127.0.0.1:18789 [--upstream-user-header x-forwarded-user]
+                           [--upstream-source-address 127.0.0.2] [--local-consumer-address ADDR]
+                           [--upstream-timeout-ms 120000]]
   reference-gateway auth create-token --state-dir DIR --environment dev|stage|prod --name NAME
                           --scope SCOPE [--scope SCOPE ...] [--expires-in 90d] [--json]
   reference-gateway auth revoke TOKEN_ID --state-dir DIR [--environment ENV] [--json]
@@ -67,16 +72,23 @@ async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
     port: { type: "string" },
     "latency-ms": { type: "string" },
     "test-control": { type: "boolean" },
+    upstream: { type: "string" },
+    "upstream-user-header": { type: "string" },
+    "upstream-source-address": { type: "string" },
+    "local-consumer-address": { type: "string" },
+    "upstream-timeout-ms": { type: "string" },
   });
   noPositionals(args);
   const environment = environmentOption(args, true);
   const host = args.string("host") ?? "127.0.0.1";
   const port = wholeNumberOption(args, "port", 0, 65_535) ?? 0;
+  const upstream = upstreamOptions(args);
   const gateway = await ReferenceGateway.open({
     environment,
     stateDir: args.requiredString("state-dir"),
     testControl: args.flag("test-control"),
     latencyMs: wholeNumberOption(args, "latency-ms", 0, 600_000) ?? 0,
+    ...(upstream && { upstream }),
   });
   let url: string;
   try {
@@ -88,7 +100,8 @@ async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
       cause,
     });
   }
-  out.stdout.write(`${JSON.stringify({ event: "listening", url, environment, pid: process.pid })}\n`);
+  const mode = upstream ? { mode: "front", upstream: upstream.url.origin } : { mode: "standalone" };
+  out.stdout.write(`${JSON.stringify({ event: "listening", url, environment, pid: process.pid, ...mode })}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -189,6 +202,40 @@ function formatTable(tokens: readonly TokenMetadata[]): string {
   const rows = tokens.map((t) => [t.id, t.name, t.status, t.scopes.join(","), t.expiresAt ?? "never", t.lastUsedAt ?? "never"]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((r) => `${r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`).join("");
+}
+
+/** The `--upstream*` options, or undefined in standalone mode; the others without --upstream are a usage error. */
+function upstreamOptions(args: ParsedArgs): UpstreamOptions | undefined {
+  const text = args.string("upstream");
+  const dependent = ["upstream-user-header", "upstream-source-address", "local-consumer-address", "upstream-timeout-ms"];
+  if (text === undefined) {
+    const given = dependent.find((name) => args.string(name) !== undefined);
+    if (given) throw new UsageError(`--${given} needs --upstream (the OpenClaw gateway to front)`);
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--upstream ${text} is not a URL; write it like http://127.0.0.1:18789`);
+  }
+  if (url.protocol !== "http:" || url.pathname !== "/" || url.search !== "") {
+    throw new UsageError(`--upstream ${text} must be http://HOST:PORT with no path: the OpenClaw gateway's own listener`);
+  }
+  for (const name of ["upstream-source-address", "local-consumer-address"]) {
+    const value = args.string(name);
+    if (value !== undefined && isIP(value) === 0) throw new UsageError(`--${name} ${value} is not an IP address`);
+  }
+  const header = args.string("upstream-user-header");
+  if (header !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(header)) throw new UsageError(`--upstream-user-header ${header} is not a header name`);
+  const timeout = wholeNumberOption(args, "upstream-timeout-ms", 1, 3_600_000);
+  return {
+    url,
+    ...(header !== undefined && { userHeader: header }),
+    ...(args.string("upstream-source-address") !== undefined && { sourceAddress: args.string("upstream-source-address") }),
+    ...(args.string("local-consumer-address") !== undefined && { localConsumerAddress: args.string("local-consumer-address") }),
+    ...(timeout !== undefined && { idleTimeoutMs: timeout }),
+  };
 }
 
 function environmentOption(args: ParsedArgs, required: true): Environment;

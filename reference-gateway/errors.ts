@@ -13,6 +13,9 @@ export const ApiErrorCode = {
   RateLimited: "rate_limited",
   Internal: "internal",
   Unavailable: "unavailable",
+  TokenSuspended: "token_suspended",
+  BadGateway: "bad_gateway",
+  UpstreamTimeout: "upstream_timeout",
 } as const;
 
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { ValidationError } from "../src/domain/errors";
 import { ApiError, ApiErrorCode } from "./errors";
 
@@ -39,24 +40,54 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
   res.end(body);
 }
 
+/**
+ * An answer written straight to a socket, for a WebSocket upgrade the front refuses (node:http hands over the
+ * raw socket then). `rawBody` is sent as is; otherwise `body` as JSON. The connection is closed after it.
+ */
+export function writeRawReply(socket: Duplex, reply: Reply & { readonly rawBody?: Buffer }): void {
+  const body = reply.rawBody ?? Buffer.from(JSON.stringify(reply.body));
+  const headers: Record<string, string | number> = {
+    ...(reply.rawBody === undefined && { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }),
+    ...reply.headers,
+    "content-length": body.length,
+    connection: "close",
+  };
+  const head = [`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  if (socket.writable) socket.end(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`), body]));
+  else socket.destroy();
+}
+
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** The request body parsed as JSON; undefined when empty. Throws a 400 naming the fix. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  return parseJson(await readBody(req, maxBytes));
+}
+
+/** The raw request body, at most `maxBytes`; a larger one is a 400, as the contract has always said. */
+export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      throw new ApiError(400, ApiErrorCode.InvalidRequest, `body: larger than ${MAX_BODY_BYTES} bytes; send a smaller JSON object`);
-    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+export function parseJson(raw: Buffer): unknown {
+  const text = raw.toString("utf8");
   if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch {
     throw new ApiError(400, ApiErrorCode.InvalidRequest, "body: not valid JSON; send a JSON object with Content-Type: application/json");
   }
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(400, ApiErrorCode.InvalidRequest, `body: larger than ${maxBytes} bytes; send a smaller JSON object`);
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Environment } from "../src/domain/environments";
 import { TokenOpsError, ValidationError } from "../src/domain/errors";
@@ -7,7 +8,7 @@ import { ANONYMOUS, identifyCaller, requireActiveToken, requireScope, type Calle
 import { OffsetClock } from "./clock";
 import { ApiError, ApiErrorCode } from "./errors";
 import { FaultInjector, FaultKind } from "./faults";
-import { errorReply, invalidRequest, writeReply, type Reply } from "./http-io";
+import { errorReply, invalidRequest, parseJson, readBody, writeRawReply, writeReply, type Reply } from "./http-io";
 import { JobStore } from "./jobs";
 import { RequestLog } from "./request-log";
 import { matchRoute, type Route } from "./router";
@@ -15,7 +16,11 @@ import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
 import type { GatewayServices, TestControls } from "./routes/context";
 import { testControlRoutes } from "./routes/test-control";
-import { TokenRegistry, TokenStatus } from "./token-registry";
+import { TokenRegistry, TokenStatus, tokenStatus, type TokenRecord } from "./token-registry";
+import { Scope } from "../src/domain/scopes";
+import type { UpstreamIdentity } from "./upstream/forward-headers";
+import { UpstreamProxy, type UpstreamOptions } from "./upstream/proxy";
+import { operatorScopesFor, RPC_METHOD_OPERATOR_SCOPES, rpcMethodOf, scopeOfRpcMethod, upstreamRouteOf } from "./upstream/scope-map";
 
 export interface GatewayOptions {
   /** The one environment this gateway serves; it mints and accepts only that environment's prefix. */
@@ -26,7 +31,17 @@ export interface GatewayOptions {
   readonly testControl?: boolean;
   /** Latency added before every request, for benchmarks. @default 0 */
   readonly latencyMs?: number;
+  /**
+   * Serve in front of a real OpenClaw gateway (trusted-proxy mode): the token API stays local, everything else
+   * is authorised by the scope map and forwarded. Absent: standalone, with the sample agents and jobs.
+   */
+  readonly upstream?: UpstreamOptions;
 }
+
+/** Admin HTTP RPC bodies OpenClaw accepts up to 1 MB; the front reads them to check the method. */
+const MAX_RPC_BODY_BYTES = 1024 * 1024;
+/** How often open WebSocket tunnels are checked against their token's status. */
+const TUNNEL_SWEEP_MS = 1_000;
 
 /** Time allowed for in-flight requests on close before their connections are cut. */
 const CLOSE_GRACE_MS = 5_000;
@@ -45,6 +60,8 @@ export class ReferenceGateway {
   readonly #controls: TestControls;
   readonly #routes: readonly Route[];
   readonly #testRoutes: readonly Route[] | undefined;
+  readonly #upstream: UpstreamProxy | undefined;
+  readonly #tunnelSweep: NodeJS.Timeout | undefined;
   /** Requests held by a "timeout" fault; each function drops its connection. */
   readonly #held = new Set<() => void>();
   #closing: Promise<void> | undefined;
@@ -53,7 +70,10 @@ export class ReferenceGateway {
     this.environment = services.environment;
     this.#services = services;
     this.#controls = { clock: services.clock, faults: new FaultInjector(), latencyMs: options.latencyMs ?? 0 };
-    this.#routes = [...apiRoutes(services), ...adminTokenRoutes(services)];
+    this.#upstream = options.upstream ? new UpstreamProxy(options.upstream) : undefined;
+    // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
+    const api = apiRoutes(services).filter((r) => !this.#upstream || r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami");
+    this.#routes = [...api, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
@@ -61,6 +81,15 @@ export class ReferenceGateway {
         res.destroy();
       });
     });
+    if (this.#upstream) {
+      this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.#handleUpgrade(req, socket, head).catch((error: unknown) => {
+          process.stderr.write(`reference-gateway: cannot upgrade ${req.url}: ${String(error)}\n`);
+          socket.destroy();
+        });
+      });
+      this.#tunnelSweep = setInterval(() => this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
+    }
   }
 
   /** Opens the state dir (refusing one of another environment) and loads the request log. */
@@ -94,6 +123,8 @@ export class ReferenceGateway {
 
   async #close(): Promise<void> {
     for (const release of [...this.#held]) release();
+    clearInterval(this.#tunnelSweep);
+    this.#upstream?.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     const force = setTimeout(() => this.#server.closeAllConnections(), CLOSE_GRACE_MS);
@@ -103,7 +134,13 @@ export class ReferenceGateway {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://gateway.invalid");
+    let url: URL;
+    try {
+      url = requestUrl(req);
+    } catch (error) {
+      writeReply(res, this.#errorReply(error));
+      return;
+    }
     if (this.#testRoutes && url.pathname.startsWith(TEST_CONTROL_PREFIX)) {
       writeReply(res, await this.#route(req, url, this.#testRoutes, ANONYMOUS).catch((e: unknown) => this.#errorReply(e)));
       return;
@@ -115,27 +152,111 @@ export class ReferenceGateway {
       return;
     }
 
-    const { clock, registry, requestLog } = this.#services;
+    const { clock, registry } = this.#services;
     let caller: Caller = ANONYMOUS;
     let reply: Reply;
     try {
       registry.refresh(); // one stat: picks up tokens created or revoked by the admin CLI
       caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      if (this.#upstream && matchRoute(this.#routes, req.method ?? "GET", url.pathname).kind === "not-found") {
+        const status = await this.#forward(this.#upstream, req, res, url, caller);
+        this.#log(req, url, caller, status);
+        return;
+      }
       reply = await this.#route(req, url, this.#routes, caller);
     } catch (error) {
       reply = this.#errorReply(error);
     }
-    if (caller.record) {
-      const entry = {
-        at: clock.now().toISOString(),
-        method: req.method ?? "GET",
-        path: url.pathname,
-        status: reply.status,
-        userAgent: req.headers["user-agent"] ?? null,
-      };
-      requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active);
-    }
+    this.#log(req, url, caller, reply.status);
     writeReply(res, reply);
+  }
+
+  #log(req: IncomingMessage, url: URL, caller: Caller, status: number): void {
+    if (!caller.record) return;
+    const entry = {
+      at: this.#services.clock.now().toISOString(),
+      method: req.method ?? "GET",
+      path: url.pathname,
+      status,
+      userAgent: req.headers["user-agent"] ?? null,
+    };
+    this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active);
+  }
+
+  /**
+   * Authorises a request for the upstream by the scope map and forwards it. Throws (nothing written yet) when
+   * the front refuses it; otherwise resolves to the status the client got.
+   */
+  async #forward(upstream: UpstreamProxy, req: IncomingMessage, res: ServerResponse, url: URL, caller: Caller): Promise<number> {
+    const token = requireActiveToken(caller);
+    const route = upstreamRouteOf(req.method ?? "GET", url.pathname);
+    let body: Buffer | undefined;
+    let extraScopes: readonly string[] = [];
+    if (route?.requires === "rpc") {
+      body = await readBody(req, MAX_RPC_BODY_BYTES);
+      const method = rpcMethodOf(parseJson(body));
+      if (method === undefined) throw new ValidationError("admin RPC request", [{ field: "method", message: 'required; a string such as "health"' }]);
+      const required = scopeOfRpcMethod(method);
+      requireScope(token, required);
+      if (required !== Scope.AdminAll && !token.scopes.includes(Scope.AdminAll)) extraScopes = RPC_METHOD_OPERATOR_SCOPES[method] ?? [];
+    } else {
+      requireScope(token, route?.requires ?? Scope.AdminAll);
+    }
+    return upstream.forward(req, res, url.pathname + url.search, this.#identity(upstream, req, token, extraScopes), body);
+  }
+
+  #identity(upstream: UpstreamProxy, req: IncomingMessage, token: TokenRecord, extraScopes: readonly string[] = []): UpstreamIdentity {
+    const operatorScopes = [...new Set([...operatorScopesFor(token.scopes), ...extraScopes])];
+    return {
+      user: token.name,
+      operatorScopes,
+      clientAddress: upstream.clientAddress(req.socket.remoteAddress),
+      proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
+      host: req.headers.host,
+    };
+  }
+
+  /** A WebSocket upgrade: any active token may open one; OpenClaw caps what it may do by x-openclaw-scopes. */
+  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const upstream = this.#upstream as UpstreamProxy;
+    const { clock, registry } = this.#services;
+    let caller: Caller = ANONYMOUS;
+    let url: URL;
+    let status: number;
+    try {
+      url = requestUrl(req);
+    } catch (error) {
+      writeRawReply(socket, this.#errorReply(error));
+      return;
+    }
+    try {
+      registry.refresh();
+      caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      const token = requireActiveToken(caller);
+      status = await upstream.upgrade(req, socket, head, url.pathname + url.search, this.#identity(upstream, req, token), token.id);
+    } catch (error) {
+      const reply = this.#errorReply(error);
+      writeRawReply(socket, reply);
+      status = reply.status;
+    }
+    this.#log(req, url, caller, status);
+  }
+
+  /** Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened. */
+  #cutInvalidTunnels(): void {
+    const upstream = this.#upstream as UpstreamProxy;
+    const tunnels = upstream.tunnels();
+    if (tunnels.length === 0) return;
+    try {
+      this.#services.registry.refresh();
+    } catch {
+      return; // state trouble is reported by the next request; keep the tunnels meanwhile
+    }
+    const now = this.#services.clock.now().getTime();
+    for (const tunnel of tunnels) {
+      const record = this.#services.registry.get(tunnel.tokenId);
+      if (!record || tokenStatus(record, now) !== TokenStatus.Active) tunnel.close();
+    }
   }
 
   /** Routes, authenticates and runs the handler; throws what the client should be told. */
@@ -208,5 +329,21 @@ export class ReferenceGateway {
         return;
       }
     }
+  }
+}
+
+/**
+ * The request target as a URL. Only origin-form targets ("/path?query") are served: an absolute or
+ * authority-form target, or one starting with "//" (which a URL parser reads as another host), is a 400.
+ */
+function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? "/";
+  if (!target.startsWith("/") || target.startsWith("//")) {
+    throw new ApiError(400, ApiErrorCode.InvalidRequest, `request target ${JSON.stringify(target.slice(0, 100))} is not a path; send /path?query`);
+  }
+  try {
+    return new URL(target, "http://gateway.invalid");
+  } catch {
+    throw new ApiError(400, ApiErrorCode.InvalidRequest, "request target is not a valid path");
   }
 }

@@ -25,6 +25,12 @@ export interface OpenClawGatewayOptions {
   readonly autoApproveLocal?: boolean;
   /** plugins.entries["admin-http-rpc"].enabled: the HTTP RPC route the openclaw-devices backend manages devices through. @default true */
   readonly adminHttpRpc?: boolean;
+  /**
+   * Start in trusted-proxy mode behind a token front connecting from `proxyAddress` (a loopback address such as
+   * 127.0.0.2, so that plain 127.0.0.1 callers are not trusted), identity in `userHeader`, with the OpenAI HTTP
+   * surface on. `sharedToken` is then the gateway's local password (gateway.auth.password) for internal clients.
+   */
+  readonly trustedProxy?: { readonly proxyAddress: string; readonly userHeader?: string };
 }
 
 export interface OpenClawGateway {
@@ -51,7 +57,11 @@ export interface OpenClawConfig {
   gateway: {
     mode: "local";
     bind: "loopback";
-    auth: { mode: "token"; token: string };
+    auth:
+      | { mode: "token"; token: string }
+      | { mode: "trusted-proxy"; password: string; trustedProxy: { userHeader: string; allowLoopback: boolean } };
+    trustedProxies?: string[];
+    http?: { endpoints: { chatCompletions: { enabled: boolean } } };
     nodes: { pairing: { autoApproveLocal: boolean } };
   };
   update: { checkOnStart: boolean };
@@ -98,6 +108,15 @@ export async function startOpenClawGateway(options: OpenClawGatewayOptions = {})
         bind: "loopback",
         auth: { mode: "token", token: sharedToken },
         nodes: { pairing: { autoApproveLocal: options.autoApproveLocal ?? false } },
+        ...(options.trustedProxy && {
+          auth: {
+            mode: "trusted-proxy",
+            password: sharedToken,
+            trustedProxy: { userHeader: options.trustedProxy.userHeader ?? "x-forwarded-user", allowLoopback: true },
+          },
+          trustedProxies: [options.trustedProxy.proxyAddress],
+          http: { endpoints: { chatCompletions: { enabled: true } } },
+        }),
       },
       update: { checkOnStart: false },
       plugins: { entries: { "admin-http-rpc": { enabled: options.adminHttpRpc ?? true } } },
