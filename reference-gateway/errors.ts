@@ -10,6 +10,7 @@ export const ApiErrorCode = {
   InsufficientScope: "insufficient_scope",
   NotFound: "not_found",
   MethodNotAllowed: "method_not_allowed",
+  Conflict: "conflict",
   RateLimited: "rate_limited",
   Internal: "internal",
   Unavailable: "unavailable",

@@ -15,7 +15,7 @@ export interface AuthenticatedContext extends RequestContext {
   readonly token: TokenRecord;
 }
 
-type Method = "GET" | "POST";
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 /** A route answered without a token. */
 export interface PublicRoute {

@@ -9,11 +9,13 @@ import { OffsetClock } from "./clock";
 import { ApiError, ApiErrorCode } from "./errors";
 import { FaultInjector, FaultKind } from "./faults";
 import { errorReply, invalidRequest, parseJson, readBody, writeRawReply, writeReply, type Reply } from "./http-io";
+import { AgentStore, ToolStore } from "./catalog";
 import { JobStore } from "./jobs";
 import { RequestLog } from "./request-log";
 import { matchRoute, type Route } from "./router";
 import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
+import { catalogRoutes } from "./routes/catalog";
 import type { GatewayServices, TestControls } from "./routes/context";
 import { testControlRoutes } from "./routes/test-control";
 import { TokenRegistry, TokenStatus, tokenStatus, type TokenRecord } from "./token-registry";
@@ -73,7 +75,8 @@ export class ReferenceGateway {
     this.#upstream = options.upstream ? new UpstreamProxy(options.upstream) : undefined;
     // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
     const api = apiRoutes(services).filter((r) => !this.#upstream || r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami");
-    this.#routes = [...api, ...adminTokenRoutes(services)];
+    const catalog = this.#upstream ? [] : catalogRoutes(services);
+    this.#routes = [...api, ...catalog, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
@@ -97,7 +100,15 @@ export class ReferenceGateway {
     const clock = new OffsetClock();
     const registry = await TokenRegistry.open(options.stateDir, options.environment, clock);
     const requestLog = RequestLog.open(registry.paths.requests, { append: true });
-    const services: GatewayServices = { environment: options.environment, clock, registry, requestLog, jobs: new JobStore() };
+    const services: GatewayServices = {
+      environment: options.environment,
+      clock,
+      registry,
+      requestLog,
+      jobs: new JobStore(),
+      agents: new AgentStore(),
+      tools: new ToolStore(),
+    };
     return new ReferenceGateway(services, options);
   }
 

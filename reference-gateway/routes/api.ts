@@ -1,13 +1,15 @@
 import { Scope } from "../../src/domain/scopes";
 import { ApiError, ApiErrorCode } from "../errors";
 import { ok, readJsonBody } from "../http-io";
-import { AGENTS, parseJobRequest } from "../jobs";
+import { JobStatus, parseJobRequest } from "../jobs";
 import type { Route } from "../router";
 import type { GatewayServices } from "./context";
 
 /** The client-facing API: health, whoami, agents and jobs. */
 export function apiRoutes(services: GatewayServices): Route[] {
-  const { environment, clock, jobs } = services;
+  const { environment, clock, jobs, agents } = services;
+  const jobNotFound = (id: string): ApiError =>
+    new ApiError(404, ApiErrorCode.NotFound, `no job ${id}; jobs are kept in memory until the gateway restarts`);
   return [
     {
       method: "GET",
@@ -33,15 +35,15 @@ export function apiRoutes(services: GatewayServices): Route[] {
       method: "GET",
       pattern: "/v1/agents",
       requires: Scope.ReadAgents,
-      handle: () => ok({ agents: AGENTS }),
+      handle: () => ok({ agents: agents.list().map(({ id, name }) => ({ id, name })) }),
     },
     {
       method: "POST",
       pattern: "/v1/jobs",
       requires: Scope.RunJobs,
       handle: async ({ req }) => {
-        const { agent, input } = parseJobRequest(await readJsonBody(req));
-        return ok(jobs.run(agent, input, clock.now()), 201);
+        const { agent, input, delaySeconds } = parseJobRequest(await readJsonBody(req), agents);
+        return ok(jobs.run(agent, input, clock.now(), delaySeconds), 201);
       },
     },
     {
@@ -49,8 +51,22 @@ export function apiRoutes(services: GatewayServices): Route[] {
       pattern: "/v1/jobs/:id",
       requires: Scope.ReadJobs,
       handle: ({ params }) => {
-        const job = jobs.get(params.id);
-        if (!job) throw new ApiError(404, ApiErrorCode.NotFound, `no job ${params.id}; jobs are kept in memory until the gateway restarts`);
+        const job = jobs.get(params.id, clock.now());
+        if (!job) throw jobNotFound(params.id);
+        return ok(job);
+      },
+    },
+    {
+      method: "POST",
+      pattern: "/v1/jobs/:id/cancel",
+      requires: Scope.RunJobs,
+      handle: ({ params }) => {
+        const outcome = jobs.cancel(params.id, clock.now());
+        if (!outcome) throw jobNotFound(params.id);
+        const { job, cancelled } = outcome;
+        if (!cancelled && job.status === JobStatus.Succeeded) {
+          throw new ApiError(409, ApiErrorCode.Conflict, `job ${job.id} has already succeeded; only a queued job can be cancelled`);
+        }
         return ok(job);
       },
     },

@@ -1,6 +1,7 @@
 import type { Environment } from "../../src/domain/environments";
 import type { OffsetClock } from "../clock";
 import type { FaultInjector } from "../faults";
+import type { AgentStore, ToolStore } from "../catalog";
 import type { JobStore } from "../jobs";
 import type { RequestLog } from "../request-log";
 import type { TokenRegistry } from "../token-registry";
@@ -12,6 +13,8 @@ export interface GatewayServices {
   readonly registry: TokenRegistry;
   readonly requestLog: RequestLog;
   readonly jobs: JobStore;
+  readonly agents: AgentStore;
+  readonly tools: ToolStore;
 }
 
 /** The knobs behind `/_test/*`, changed at run time by tests and benchmarks. */

@@ -150,7 +150,7 @@ describe("reference gateway: authentication and scopes", () => {
       expect(unknown.status).toBe(404);
       expect(unknown.body.error.code).toBe("not_found");
       expect(wrongMethod.status).toBe(405);
-      expect(wrongMethod.headers.get("allow")).toBe("GET");
+      expect(wrongMethod.headers.get("allow")).toBe("GET, POST") // POST /v1/agents creates an agent config (write:agents);
     });
   });
 });
