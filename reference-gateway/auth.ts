@@ -40,6 +40,11 @@ export function requireActiveToken(caller: Caller): TokenRecord {
   if (caller.status === TokenStatus.Expired) {
     throw new ApiError(401, ApiErrorCode.TokenExpired, "token expired", { headers: CHALLENGE });
   }
+  // Said plainly, unlike a revoked token: a suspension is reversible, and the consumer's owner must learn that
+  // its token is on the way out (docs/gateway-api.md, "Suspension").
+  if (caller.status === TokenStatus.Suspended) {
+    throw new ApiError(401, ApiErrorCode.TokenSuspended, "token suspended", { headers: CHALLENGE });
+  }
   return caller.record;
 }
 

@@ -1,3 +1,4 @@
+import { ConsumerAggregates, isOwnTraffic, type ConsumerSource, type ConsumerSummary } from "./consumers";
 import { closeSync, createWriteStream, fstatSync, openSync, readSync, type WriteStream } from "node:fs";
 
 /** One request as the contract reports it (`GET /v1/admin/tokens/{id}/requests`). */
@@ -9,6 +10,8 @@ export interface RequestLogEntry {
   readonly status: number;
   /** The User-Agent header, so a rotator can leave out its own calls; null when absent. */
   readonly userAgent: string | null;
+  /** Who called (consumers.ts): the X-OpenClaw-Consumer header, else `<address> <User-Agent>`. */
+  readonly consumer?: string;
 }
 
 /** A line of requests.jsonl. */
@@ -16,6 +19,7 @@ interface StoredEntry extends RequestLogEntry {
   readonly tokenId: string;
   /** Whether the token was active at the time; such requests set lastUsedAt. */
   readonly authenticated: boolean;
+  readonly consumerSource?: ConsumerSource;
 }
 
 /** The contract keeps the last 1000 requests per token; older ones stay only in requests.jsonl. */
@@ -36,6 +40,7 @@ export interface RequestQuery {
 export class RequestLog {
   readonly #byToken = new Map<string, StoredEntry[]>();
   readonly #lastUsedAt = new Map<string, string>();
+  readonly #consumers = new ConsumerAggregates();
   #out: WriteStream | undefined;
   #writeError: Error | undefined;
 
@@ -57,8 +62,8 @@ export class RequestLog {
     return log;
   }
 
-  record(tokenId: string, entry: RequestLogEntry, authenticated: boolean): void {
-    const stored: StoredEntry = { tokenId, ...entry, authenticated };
+  record(tokenId: string, entry: RequestLogEntry, authenticated: boolean, consumerSource?: ConsumerSource): void {
+    const stored: StoredEntry = { tokenId, ...entry, authenticated, ...(consumerSource && { consumerSource }) };
     this.#remember(stored);
     this.#out?.write(`${JSON.stringify(stored)}\n`);
   }
@@ -68,7 +73,14 @@ export class RequestLog {
     const { sinceMs, limit } = query;
     const all = this.#byToken.get(tokenId) ?? [];
     const after = sinceMs === undefined ? all : all.filter((e) => Date.parse(e.at) > sinceMs);
-    return after.slice(-limit).map(({ at, method, path, status, userAgent }) => ({ at, method, path, status, userAgent }));
+    return after
+      .slice(-limit)
+      .map(({ at, method, path, status, userAgent, consumer }) => ({ at, method, path, status, userAgent, ...(consumer !== undefined && { consumer }) }));
+  }
+
+  /** The token's distinct consumers (the project's own calls left out), from the aggregate. */
+  consumers(tokenId: string, sinceMs?: number): ConsumerSummary[] {
+    return this.#consumers.consumers(tokenId, sinceMs);
   }
 
   /** When the token last made a request while it was active, or null. */
@@ -89,6 +101,9 @@ export class RequestLog {
     list.push(entry);
     if (list.length > MAX_ENTRIES_PER_TOKEN) list.shift();
     if (entry.authenticated) this.#lastUsedAt.set(entry.tokenId, entry.at);
+    if (entry.consumer !== undefined && entry.consumerSource !== undefined && !isOwnTraffic(entry.userAgent)) {
+      this.#consumers.record(entry.tokenId, { consumer: entry.consumer, source: entry.consumerSource }, Date.parse(entry.at), entry.status);
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { ApiError, ApiErrorCode } from "./errors";
 import { FaultInjector, FaultKind } from "./faults";
 import { errorReply, invalidRequest, parseJson, readBody, writeRawReply, writeReply, type Reply } from "./http-io";
 import { AgentStore, ToolStore } from "./catalog";
+import { CONSUMER_HEADER, consumerOf } from "./consumers";
 import { JobStore } from "./jobs";
 import { RequestLog } from "./request-log";
 import { matchRoute, type Route } from "./router";
@@ -184,14 +185,17 @@ export class ReferenceGateway {
 
   #log(req: IncomingMessage, url: URL, caller: Caller, status: number): void {
     if (!caller.record) return;
+    const userAgent = req.headers["user-agent"] ?? null;
+    const { consumer, source } = consumerOf(req.headers[CONSUMER_HEADER], req.socket.remoteAddress, userAgent);
     const entry = {
       at: this.#services.clock.now().toISOString(),
       method: req.method ?? "GET",
       path: url.pathname,
       status,
-      userAgent: req.headers["user-agent"] ?? null,
+      userAgent,
+      consumer,
     };
-    this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active);
+    this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active, source);
   }
 
   /**

@@ -27,9 +27,11 @@ export interface TokenRecord {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** Set while the token is suspended (refused, but reinstatable); absent in files written before suspension existed. */
+  readonly suspendedAt?: string | null;
 }
 
-export const TokenStatus = { Active: "active", Revoked: "revoked", Expired: "expired" } as const;
+export const TokenStatus = { Active: "active", Revoked: "revoked", Expired: "expired", Suspended: "suspended" } as const;
 export type TokenStatus = (typeof TokenStatus)[keyof typeof TokenStatus];
 
 /** The metadata object of the contract: what every admin endpoint and `auth list --json` return. */
@@ -40,6 +42,7 @@ export interface TokenMetadata {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  readonly suspendedAt: string | null;
   readonly lastUsedAt: string | null;
   readonly status: TokenStatus;
 }
@@ -50,10 +53,14 @@ interface TokensFile {
   readonly tokens: readonly TokenRecord[];
 }
 
-/** Revocation wins over expiry: a revoked token stays "revoked" in listings whatever its expiry. */
+/**
+ * Revocation wins over expiry, expiry over suspension: a revoked token stays "revoked" whatever its expiry, and
+ * an expired token cannot be brought back by reinstating it.
+ */
 export function tokenStatus(record: TokenRecord, nowMs: number): TokenStatus {
   if (record.revokedAt !== null) return TokenStatus.Revoked;
   if (record.expiresAt !== null && Date.parse(record.expiresAt) <= nowMs) return TokenStatus.Expired;
+  if (record.suspendedAt) return TokenStatus.Suspended;
   return TokenStatus.Active;
 }
 
@@ -65,6 +72,7 @@ export function toMetadata(record: TokenRecord, lastUsedAt: string | null, nowMs
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
     revokedAt: record.revokedAt,
+    suspendedAt: record.suspendedAt ?? null,
     lastUsedAt,
     status: tokenStatus(record, nowMs),
   };
@@ -183,6 +191,31 @@ export class TokenRegistry {
       if (current === undefined || current.revokedAt !== null) return { records, result: current };
       const revoked: TokenRecord = { ...current, revokedAt: this.#clock.now().toISOString() };
       return { records: records.map((r) => (r.id === id ? revoked : r)), result: revoked };
+    });
+  }
+
+  /**
+   * Suspends a token: refused with 401 token_suspended until reinstated. Suspending twice keeps the first
+   * suspendedAt. Undefined for an unknown id; a revoked token cannot be suspended (the result says so).
+   */
+  async suspend(id: string): Promise<{ record: TokenRecord; changed: boolean } | undefined> {
+    return this.#mutate<{ record: TokenRecord; changed: boolean } | undefined>((records) => {
+      const current = records.find((r) => r.id === id);
+      if (current === undefined) return { records, result: undefined };
+      if (current.revokedAt !== null || current.suspendedAt) return { records, result: { record: current, changed: false } };
+      const suspended: TokenRecord = { ...current, suspendedAt: this.#clock.now().toISOString() };
+      return { records: records.map((r) => (r.id === id ? suspended : r)), result: { record: suspended, changed: true } };
+    });
+  }
+
+  /** Lifts a suspension; a no-op on a token that is not suspended. Undefined for an unknown id. */
+  async reinstate(id: string): Promise<{ record: TokenRecord; changed: boolean } | undefined> {
+    return this.#mutate<{ record: TokenRecord; changed: boolean } | undefined>((records) => {
+      const current = records.find((r) => r.id === id);
+      if (current === undefined) return { records, result: undefined };
+      if (current.revokedAt !== null || !current.suspendedAt) return { records, result: { record: current, changed: false } };
+      const reinstated: TokenRecord = { ...current, suspendedAt: null };
+      return { records: records.map((r) => (r.id === id ? reinstated : r)), result: { record: reinstated, changed: true } };
     });
   }
 

@@ -58,6 +58,37 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       },
     },
     {
+      method: "POST",
+      pattern: "/v1/admin/tokens/:id/suspend",
+      requires: Scope.AdminAll,
+      handle: async ({ params }) => {
+        const outcome = await registry.suspend(params.id);
+        if (!outcome) throw notFound(params.id);
+        if (outcome.record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
+        return ok(metadata(outcome.record));
+      },
+    },
+    {
+      method: "POST",
+      pattern: "/v1/admin/tokens/:id/reinstate",
+      requires: Scope.AdminAll,
+      handle: async ({ params }) => {
+        const outcome = await registry.reinstate(params.id);
+        if (!outcome) throw notFound(params.id);
+        if (outcome.record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
+        return ok(metadata(outcome.record));
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/v1/admin/tokens/:id/consumers",
+      requires: Scope.AdminAll,
+      handle: ({ params, url }) => {
+        const record = existing(params.id);
+        return ok({ consumers: requestLog.consumers(record.id, parseSince(url.searchParams)) });
+      },
+    },
+    {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/requests",
       requires: Scope.AdminAll,
@@ -71,6 +102,20 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
 
 function notFound(id: string): ApiError {
   return new ApiError(404, ApiErrorCode.NotFound, `no token ${id}; list tokens with GET /v1/admin/tokens`);
+}
+
+function revokedConflict(id: string, verb: string): ApiError {
+  return new ApiError(409, ApiErrorCode.Conflict, `token ${id} is revoked and cannot be ${verb}; revocation is final`);
+}
+
+function parseSince(search: URLSearchParams): number | undefined {
+  const since = search.get("since");
+  if (since === null) return undefined;
+  const ms = Date.parse(since);
+  if (Number.isNaN(ms)) {
+    throw new ValidationError("consumers query", [{ field: "since", message: "must be an ISO 8601 date-time, e.g. 2026-05-01T12:00:00.000Z" }]);
+  }
+  return ms;
 }
 
 function parseRequestQuery(search: URLSearchParams): RequestQuery {

@@ -30,9 +30,9 @@ describe("reference gateway: per-token request log", () => {
     // Assess
     expect(log.status).toBe(200);
     expect(log.body.requests).toEqual([
-      { at: expect.any(String), method: "GET", path: "/v1/agents", status: 200, userAgent: "orders-service/2.1" },
-      { at: expect.any(String), method: "POST", path: "/v1/jobs", status: 403, userAgent: "orders-service/2.1" },
-      { at: expect.any(String), method: "GET", path: "/v1/agents", status: 401, userAgent: "orders-service/2.1" },
+      { at: expect.any(String), method: "GET", path: "/v1/agents", status: 200, userAgent: "orders-service/2.1", consumer: "127.0.0.1 orders-service/2.1" },
+      { at: expect.any(String), method: "POST", path: "/v1/jobs", status: 403, userAgent: "orders-service/2.1", consumer: "127.0.0.1 orders-service/2.1" },
+      { at: expect.any(String), method: "GET", path: "/v1/agents", status: 401, userAgent: "orders-service/2.1", consumer: "127.0.0.1 orders-service/2.1" },
     ]);
   });
 
