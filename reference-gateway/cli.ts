@@ -16,7 +16,7 @@ export const USAGE = `usage:
                           [--host 127.0.0.1] [--port 0] [--latency-ms N] [--test-control]
                           [--upstream http://127.0.0.1:18789 [--upstream-user-header x-forwarded-user]
                            [--upstream-source-address 127.0.0.2] [--local-consumer-address ADDR]
-                           [--upstream-timeout-ms 120000]]
+                           [--upstream-timeout-ms 120000]] [--headers-timeout-ms 15000]
   reference-gateway auth create-token --state-dir DIR --environment dev|stage|prod --name NAME
                           --scope SCOPE [--scope SCOPE ...] [--expires-in 90d] [--json]
   reference-gateway auth revoke TOKEN_ID --state-dir DIR [--environment ENV] [--json]
@@ -77,6 +77,7 @@ async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
     "upstream-source-address": { type: "string" },
     "local-consumer-address": { type: "string" },
     "upstream-timeout-ms": { type: "string" },
+    "headers-timeout-ms": { type: "string" },
   });
   noPositionals(args);
   const environment = environmentOption(args, true);
@@ -89,6 +90,7 @@ async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
     testControl: args.flag("test-control"),
     latencyMs: wholeNumberOption(args, "latency-ms", 0, 600_000) ?? 0,
     ...(upstream && { upstream }),
+    headersTimeoutMs: wholeNumberOption(args, "headers-timeout-ms", 100, 600_000) ?? 15_000,
   });
   let url: string;
   try {

@@ -11,6 +11,8 @@ export const ApiErrorCode = {
   NotFound: "not_found",
   MethodNotAllowed: "method_not_allowed",
   Conflict: "conflict",
+  RequestTimeout: "request_timeout",
+  HeadersTooLarge: "headers_too_large",
   RateLimited: "rate_limited",
   Internal: "internal",
   Unavailable: "unavailable",

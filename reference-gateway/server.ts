@@ -39,10 +39,14 @@ export interface GatewayOptions {
    * is authorised by the scope map and forwarded. Absent: standalone, with the sample agents and jobs.
    */
   readonly upstream?: UpstreamOptions;
+  /** A client must send all its headers within this time, and the whole request within 4 times it. @default 15000 */
+  readonly headersTimeoutMs?: number;
 }
 
 /** Admin HTTP RPC bodies OpenClaw accepts up to 1 MB; the front reads them to check the method. */
 const MAX_RPC_BODY_BYTES = 1024 * 1024;
+/** Slow clients: all headers within this time, the whole request (headers and body) within the next. */
+const HEADERS_TIMEOUT_MS = 15_000;
 /** How often open WebSocket tunnels are checked against their token's status. */
 const TUNNEL_SWEEP_MS = 1_000;
 
@@ -65,6 +69,7 @@ export class ReferenceGateway {
   readonly #testRoutes: readonly Route[] | undefined;
   readonly #upstream: UpstreamProxy | undefined;
   readonly #tunnelSweep: NodeJS.Timeout | undefined;
+  readonly #headersTimeoutMs: number;
   /** Requests held by a "timeout" fault; each function drops its connection. */
   readonly #held = new Set<() => void>();
   #closing: Promise<void> | undefined;
@@ -74,17 +79,20 @@ export class ReferenceGateway {
     this.#services = services;
     this.#controls = { clock: services.clock, faults: new FaultInjector(), latencyMs: options.latencyMs ?? 0 };
     this.#upstream = options.upstream ? new UpstreamProxy(options.upstream) : undefined;
+    this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
     const api = apiRoutes(services).filter((r) => !this.#upstream || r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami");
     const catalog = this.#upstream ? [] : catalogRoutes(services);
     this.#routes = [...api, ...catalog, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
-    this.#server = createServer((req, res) => {
+    // Timeouts are checked every second (node's default is 30 s, far too coarse for a 15 s headers limit).
+    this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
         process.stderr.write(`reference-gateway: cannot answer ${req.method} ${req.url}: ${String(error)}\n`);
         res.destroy();
       });
     });
+    this.#hardenEdge();
     if (this.#upstream) {
       this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         this.#handleUpgrade(req, socket, head).catch((error: unknown) => {
@@ -94,6 +102,26 @@ export class ReferenceGateway {
       });
       this.#tunnelSweep = setInterval(() => this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
     }
+  }
+
+  /**
+   * Limits for the HTTP edge: a client that sends its headers or body too slowly gets a 408, a request node:http
+   * cannot parse (bad request line, header too large, bad chunking) an answer in the contract's error shape
+   * instead of a silently closed connection.
+   */
+  #hardenEdge(): void {
+    this.#server.headersTimeout = this.#headersTimeoutMs;
+    this.#server.requestTimeout = this.#headersTimeoutMs * 4;
+    this.#server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+      const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      const message =
+        status === 431 ? "request headers too large; send at most 16 KiB of headers" :
+        status === 408 ? "request not received in time; send the whole request promptly" :
+        "malformed HTTP request";
+      const code = status === 400 ? ApiErrorCode.InvalidRequest : status === 408 ? ApiErrorCode.RequestTimeout : ApiErrorCode.HeadersTooLarge;
+      if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) writeRawReply(socket, errorReply(new ApiError(status, code, message)));
+      else socket.destroy();
+    });
   }
 
   /** Opens the state dir (refusing one of another environment) and loads the request log. */
