@@ -5,7 +5,7 @@ import { TokenOpsError, ValidationError } from "../src/domain/errors";
 import { parseArgs, type ParsedArgs } from "./args";
 import { UsageError } from "./errors";
 import { RequestLog } from "./request-log";
-import { ReferenceGateway } from "./server";
+import { ReferenceGateway, type GatewayOptions } from "./server";
 import type { UpstreamOptions } from "./upstream/proxy";
 import { isIP } from "node:net";
 import { toMetadata, TokenRegistry, type TokenMetadata } from "./token-registry";
@@ -64,7 +64,15 @@ async function dispatch(argv: readonly string[], out: CliOutput): Promise<number
   throw new UsageError(command === undefined ? "no command given" : `unknown command: ${argv.slice(0, 2).join(" ")}`);
 }
 
-async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
+/** What `serve` runs with: its options checked, nothing opened yet. */
+export interface ServeSettings {
+  readonly gateway: GatewayOptions;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses and checks the `serve` options; a UsageError names any bad one. Opens nothing. */
+export function parseServeArgs(argv: readonly string[]): ServeSettings {
   const args = parseArgs("serve", argv, {
     environment: { type: "string" },
     "state-dir": { type: "string" },
@@ -80,18 +88,25 @@ async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
     "headers-timeout-ms": { type: "string" },
   });
   noPositionals(args);
-  const environment = environmentOption(args, true);
-  const host = args.string("host") ?? "127.0.0.1";
-  const port = wholeNumberOption(args, "port", 0, 65_535) ?? 0;
   const upstream = upstreamOptions(args);
-  const gateway = await ReferenceGateway.open({
-    environment,
-    stateDir: args.requiredString("state-dir"),
-    testControl: args.flag("test-control"),
-    latencyMs: wholeNumberOption(args, "latency-ms", 0, 600_000) ?? 0,
-    ...(upstream && { upstream }),
-    headersTimeoutMs: wholeNumberOption(args, "headers-timeout-ms", 100, 600_000) ?? 15_000,
-  });
+  return {
+    host: args.string("host") ?? "127.0.0.1",
+    port: wholeNumberOption(args, "port", 0, 65_535) ?? 0,
+    gateway: {
+      environment: environmentOption(args, true),
+      stateDir: args.requiredString("state-dir"),
+      testControl: args.flag("test-control"),
+      latencyMs: wholeNumberOption(args, "latency-ms", 0, 600_000) ?? 0,
+      ...(upstream && { upstream }),
+      headersTimeoutMs: wholeNumberOption(args, "headers-timeout-ms", 100, 600_000) ?? 15_000,
+    },
+  };
+}
+
+async function serve(argv: readonly string[], out: CliOutput): Promise<number> {
+  const { host, port, gateway: options } = parseServeArgs(argv);
+  const { environment, upstream } = options;
+  const gateway = await ReferenceGateway.open(options);
   let url: string;
   try {
     url = await gateway.listen(port, host);
