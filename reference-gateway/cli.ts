@@ -209,7 +209,7 @@ async function list(argv: readonly string[], out: CliOutput): Promise<number> {
 
 /** Metadata as the API shows it; lastUsedAt comes from the request log the server appends to. */
 function metadataOf(registry: TokenRegistry, records: ReturnType<TokenRegistry["list"]>): TokenMetadata[] {
-  const log = RequestLog.open(registry.paths.requests, { append: false });
+  const log = RequestLog.open(registry.db);
   const now = systemClock.now().getTime();
   return records.map((r) => toMetadata(r, log.lastUsedAt(r.id), now));
 }

@@ -1,5 +1,6 @@
-import { ConsumerAggregates, isOwnTraffic, type ConsumerSource, type ConsumerSummary } from "./consumers";
-import { closeSync, createWriteStream, fstatSync, openSync, readSync, type WriteStream } from "node:fs";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { isOwnTraffic, type ConsumerSource, type ConsumerSummary } from "./consumers";
+import { inTransaction } from "./registry-db";
 
 /** One request as the contract reports it (`GET /v1/admin/tokens/{id}/requests`). */
 export interface RequestLogEntry {
@@ -14,18 +15,13 @@ export interface RequestLogEntry {
   readonly consumer?: string;
 }
 
-/** A line of requests.jsonl. */
-interface StoredEntry extends RequestLogEntry {
-  readonly tokenId: string;
-  /** Whether the token was active at the time; such requests set lastUsedAt. */
-  readonly authenticated: boolean;
-  readonly consumerSource?: ConsumerSource;
-}
-
-/** The contract keeps the last 1000 requests per token; older ones stay only in requests.jsonl. */
+/** The contract keeps the last 1000 requests per token; older ones are deleted (bounded retention). */
 export const MAX_ENTRIES_PER_TOKEN = 1000;
-/** Start-up reads at most this much of the end of requests.jsonl, so a long benchmark log cannot slow it. */
-const MAX_LOAD_BYTES = 16 * 1024 * 1024;
+/** How far back a consumers window can look at minute resolution; older minutes are deleted. */
+export const CONSUMER_WINDOW_RETENTION_MS = 24 * 60 * 60_000;
+/** Retention is enforced every this many recorded requests, not on each one. */
+const PRUNE_EVERY = 500;
+const MINUTE_MS = 60_000;
 
 export interface RequestQuery {
   /** Only entries strictly after this instant (epoch ms). */
@@ -33,110 +29,143 @@ export interface RequestQuery {
   readonly limit: number;
 }
 
+interface Statements {
+  readonly insert: StatementSync;
+  readonly used: StatementSync;
+  readonly consumer: StatementSync;
+  readonly minute: StatementSync;
+  readonly entries: StatementSync;
+  readonly lastUsed: StatementSync;
+  readonly allTime: StatementSync;
+  readonly windowed: StatementSync;
+}
+
 /**
- * Per-token request history: the most recent entries in memory, every entry appended to requests.jsonl.
- * Appends go through a write stream, so a request never waits for the disk.
+ * Per-token request history and consumer aggregates, in the registry database. Each request is one small write
+ * transaction: the entry, lastUsedAt, and the consumer's all-time and per-minute tallies (upserts), so that
+ * "who calls with this token, since when" is answered from the aggregates, never by scanning requests.
  */
 export class RequestLog {
-  readonly #byToken = new Map<string, StoredEntry[]>();
-  readonly #lastUsedAt = new Map<string, string>();
-  readonly #consumers = new ConsumerAggregates();
-  #out: WriteStream | undefined;
-  #writeError: Error | undefined;
+  readonly #db: DatabaseSync;
+  readonly #sql: Statements;
+  #sincePrune = 0;
 
-  /** Loads the tail of `path` (when it exists); with `append`, new entries are written to it too. */
-  static open(path: string, options: { append: boolean }): RequestLog {
-    const log = new RequestLog();
-    for (const line of readTail(path)) {
-      const entry = parseLine(line);
-      if (entry) log.#remember(entry);
-    }
-    if (options.append) {
-      log.#out = createWriteStream(path, { flags: "a", mode: 0o600 });
-      // Losing the audit trail must be visible, but must not take the gateway down: report it once.
-      log.#out.on("error", (error) => {
-        if (!log.#writeError) process.stderr.write(`reference-gateway: cannot append to ${path}: ${error.message}\n`);
-        log.#writeError = error;
-      });
-    }
-    return log;
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#sql = {
+      insert: db.prepare(
+        "INSERT INTO requests (token_id, at, at_ms, method, path, status, user_agent, consumer, authenticated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      used: db.prepare(
+        "INSERT INTO token_usage (token_id, last_used_at) VALUES (?, ?) ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at",
+      ),
+      consumer: db.prepare(
+        `INSERT INTO consumers (token_id, consumer, source, first_ms, last_ms, count, last_status) VALUES (?, ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (token_id, consumer) DO UPDATE SET
+           first_ms = MIN(first_ms, excluded.first_ms),
+           last_status = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last_status ELSE last_status END,
+           last_ms = MAX(last_ms, excluded.last_ms),
+           count = count + 1`,
+      ),
+      minute: db.prepare(
+        `INSERT INTO consumer_minutes (token_id, consumer, minute, first_ms, last_ms, count, last_status) VALUES (?, ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (token_id, consumer, minute) DO UPDATE SET
+           first_ms = MIN(first_ms, excluded.first_ms),
+           last_status = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last_status ELSE last_status END,
+           last_ms = MAX(last_ms, excluded.last_ms),
+           count = count + 1`,
+      ),
+      entries: db.prepare(
+        "SELECT at, method, path, status, user_agent, consumer FROM requests WHERE token_id = ? AND at_ms > ? ORDER BY seq DESC LIMIT ?",
+      ),
+      lastUsed: db.prepare("SELECT last_used_at FROM token_usage WHERE token_id = ?"),
+      allTime: db.prepare(
+        "SELECT consumer, source, first_ms, last_ms, count, last_status FROM consumers WHERE token_id = ? ORDER BY last_ms DESC, consumer",
+      ),
+      // SQLite takes the bare column last_status from the row holding MAX(last_ms).
+      windowed: db.prepare(
+        `SELECT m.consumer AS consumer, c.source AS source, MIN(m.first_ms) AS first_ms, MAX(m.last_ms) AS last_ms,
+                SUM(m.count) AS count, m.last_status AS last_status
+         FROM consumer_minutes m JOIN consumers c ON c.token_id = m.token_id AND c.consumer = m.consumer
+         WHERE m.token_id = ? AND m.minute >= ? AND c.last_ms > ?
+         GROUP BY m.consumer ORDER BY last_ms DESC, consumer`,
+      ),
+    };
+  }
+
+  /** The request log of a registry database (TokenRegistry.db). */
+  static open(db: DatabaseSync): RequestLog {
+    return new RequestLog(db);
   }
 
   record(tokenId: string, entry: RequestLogEntry, authenticated: boolean, consumerSource?: ConsumerSource): void {
-    const stored: StoredEntry = { tokenId, ...entry, authenticated, ...(consumerSource && { consumerSource }) };
-    this.#remember(stored);
-    this.#out?.write(`${JSON.stringify(stored)}\n`);
+    const atMs = Date.parse(entry.at);
+    const { consumer } = entry;
+    inTransaction(this.#db, () => {
+      this.#sql.insert.run(tokenId, entry.at, atMs, entry.method, entry.path, entry.status, entry.userAgent, consumer ?? null, authenticated ? 1 : 0);
+      if (authenticated) this.#sql.used.run(tokenId, entry.at);
+      if (consumer !== undefined && consumerSource !== undefined && !isOwnTraffic(entry.userAgent)) {
+        this.#sql.consumer.run(tokenId, consumer, consumerSource, atMs, atMs, entry.status);
+        this.#sql.minute.run(tokenId, consumer, Math.floor(atMs / MINUTE_MS), atMs, atMs, entry.status);
+      }
+    });
+    if (++this.#sincePrune >= PRUNE_EVERY) {
+      this.#sincePrune = 0;
+      this.prune(atMs);
+    }
+  }
+
+  /** Bounded retention: the last MAX_ENTRIES_PER_TOKEN requests per token, 24 hours of per-minute tallies. */
+  prune(nowMs: number): void {
+    inTransaction(this.#db, () => {
+      this.#db
+        .prepare(
+          `DELETE FROM requests WHERE seq IN (
+             SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY token_id ORDER BY seq DESC) AS n FROM requests) WHERE n > ?)`,
+        )
+        .run(MAX_ENTRIES_PER_TOKEN);
+      this.#db.prepare("DELETE FROM consumer_minutes WHERE minute < ?").run(Math.floor((nowMs - CONSUMER_WINDOW_RETENTION_MS) / MINUTE_MS));
+    });
   }
 
   /** The most recent `limit` entries strictly after `sinceMs`, oldest first. */
   entries(tokenId: string, query: RequestQuery): RequestLogEntry[] {
-    const { sinceMs, limit } = query;
-    const all = this.#byToken.get(tokenId) ?? [];
-    const after = sinceMs === undefined ? all : all.filter((e) => Date.parse(e.at) > sinceMs);
-    return after
-      .slice(-limit)
-      .map(({ at, method, path, status, userAgent, consumer }) => ({ at, method, path, status, userAgent, ...(consumer !== undefined && { consumer }) }));
-  }
-
-  /** The token's distinct consumers (the project's own calls left out), from the aggregate. */
-  consumers(tokenId: string, sinceMs?: number): ConsumerSummary[] {
-    return this.#consumers.consumers(tokenId, sinceMs);
+    const rows = this.#sql.entries.all(tokenId, query.sinceMs ?? Number.MIN_SAFE_INTEGER, query.limit) as unknown as Array<{
+      at: string;
+      method: string;
+      path: string;
+      status: number;
+      user_agent: string | null;
+      consumer: string | null;
+    }>;
+    return rows
+      .reverse()
+      .map((r) => ({ at: r.at, method: r.method, path: r.path, status: r.status, userAgent: r.user_agent, ...(r.consumer !== null && { consumer: r.consumer }) }));
   }
 
   /** When the token last made a request while it was active, or null. */
   lastUsedAt(tokenId: string): string | null {
-    return this.#lastUsedAt.get(tokenId) ?? null;
+    return (this.#sql.lastUsed.get(tokenId) as { last_used_at: string } | undefined)?.last_used_at ?? null;
   }
 
-  /** Flushes pending appends. */
-  async close(): Promise<void> {
-    const out = this.#out;
-    this.#out = undefined;
-    if (out) await new Promise<void>((resolve) => out.end(resolve));
+  /**
+   * The token's distinct consumers (the project's own calls left out), most recently seen first. With
+   * `sinceMs`, only those seen after it, with the tallies of the window; the minute holding `sinceMs` counts whole.
+   */
+  consumers(tokenId: string, sinceMs?: number): ConsumerSummary[] {
+    const rows = (
+      sinceMs === undefined ? this.#sql.allTime.all(tokenId) : this.#sql.windowed.all(tokenId, Math.floor(sinceMs / MINUTE_MS), sinceMs)
+    ) as unknown as Array<{ consumer: string; source: ConsumerSource; first_ms: number; last_ms: number; count: number; last_status: number }>;
+    return rows.map((r) => ({
+      consumer: r.consumer,
+      source: r.source,
+      firstSeenAt: new Date(r.first_ms).toISOString(),
+      lastSeenAt: new Date(r.last_ms).toISOString(),
+      requests: r.count,
+      lastStatus: r.last_status,
+    }));
   }
 
-  #remember(entry: StoredEntry): void {
-    let list = this.#byToken.get(entry.tokenId);
-    if (!list) this.#byToken.set(entry.tokenId, (list = []));
-    list.push(entry);
-    if (list.length > MAX_ENTRIES_PER_TOKEN) list.shift();
-    if (entry.authenticated) this.#lastUsedAt.set(entry.tokenId, entry.at);
-    if (entry.consumer !== undefined && entry.consumerSource !== undefined && !isOwnTraffic(entry.userAgent)) {
-      this.#consumers.record(entry.tokenId, { consumer: entry.consumer, source: entry.consumerSource }, Date.parse(entry.at), entry.status);
-    }
-  }
-}
-
-function readTail(path: string): string[] {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw cause;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - MAX_LOAD_BYTES);
-    const buffer = Buffer.alloc(size - start);
-    readSync(fd, buffer, 0, buffer.length, start);
-    const lines = buffer.toString("utf8").split("\n");
-    // Reading from the middle of the file: the first line is a fragment.
-    return start > 0 ? lines.slice(1) : lines;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A line, or undefined for a blank or damaged one (a crash mid-append leaves a partial last line). */
-function parseLine(line: string): StoredEntry | undefined {
-  if (line.trim() === "") return undefined;
-  try {
-    const e = JSON.parse(line) as Partial<StoredEntry>;
-    return typeof e.tokenId === "string" && typeof e.at === "string" && typeof e.status === "number"
-      ? (e as StoredEntry)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  /** Nothing is buffered: every request is committed when recorded. Kept for the server's close sequence. */
+  async close(): Promise<void> {}
 }

@@ -128,7 +128,7 @@ export class ReferenceGateway {
   static async open(options: GatewayOptions): Promise<ReferenceGateway> {
     const clock = new OffsetClock();
     const registry = await TokenRegistry.open(options.stateDir, options.environment, clock);
-    const requestLog = RequestLog.open(registry.paths.requests, { append: true });
+    const requestLog = RequestLog.open(registry.db);
     const services: GatewayServices = {
       environment: options.environment,
       clock,
@@ -171,6 +171,7 @@ export class ReferenceGateway {
     await closed;
     clearTimeout(force);
     await this.#services.requestLog.close();
+    this.#services.registry.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,19 +3,15 @@ import { isEnvironment, type Environment } from "../src/domain/environments";
 import { EnvironmentMismatchError } from "../src/domain/errors";
 import { isScope, type Scope } from "../src/domain/scopes";
 import type { Sensitive } from "../src/domain/sensitive";
+import { existsSync } from "node:fs";
+import type { DatabaseSync } from "node:sqlite";
 import { StateError } from "./errors";
-import {
-  ChangeTrackedFile,
-  ensureStateDir,
-  statePaths,
-  withStateLock,
-  writeFileAtomic,
-  type StatePaths,
-} from "./state-dir";
+import { inTransaction, openRegistryDatabase, readLegacyTokensFile } from "./registry-db";
+import { ensureStateDir, statePaths, type StatePaths } from "./state-dir";
 import { lookupIdOf, mintTokenValue, newTokenId, valueMatchesHash } from "./token-value";
 import type { CreateTokenSpec } from "./token-validation";
 
-/** One token as stored in tokens.json: metadata and the sha256 of the value, never the value itself. */
+/** One token as stored in the registry: metadata and the sha256 of the value, never the value itself. */
 export interface TokenRecord {
   readonly id: string;
   readonly name: string;
@@ -47,6 +43,7 @@ export interface TokenMetadata {
   readonly status: TokenStatus;
 }
 
+/** tokens.json of earlier versions, imported once into the database. */
 interface TokensFile {
   readonly version: 1;
   readonly environment: Environment;
@@ -79,40 +76,56 @@ export function toMetadata(record: TokenRecord, lastUsedAt: string | null, nowMs
 }
 
 /**
- * The tokens of one state dir, for one environment. The in-memory copy is refreshed from tokens.json
- * whenever the file changes (one stat per call to `refresh`), so tokens created or revoked by the admin CLI
- * are seen by a running server on its next request.
+ * The tokens of one state dir, for one environment, in its registry database (registry-db.ts). Lookups are
+ * served from an in-memory copy, refreshed when another connection (the admin CLI) has committed a change:
+ * `PRAGMA data_version` tells, one cheap query per request.
  */
 export class TokenRegistry {
   readonly environment: Environment;
   readonly paths: StatePaths;
+  /** The registry database, shared with the request log of the same process. */
+  readonly db: DatabaseSync;
   readonly #clock: Clock;
-  readonly #file: ChangeTrackedFile;
+  #dataVersion = -1;
   #records: readonly TokenRecord[] = [];
   #byId = new Map<string, TokenRecord>();
   #byLookupId = new Map<string, TokenRecord>();
-  /** Whether tokens.json has been read or written at least once. */
-  #loaded = false;
 
-  private constructor(paths: StatePaths, environment: Environment, clock: Clock) {
+  private constructor(paths: StatePaths, environment: Environment, clock: Clock, db: DatabaseSync) {
     this.paths = paths;
     this.environment = environment;
     this.#clock = clock;
-    this.#file = new ChangeTrackedFile(paths.tokens);
+    this.db = db;
   }
 
   /**
    * Opens (and on first use initialises) the state dir for `environment`. Refuses a dir that belongs to
-   * another environment: a dev gateway must never mint or accept tokens kept with prod ones.
+   * another environment: a dev gateway must never mint or accept tokens kept with prod ones. A state dir of an
+   * earlier version (tokens.json) is imported into the database once; tokens.json is then left as it was.
    */
   static async open(stateDir: string, environment: Environment, clock: Clock): Promise<TokenRegistry> {
     ensureStateDir(stateDir);
     const paths = statePaths(stateDir);
-    const registry = new TokenRegistry(paths, environment, clock);
-    await withStateLock(paths, () => {
-      registry.refresh();
-      if (!registry.#loaded) registry.#write([]);
-    });
+    const db = openRegistryDatabase(paths.database);
+    try {
+      inTransaction(db, () => {
+        const recorded = environmentOf(db);
+        if (recorded === undefined) {
+          const legacy = readLegacyTokensFile(paths.tokens);
+          const imported = legacy === undefined ? undefined : parseTokensFile(legacy, paths.tokens);
+          if (imported && imported.environment !== environment) throw environmentMismatch(stateDir, imported.environment, environment);
+          db.prepare("INSERT INTO meta (key, value) VALUES ('environment', ?)").run(environment);
+          for (const record of imported?.tokens ?? []) insertRecord(db, record);
+        } else if (recorded !== environment) {
+          throw environmentMismatch(stateDir, recorded, environment);
+        }
+      });
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    const registry = new TokenRegistry(paths, environment, clock, db);
+    registry.refresh();
     return registry;
   }
 
@@ -122,27 +135,51 @@ export class TokenRegistry {
    */
   static openExisting(stateDir: string, clock: Clock, expected?: Environment): TokenRegistry {
     const paths = statePaths(stateDir);
-    const file = new ChangeTrackedFile(paths.tokens);
-    const content = file.readIfChanged();
-    if (content === undefined) {
-      throw new StateError(`no tokens.json in ${stateDir}`, {
+    const noState = () =>
+      new StateError(`no token registry in ${stateDir}`, {
         hint: "pass the --state-dir of a gateway, or create a first token with `auth create-token`",
       });
+    if (!existsSync(paths.database)) {
+      if (!existsSync(paths.tokens)) throw noState();
+      // A state dir of an earlier version: import it (the environment it records).
+      const legacy = parseTokensFile(readLegacyTokensFile(paths.tokens) ?? "", paths.tokens);
+      if (expected !== undefined && legacy.environment !== expected) throw environmentMismatch(stateDir, legacy.environment, expected);
     }
-    const parsed = parseTokensFile(content, paths.tokens);
-    if (expected !== undefined && parsed.environment !== expected) throw environmentMismatch(stateDir, parsed.environment, expected);
-    const registry = new TokenRegistry(paths, parsed.environment, clock);
-    registry.#load(parsed);
+    const db = openRegistryDatabase(paths.database);
+    let environment = environmentOf(db);
+    if (environment === undefined) {
+      const legacy = readLegacyTokensFile(paths.tokens);
+      if (legacy === undefined) {
+        db.close();
+        throw noState();
+      }
+      const parsed = parseTokensFile(legacy, paths.tokens);
+      environment = parsed.environment;
+      inTransaction(db, () => {
+        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('environment', ?)").run(parsed.environment);
+        for (const record of parsed.tokens) insertRecord(db, record);
+      });
+    }
+    if (expected !== undefined && environment !== expected) {
+      db.close();
+      throw environmentMismatch(stateDir, environment, expected);
+    }
+    const registry = new TokenRegistry(paths, environment, clock, db);
+    registry.refresh();
     return registry;
   }
 
-  /** Reloads tokens.json if another process changed it. Throws StateError when it is corrupt. */
+  /** Reloads the tokens if another connection changed them. Throws StateError when the database cannot be read. */
   refresh(): void {
-    const content = this.#file.readIfChanged();
-    if (content === undefined) return;
-    const parsed = parseTokensFile(content, this.paths.tokens);
-    if (parsed.environment !== this.environment) throw environmentMismatch(this.paths.dir, parsed.environment, this.environment);
-    this.#load(parsed);
+    let version: number;
+    try {
+      version = (this.db.prepare("PRAGMA data_version").get() as { data_version: number }).data_version;
+    } catch (cause) {
+      throw new StateError(`cannot read ${this.paths.database}: ${(cause as Error).message}`, { cause });
+    }
+    if (version === this.#dataVersion) return;
+    this.#dataVersion = version;
+    this.#load(selectRecords(this.db));
   }
 
   /**
@@ -166,10 +203,11 @@ export class TokenRegistry {
 
   /** Mints a token. The returned value exists only here: it is never stored, only its hash. */
   async create(spec: CreateTokenSpec): Promise<{ record: TokenRecord; value: Sensitive }> {
-    return this.#mutate((records) => {
+    return this.#mutate(() => {
+      const taken = this.db.prepare("SELECT 1 FROM tokens WHERE lookup_id = ?");
       let minted = mintTokenValue(this.environment);
       // 72 random bits make a collision all but impossible; checking costs nothing and keeps lookup unique.
-      while (records.some((r) => r.lookupId === minted.lookupId)) minted = mintTokenValue(this.environment);
+      while (taken.get(minted.lookupId) !== undefined) minted = mintTokenValue(this.environment);
       const record: TokenRecord = {
         id: newTokenId(),
         name: spec.name,
@@ -179,69 +217,107 @@ export class TokenRegistry {
         createdAt: this.#clock.now().toISOString(),
         expiresAt: spec.expiresAtMs === null ? null : new Date(spec.expiresAtMs).toISOString(),
         revokedAt: null,
+        suspendedAt: null,
       };
-      return { records: [...records, record], result: { record, value: minted.value } };
+      insertRecord(this.db, record);
+      return { record, value: minted.value };
     });
   }
 
   /** Revokes a token; revoking twice keeps the first revokedAt. Undefined for an unknown id. */
   async revoke(id: string): Promise<TokenRecord | undefined> {
-    return this.#mutate((records) => {
-      const current = records.find((r) => r.id === id);
-      if (current === undefined || current.revokedAt !== null) return { records, result: current };
-      const revoked: TokenRecord = { ...current, revokedAt: this.#clock.now().toISOString() };
-      return { records: records.map((r) => (r.id === id ? revoked : r)), result: revoked };
+    return this.#mutate(() => {
+      this.db.prepare("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(this.#clock.now().toISOString(), id);
+      return selectRecord(this.db, id);
     });
   }
 
   /**
    * Suspends a token: refused with 401 token_suspended until reinstated. Suspending twice keeps the first
-   * suspendedAt. Undefined for an unknown id; a revoked token cannot be suspended (the result says so).
+   * suspendedAt. Undefined for an unknown id; a revoked token is left as it is (the caller checks revokedAt).
    */
-  async suspend(id: string): Promise<{ record: TokenRecord; changed: boolean } | undefined> {
-    return this.#mutate<{ record: TokenRecord; changed: boolean } | undefined>((records) => {
-      const current = records.find((r) => r.id === id);
-      if (current === undefined) return { records, result: undefined };
-      if (current.revokedAt !== null || current.suspendedAt) return { records, result: { record: current, changed: false } };
-      const suspended: TokenRecord = { ...current, suspendedAt: this.#clock.now().toISOString() };
-      return { records: records.map((r) => (r.id === id ? suspended : r)), result: { record: suspended, changed: true } };
+  async suspend(id: string): Promise<TokenRecord | undefined> {
+    return this.#mutate(() => {
+      this.db
+        .prepare("UPDATE tokens SET suspended_at = ? WHERE id = ? AND revoked_at IS NULL AND suspended_at IS NULL")
+        .run(this.#clock.now().toISOString(), id);
+      return selectRecord(this.db, id);
     });
   }
 
   /** Lifts a suspension; a no-op on a token that is not suspended. Undefined for an unknown id. */
-  async reinstate(id: string): Promise<{ record: TokenRecord; changed: boolean } | undefined> {
-    return this.#mutate<{ record: TokenRecord; changed: boolean } | undefined>((records) => {
-      const current = records.find((r) => r.id === id);
-      if (current === undefined) return { records, result: undefined };
-      if (current.revokedAt !== null || !current.suspendedAt) return { records, result: { record: current, changed: false } };
-      const reinstated: TokenRecord = { ...current, suspendedAt: null };
-      return { records: records.map((r) => (r.id === id ? reinstated : r)), result: { record: reinstated, changed: true } };
+  async reinstate(id: string): Promise<TokenRecord | undefined> {
+    return this.#mutate(() => {
+      this.db.prepare("UPDATE tokens SET suspended_at = NULL WHERE id = ? AND revoked_at IS NULL").run(id);
+      return selectRecord(this.db, id);
     });
   }
 
-  /** Read-modify-write under the lock, starting from the latest file so no other writer's change is lost. */
-  async #mutate<T>(change: (records: readonly TokenRecord[]) => { records: readonly TokenRecord[]; result: T }): Promise<T> {
-    return withStateLock(this.paths, () => {
-      this.refresh();
-      const { records, result } = change(this.#records);
-      if (records !== this.#records) this.#write(records);
-      return result;
-    });
+  close(): void {
+    if (this.db.isOpen) this.db.close();
   }
 
-  #write(records: readonly TokenRecord[]): void {
-    const file: TokensFile = { version: 1, environment: this.environment, tokens: records };
-    writeFileAtomic(this.paths.tokens, `${JSON.stringify(file, null, 2)}\n`);
-    this.#file.markSeen();
-    this.#load(file);
+  /** One write transaction, then the in-memory copy is reloaded so this process sees its own change at once. */
+  async #mutate<T>(change: () => T): Promise<T> {
+    const result = inTransaction(this.db, change);
+    this.#dataVersion = -1;
+    this.refresh();
+    return result;
   }
 
-  #load(file: TokensFile): void {
-    this.#loaded = true;
-    this.#records = file.tokens;
-    this.#byId = new Map(file.tokens.map((r) => [r.id, r]));
-    this.#byLookupId = new Map(file.tokens.map((r) => [r.lookupId, r]));
+  #load(records: readonly TokenRecord[]): void {
+    this.#records = records;
+    this.#byId = new Map(records.map((r) => [r.id, r]));
+    this.#byLookupId = new Map(records.map((r) => [r.lookupId, r]));
   }
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  scopes: string;
+  lookup_id: string;
+  sha256: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  suspended_at: string | null;
+}
+
+function fromRow(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    lookupId: row.lookup_id,
+    sha256: row.sha256,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    suspendedAt: row.suspended_at,
+  };
+}
+
+function selectRecords(db: DatabaseSync): TokenRecord[] {
+  return (db.prepare("SELECT * FROM tokens ORDER BY seq").all() as unknown as TokenRow[]).map(fromRow);
+}
+
+function selectRecord(db: DatabaseSync, id: string): TokenRecord | undefined {
+  const row = db.prepare("SELECT * FROM tokens WHERE id = ?").get(id) as unknown as TokenRow | undefined;
+  return row && fromRow(row);
+}
+
+function insertRecord(db: DatabaseSync, r: TokenRecord): void {
+  db.prepare(
+    "INSERT INTO tokens (id, name, scopes, lookup_id, sha256, created_at, expires_at, revoked_at, suspended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  ).run(r.id, r.name, JSON.stringify(r.scopes), r.lookupId, r.sha256, r.createdAt, r.expiresAt, r.revokedAt, r.suspendedAt ?? null);
+}
+
+function environmentOf(db: DatabaseSync): Environment | undefined {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'environment'").get() as { value: string } | undefined;
+  if (row === undefined) return undefined;
+  if (!isEnvironment(row.value)) throw new StateError(`the registry records an unknown environment ${JSON.stringify(row.value)}`);
+  return row.value;
 }
 
 function environmentMismatch(dir: string, found: Environment, wanted: Environment): EnvironmentMismatchError {

@@ -62,10 +62,10 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       pattern: "/v1/admin/tokens/:id/suspend",
       requires: Scope.AdminAll,
       handle: async ({ params }) => {
-        const outcome = await registry.suspend(params.id);
-        if (!outcome) throw notFound(params.id);
-        if (outcome.record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
-        return ok(metadata(outcome.record));
+        const record = await registry.suspend(params.id);
+        if (!record) throw notFound(params.id);
+        if (record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
+        return ok(metadata(record));
       },
     },
     {
@@ -73,10 +73,10 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       pattern: "/v1/admin/tokens/:id/reinstate",
       requires: Scope.AdminAll,
       handle: async ({ params }) => {
-        const outcome = await registry.reinstate(params.id);
-        if (!outcome) throw notFound(params.id);
-        if (outcome.record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
-        return ok(metadata(outcome.record));
+        const record = await registry.reinstate(params.id);
+        if (!record) throw notFound(params.id);
+        if (record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
+        return ok(metadata(record));
       },
     },
     {

@@ -1,4 +1,6 @@
-import { ConsumerAggregates, ConsumerSource } from "../../reference-gateway/consumers";
+import { ConsumerSource } from "../../reference-gateway/consumers";
+import { openRegistryDatabase } from "../../reference-gateway/registry-db";
+import { RequestLog } from "../../reference-gateway/request-log";
 import { startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
 import { call, createToken } from "./http";
 
@@ -63,18 +65,29 @@ describe("reference gateway: consumer identity and suspension", () => {
       expect(bad.status).toBe(400);
     });
 
-    it("keeps at most one row per consumer however many requests it makes (an aggregate, not a scan)", () => {
-      const aggregates = new ConsumerAggregates();
+    it("keeps one aggregate row per consumer however many requests it makes, and bounds the request log", () => {
+      const db = openRegistryDatabase(":memory:");
+      const log = RequestLog.open(db);
       const t0 = Date.parse("2026-05-01T12:00:00.000Z");
-      for (let i = 0; i < 5_000; i++) aggregates.record("tok_1", { consumer: "svc", source: ConsumerSource.Header }, t0 + i * 1_000, i === 4_999 ? 401 : 200);
+      for (let i = 0; i < 5_000; i++) {
+        const at = new Date(t0 + i * 1_000).toISOString();
+        log.record("tok_1", { at, method: "GET", path: "/v1/agents", status: i === 4_999 ? 401 : 200, userAgent: "svc/1", consumer: "svc" }, true, ConsumerSource.Header);
+      }
 
-      const [row] = aggregates.consumers("tok_1");
-      const lastHour = aggregates.consumers("tok_1", t0 + 5_000_000 - 3_600_000);
+      const [row] = log.consumers("tok_1");
+      const lastHour = log.consumers("tok_1", t0 + 5_000_000 - 3_600_000);
+      const rows = (db.prepare("SELECT COUNT(*) AS n FROM consumers").get() as { n: number }).n;
+      const kept = (db.prepare("SELECT COUNT(*) AS n FROM requests").get() as { n: number }).n;
+      const served = log.entries("tok_1", { limit: 1000 });
+      db.close();
 
-      expect(aggregates.consumers("tok_1")).toHaveLength(1);
-      expect(row).toMatchObject({ requests: 5_000, lastStatus: 401, firstSeenAt: "2026-05-01T12:00:00.000Z" });
+      expect(rows).toBe(1);
+      expect(row).toMatchObject({ consumer: "svc", requests: 5_000, lastStatus: 401, firstSeenAt: "2026-05-01T12:00:00.000Z" });
       expect(lastHour[0].requests).toBeGreaterThanOrEqual(3_600);
       expect(lastHour[0].requests).toBeLessThanOrEqual(3_660);
+      expect(kept).toBeLessThanOrEqual(1_000 + 500);
+      expect(served).toHaveLength(1000);
+      expect(served.at(-1)?.status).toBe(401);
     });
   });
 

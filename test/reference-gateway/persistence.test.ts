@@ -1,6 +1,10 @@
-import { readFile, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { DatabaseSync } from "node:sqlite";
+import { systemClock } from "../../src/domain/clock";
+import { TokenRegistry } from "../../reference-gateway/token-registry";
+import { mintTokenValue } from "../../reference-gateway/token-value";
 import { startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
 import { call, createToken } from "./http";
 
@@ -57,23 +61,62 @@ describe("reference gateway: state dir", () => {
     // Prepare
     const secret = await createToken(gateway.url, gateway.adminToken, { name: "secret", scopes: ["read:agents"] });
     await call(gateway.url, "GET", "/v1/agents", { token: secret.token });
-    await sleep(50); // request-log appends are asynchronous
 
-    // Act
-    const tokensFile = await readFile(join(gateway.stateDir, "tokens.json"), "utf8");
-    const requestsFile = await readFile(join(gateway.stateDir, "requests.jsonl"), "utf8");
-    const mode = (await stat(join(gateway.stateDir, "tokens.json"))).mode & 0o777;
+    // Act: the database and its write-ahead log, as bytes (the values are never stored, whatever the page layout).
+    const files = (await readdir(gateway.stateDir)).filter((f) => f.startsWith("registry.sqlite"));
+    const contents = await Promise.all(files.map((f) => readFile(join(gateway.stateDir, f), "latin1")));
+    const mode = (await stat(join(gateway.stateDir, "registry.sqlite"))).mode & 0o777;
+    const db = new DatabaseSync(join(gateway.stateDir, "registry.sqlite"), { readOnly: true });
+    const environment = db.prepare("SELECT value FROM meta WHERE key = 'environment'").get() as { value: string };
+    const stored = db.prepare("SELECT id, sha256 FROM tokens WHERE id = ?").get(secret.id) as { id: string; sha256: string };
+    const logged = db.prepare("SELECT COUNT(*) AS n FROM requests WHERE token_id = ?").get(secret.id) as { n: number };
+    db.close();
 
     // Assess
+    expect(files).toContain("registry.sqlite");
     const secretPart = secret.token.slice(-32);
-    for (const content of [tokensFile, requestsFile]) {
+    for (const content of contents) {
       expect(content).not.toContain(secret.token);
       expect(content).not.toContain(gateway.adminToken);
       expect(content).not.toContain(secretPart);
     }
-    expect(JSON.parse(tokensFile)).toMatchObject({ version: 1, environment: "dev" });
-    expect(tokensFile).toContain(secret.id);
-    expect(requestsFile).toContain(secret.id);
+    expect(environment.value).toBe("dev");
+    expect(stored.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(logged.n).toBe(1);
     expect(mode).toBe(0o600);
+  });
+
+  it("imports the tokens.json of an earlier version once, keeping IDs, hashes, revocations and the environment", async () => {
+    // Prepare: a state dir as the JSON-file registry wrote it.
+    const dir = await mkdtemp(join(tmpdir(), "legacy-state-"));
+    const minted = mintTokenValue("dev");
+    await writeFile(
+      join(dir, "tokens.json"),
+      JSON.stringify({
+        version: 1,
+        environment: "dev",
+        tokens: [
+          { id: "tok_00000000000000aa", name: "old-consumer", scopes: ["read:agents"], lookupId: minted.lookupId, sha256: minted.sha256, createdAt: "2026-01-01T00:00:00.000Z", expiresAt: null, revokedAt: null },
+          { id: "tok_00000000000000bb", name: "old-revoked", scopes: ["run:jobs"], lookupId: "AAAAAAAAAAAA", sha256: "0".repeat(64), createdAt: "2026-01-01T00:00:00.000Z", expiresAt: null, revokedAt: "2026-01-02T00:00:00.000Z" },
+        ],
+      }),
+      { mode: 0o600 },
+    );
+
+    try {
+      // Act
+      const registry = await TokenRegistry.open(dir, "dev", systemClock);
+      const found = registry.findByValue(minted.value.reveal());
+      const revoked = registry.get("tok_00000000000000bb");
+      registry.close();
+      const wrongEnvironment = TokenRegistry.open(dir, "prod", systemClock);
+
+      // Assess
+      expect(found?.id).toBe("tok_00000000000000aa");
+      expect(revoked?.revokedAt).toBe("2026-01-02T00:00:00.000Z");
+      await expect(wrongEnvironment).rejects.toThrow('belongs to environment "dev", not "prod"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
