@@ -21,6 +21,7 @@ export const USAGE = `usage:
                           --scope SCOPE [--scope SCOPE ...] [--expires-in 90d] [--json]
   reference-gateway auth revoke TOKEN_ID --state-dir DIR [--environment ENV] [--json]
   reference-gateway auth list --state-dir DIR [--environment ENV] [--json]
+  reference-gateway auth suspend|reinstate TOKEN_ID --state-dir DIR [--environment ENV] [--json]
 
 Exit codes: 0 success, 1 failure, 2 bad usage. Token values are printed once, by create-token, and never again.`;
 
@@ -61,6 +62,7 @@ async function dispatch(argv: readonly string[], out: CliOutput): Promise<number
   if (command === "auth" && subcommand === "create-token") return createToken(rest, out);
   if (command === "auth" && subcommand === "revoke") return revoke(rest, out);
   if (command === "auth" && subcommand === "list") return list(rest, out);
+  if (command === "auth" && (subcommand === "suspend" || subcommand === "reinstate")) return suspension(subcommand, rest, out);
   throw new UsageError(command === undefined ? "no command given" : `unknown command: ${argv.slice(0, 2).join(" ")}`);
 }
 
@@ -186,6 +188,33 @@ async function revoke(argv: readonly string[], out: CliOutput): Promise<number> 
     before?.revokedAt
       ? `${id} "${record.name}" was already revoked at ${record.revokedAt}.\n`
       : `Revoked ${id} "${record.name}" at ${record.revokedAt}; a running gateway refuses it from its next request.\n`,
+  );
+  return 0;
+}
+
+/** `auth suspend` and `auth reinstate`: the reversible state (docs/gateway-api.md, "Suspension"). */
+async function suspension(action: "suspend" | "reinstate", argv: readonly string[], out: CliOutput): Promise<number> {
+  const args = parseArgs(`auth ${action}`, argv, {
+    "state-dir": { type: "string" },
+    environment: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (args.positionals.length !== 1) throw new UsageError(`auth ${action} needs exactly one TOKEN_ID (tok_...)`);
+  const [id] = args.positionals;
+  const stateDir = args.requiredString("state-dir");
+  const registry = TokenRegistry.openExisting(stateDir, systemClock, environmentOption(args, false));
+  const record = action === "suspend" ? await registry.suspend(id) : await registry.reinstate(id);
+  if (!record) {
+    throw new TokenOpsError("not_found", `no token ${id} in ${stateDir}`, { hint: `list tokens with: auth list --state-dir ${stateDir}` });
+  }
+  if (record.revokedAt !== null) {
+    throw new TokenOpsError("conflict", `${id} "${record.name}" is revoked and cannot be ${action === "suspend" ? "suspended" : "reinstated"}`);
+  }
+  if (args.flag("json")) out.stdout.write(`${JSON.stringify(metadataOf(registry, [record])[0])}\n`);
+  out.stderr.write(
+    action === "suspend"
+      ? `Suspended ${id} "${record.name}" (since ${record.suspendedAt}); a running gateway answers 401 token_suspended until it is reinstated.\n`
+      : `${id} "${record.name}" is not suspended; a running gateway accepts it again from its next request.\n`,
   );
   return 0;
 }

@@ -1,7 +1,7 @@
 import { ConsumerSource } from "../../reference-gateway/consumers";
 import { openRegistryDatabase } from "../../reference-gateway/registry-db";
 import { RequestLog } from "../../reference-gateway/request-log";
-import { startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
+import { runGatewayCli, startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
 import { call, createToken } from "./http";
 
 async function callAs(gateway: ReferenceGateway, token: string, userAgent: string, consumer?: string): Promise<number> {
@@ -152,6 +152,24 @@ describe("reference gateway: consumer identity and suspension", () => {
       const refused = await call(gateway.url, "GET", "/v1/agents", { token: token.token });
 
       expect(refused.body.error.code).toBe("token_suspended");
+    });
+
+    it("suspends and reinstates from the admin CLI on the state dir, seen by the running gateway at its next request", async () => {
+      const token = await createToken(gateway.url, gateway.adminToken, { name: "cli-suspended", scopes: ["read:agents"] });
+
+      const suspended = await runGatewayCli(["auth", "suspend", token.id, "--state-dir", gateway.stateDir, "--json"]);
+      const refused = await call(gateway.url, "GET", "/v1/agents", { token: token.token });
+      const reinstated = await runGatewayCli(["auth", "reinstate", token.id, "--state-dir", gateway.stateDir]);
+      const works = await call(gateway.url, "GET", "/v1/agents", { token: token.token });
+      const unknown = await runGatewayCli(["auth", "suspend", "tok_0000000000000000", "--state-dir", gateway.stateDir]);
+
+      expect(suspended.code).toBe(0);
+      expect(JSON.parse(suspended.stdout)).toMatchObject({ id: token.id, status: "suspended" });
+      expect(refused.body.error.code).toBe("token_suspended");
+      expect(reinstated.code).toBe(0);
+      expect(reinstated.stderr).toContain("accepts it again");
+      expect(works.status).toBe(200);
+      expect(unknown.code).toBe(1);
     });
   });
 });
