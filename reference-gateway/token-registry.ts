@@ -87,8 +87,9 @@ export class TokenRegistry {
   readonly db: DatabaseSync;
   readonly #clock: Clock;
   #dataVersion = -1;
-  #records: readonly TokenRecord[] = [];
-  #byId = new Map<string, TokenRecord>();
+  #records: TokenRecord[] = [];
+  /** Index of each token in #records. */
+  #indexById = new Map<string, number>();
   #byLookupId = new Map<string, TokenRecord>();
 
   private constructor(paths: StatePaths, environment: Environment, clock: Clock, db: DatabaseSync) {
@@ -193,7 +194,8 @@ export class TokenRegistry {
   }
 
   get(id: string): TokenRecord | undefined {
-    return this.#byId.get(id);
+    const index = this.#indexById.get(id);
+    return index === undefined ? undefined : this.#records[index];
   }
 
   /** All tokens (any status) in creation order, optionally only those with exactly this name. */
@@ -257,17 +259,32 @@ export class TokenRegistry {
     if (this.db.isOpen) this.db.close();
   }
 
-  /** One write transaction, then the in-memory copy is reloaded so this process sees its own change at once. */
-  async #mutate<T>(change: () => T): Promise<T> {
-    const result = inTransaction(this.db, change);
-    this.#dataVersion = -1;
+  /**
+   * One write transaction, then the in-memory copy: reloaded in full if another connection committed
+   * meanwhile, else just the changed record (a full reload per change would make bulk creation quadratic).
+   */
+  async #mutate<T extends { record: TokenRecord } | TokenRecord | undefined>(change: () => T): Promise<T> {
     this.refresh();
+    const result = inTransaction(this.db, change);
+    const changed = result === undefined ? undefined : "record" in result ? (result.record as TokenRecord) : (result as TokenRecord);
+    if (changed) this.#apply(changed);
     return result;
   }
 
+  #apply(record: TokenRecord): void {
+    const index = this.#indexById.get(record.id);
+    if (index === undefined) {
+      this.#indexById.set(record.id, this.#records.length);
+      this.#records.push(record);
+    } else {
+      this.#records[index] = record;
+    }
+    this.#byLookupId.set(record.lookupId, record);
+  }
+
   #load(records: readonly TokenRecord[]): void {
-    this.#records = records;
-    this.#byId = new Map(records.map((r) => [r.id, r]));
+    this.#records = [...records];
+    this.#indexById = new Map(records.map((r, i) => [r.id, i]));
     this.#byLookupId = new Map(records.map((r) => [r.lookupId, r]));
   }
 }
