@@ -1,3 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Sensitive } from "../../src/domain/sensitive";
+import { ownUserAgent } from "../../src/gateway/backend";
+import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { startOpenClawGateway, type OpenClawGateway } from "../support/openclaw-gateway";
 import { startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
 import { call, createToken } from "./http";
@@ -213,5 +217,53 @@ describe("token front in front of the real OpenClaw gateway (trusted-proxy mode)
     const after = await call(front.url, "GET", "/v1/models", { token: doomed.token });
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe("invalid_token");
+  });
+
+  it("rotates a consumer's token dual-active through the front with the rotator's own backend client: zero failures, old token refused", async () => {
+    // The documented-api backend the rotator uses, pointed at the front (issue 11: "with the rotator unchanged").
+    const backend = new DocumentedApiGateway({ url: front.url, environment: "dev", adminToken: new Sensitive(front.adminToken), userAgent: ownUserAgent("rotator") });
+    const expiresAt = new Date(Date.now() + 86_400_000);
+    const old = await backend.mint({ name: "orders-2026-q1", scopes: ["run:jobs"], expiresAt });
+    let current = old.value.reveal();
+    let calls = 0;
+    const failures: number[] = [];
+    let running = true;
+    // A consumer that calls OpenClaw through the front with whatever token it currently holds.
+    const consumer = (async () => {
+      while (running) {
+        const res = await fetch(`${front.url}/tools/invoke`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${current}`, "content-type": "application/json", "x-openclaw-consumer": "orders-1" },
+          body: JSON.stringify({ tool: "sessions_list", args: {} }),
+        });
+        await res.arrayBuffer();
+        calls++;
+        if (res.status !== 200) failures.push(res.status);
+        await sleep(25);
+      }
+    })();
+
+    await sleep(400);
+    const next = await backend.mint({ name: "orders-2026-q2", scopes: ["run:jobs"], expiresAt });
+    expect((await backend.whoami(next.value)).id).toBe(next.metadata.id); // verified before promotion
+    const promotedAt = new Date();
+    current = next.value.reveal(); // the consumer re-reads AWSCURRENT
+    await sleep(400);
+    const movedAt = new Date();
+    await sleep(300);
+    const oldTrafficAfterMove = await backend.traffic(old.metadata.id, movedAt);
+    await backend.revoke(old.metadata.id);
+    await sleep(300);
+    running = false;
+    await consumer;
+
+    expect(failures).toEqual([]);
+    expect(calls).toBeGreaterThan(10);
+    expect(oldTrafficAfterMove).toEqual([]); // quiet on the old token: what the drain waits for
+    expect((await backend.traffic(next.metadata.id, promotedAt)).length).toBeGreaterThan(0);
+    const refused = await call(front.url, "POST", "/tools/invoke", { token: old.value.reveal(), body: { tool: "sessions_list", args: {} } });
+    expect(refused.status).toBe(401);
+    const consumers = await call(front.url, "GET", `/v1/admin/tokens/${next.metadata.id}/consumers`, { token: front.adminToken });
+    expect(consumers.body.consumers).toEqual([expect.objectContaining({ consumer: "orders-1", source: "header", lastStatus: 200 })]);
   });
 });
