@@ -13,7 +13,7 @@ import { AgentStore, ToolStore } from "./catalog";
 import { CONSUMER_HEADER, consumerOf } from "./consumers";
 import { JobStore } from "./jobs";
 import { RequestLog } from "./request-log";
-import { matchRoute, type Route } from "./router";
+import { matchRoute, type AuthenticatedContext, type Route } from "./router";
 import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
 import { catalogRoutes } from "./routes/catalog";
@@ -81,7 +81,7 @@ export class ReferenceGateway {
     this.#upstream = options.upstream ? new UpstreamProxy(options.upstream) : undefined;
     this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
-    const api = apiRoutes(services).filter((r) => !this.#upstream || r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami");
+    const api = this.#upstream ? frontApiRoutes(services) : apiRoutes(services);
     const catalog = this.#upstream ? [] : catalogRoutes(services);
     this.#routes = [...api, ...catalog, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
@@ -374,6 +374,26 @@ export class ReferenceGateway {
       }
     }
   }
+}
+
+/**
+ * The front's own client API: health, and whoami with the operator scopes OpenClaw will cap the token to (what a
+ * consumer needs to know when OpenClaw answers "missing scope").
+ */
+function frontApiRoutes(services: GatewayServices): Route[] {
+  return apiRoutes(services)
+    .filter((r) => r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami")
+    .map((r): Route =>
+      r.pattern === "/v1/auth/whoami" && r.requires !== null
+        ? {
+            ...r,
+            handle: async (ctx: AuthenticatedContext) => {
+              const reply = await r.handle(ctx);
+              return { ...reply, body: { ...(reply.body as object), operatorScopes: operatorScopesFor(ctx.token.scopes) } };
+            },
+          }
+        : r,
+    );
 }
 
 /**

@@ -204,7 +204,7 @@ describe("token front forwarding (recording upstream)", () => {
     const agents = await call(front.url, "GET", "/v1/agents", { token: front.adminToken });
 
     expect(whoami.status).toBe(200);
-    expect(whoami.body).toMatchObject({ id: reader.id, name: "dashboard", scopes: ["read:agents"] });
+    expect(whoami.body).toMatchObject({ id: reader.id, name: "dashboard", scopes: ["read:agents"], operatorScopes: ["operator.read"] });
     // /v1/agents is not OpenClaw's: in front mode it is forwarded (admin:* passes) like any unmapped path.
     expect(upstream.requests.map((r) => r.url)).toEqual(["/v1/agents"]);
     expect(agents.status).toBe(200);
