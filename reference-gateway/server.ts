@@ -22,6 +22,7 @@ import { testControlRoutes } from "./routes/test-control";
 import { TokenRegistry, TokenStatus, tokenStatus, type TokenRecord } from "./token-registry";
 import { Scope } from "../src/domain/scopes";
 import type { UpstreamIdentity } from "./upstream/forward-headers";
+import { frontAgentRoutes } from "./upstream/agent-routes";
 import { UpstreamProxy, type UpstreamOptions } from "./upstream/proxy";
 import { operatorScopesFor, RPC_METHOD_OPERATOR_SCOPES, rpcMethodOf, scopeOfRpcMethod, upstreamRouteOf } from "./upstream/scope-map";
 
@@ -82,7 +83,10 @@ export class ReferenceGateway {
     this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
     const api = this.#upstream ? frontApiRoutes(services) : apiRoutes(services);
-    const catalog = this.#upstream ? [] : catalogRoutes(services);
+    const upstream = this.#upstream;
+    const catalog = upstream
+      ? frontAgentRoutes((ctx, method, params) => upstream.rpc(method, params, this.#identity(upstream, ctx.req, ctx.token)))
+      : catalogRoutes(services);
     this.#routes = [...api, ...catalog, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
     // Timeouts are checked every second (node's default is 30 s, far too coarse for a 15 s headers limit).

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { ApiError, ApiErrorCode } from "../errors";
 import { errorReply, writeRawReply, writeReply } from "../http-io";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type UpstreamIdentity } from "./forward-headers";
+import { ADMIN_RPC_PATH } from "./scope-map";
 
 export interface UpstreamOptions {
   /** Base URL of the OpenClaw gateway, e.g. http://127.0.0.1:18789 (http only: it listens on loopback or a private network). */
@@ -177,6 +178,38 @@ export class UpstreamProxy {
     });
   }
 
+  /**
+   * Calls one admin HTTP RPC method on the upstream as the front itself, on behalf of `identity` (for the guide's
+   * routes the front translates, such as GET /v1/agents). Resolves to the method's payload; an upstream error is
+   * an ApiError with the upstream's status and message.
+   */
+  rpc(method: string, params: unknown, identity: UpstreamIdentity): Promise<unknown> {
+    const body = Buffer.from(JSON.stringify({ method, params }));
+    const headers = upstreamRequestHeaders({ "content-type": "application/json" }, identity, this.userHeader);
+    headers["content-length"] = String(body.length);
+    return new Promise((resolve, reject) => {
+      const upstream = request({ ...this.#target(ADMIN_RPC_PATH), method: "POST", headers, agent: this.#agent });
+      this.#applyTimeouts(upstream, reject);
+      upstream.on("error", (cause) => reject(badGateway(cause)));
+      upstream.on("response", (upRes) => {
+        readSmall(upRes, 4 * 1024 * 1024).then((raw) => {
+          let answer: { ok?: boolean; payload?: unknown; error?: { message?: string } } | undefined;
+          try {
+            answer = JSON.parse(raw.toString("utf8")) as typeof answer;
+          } catch {
+            answer = undefined;
+          }
+          if (upRes.statusCode === 200 && answer?.ok === true) return resolve(answer.payload);
+          const status = upRes.statusCode === 403 || upRes.statusCode === 404 ? upRes.statusCode : 502;
+          reject(
+            new ApiError(status, status === 502 ? ApiErrorCode.BadGateway : status === 403 ? ApiErrorCode.InsufficientScope : ApiErrorCode.NotFound, `OpenClaw refused ${method}: ${answer?.error?.message ?? `HTTP ${upRes.statusCode}`}`),
+          );
+        }, reject);
+      });
+      upstream.end(body);
+    });
+  }
+
   /** Open WebSocket tunnels (for cutting those whose token was revoked, suspended or expired). */
   tunnels(): readonly Tunnel[] {
     return [...this.#tunnels];
@@ -225,13 +258,13 @@ function statusBlock(upRes: IncomingMessage): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
-/** A refused upgrade's body: small by nature; anything past 64 KiB is dropped. */
-async function readSmall(stream: IncomingMessage): Promise<Buffer> {
+/** A small upstream body (a refused upgrade, an RPC answer); anything past `maxBytes` is dropped. */
+async function readSmall(stream: IncomingMessage, maxBytes = 64 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size <= 64 * 1024) chunks.push(chunk as Buffer);
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
 }

@@ -43,6 +43,11 @@ class RecordingUpstream {
       return;
     }
     if (url === "/slow") return; // never answers
+    if (url === "/api/v1/admin/rpc" && this.requests.at(-1)?.body.includes('"agents.list"')) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: true, payload: { agents: [{ id: "main", workspace: "/home/x/ws", model: { primary: "m" } }] } }));
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json", connection: "keep-alive", "x-upstream": "yes" });
     res.end(JSON.stringify({ ok: true }));
   }
@@ -199,15 +204,21 @@ describe("token front forwarding (recording upstream)", () => {
     expect(meta.body.lastUsedAt).not.toBeNull();
   });
 
-  it("keeps the token API local: whoami and the admin API answer from the front, the sample agents are gone", async () => {
+  it("keeps the token API local and answers the guide's GET /v1/agents from OpenClaw's agents.list", async () => {
     const whoami = await call(front.url, "GET", "/v1/auth/whoami", { token: reader.token });
-    const agents = await call(front.url, "GET", "/v1/agents", { token: front.adminToken });
+    const agents = await call(front.url, "GET", "/v1/agents", { token: reader.token });
+    const one = await call(front.url, "GET", "/v1/agents/main", { token: reader.token });
+    const denied = await call(front.url, "GET", "/v1/agents", { token: runner.token });
 
     expect(whoami.status).toBe(200);
     expect(whoami.body).toMatchObject({ id: reader.id, name: "dashboard", scopes: ["read:agents"], operatorScopes: ["operator.read"] });
-    // /v1/agents is not OpenClaw's: in front mode it is forwarded (admin:* passes) like any unmapped path.
-    expect(upstream.requests.map((r) => r.url)).toEqual(["/v1/agents"]);
-    expect(agents.status).toBe(200);
+    expect(agents.body).toEqual({ agents: [{ id: "main", name: "main" }] });
+    expect(one.body).toEqual({ id: "main", name: "main", config: { model: { primary: "m" } } }); // no host path
+    expect(denied.status).toBe(403);
+    expect(upstream.requests.map((r) => [r.url, JSON.parse(r.body).method, r.headers["x-openclaw-scopes"], r.headers["x-auth-user"]])).toEqual([
+      ["/api/v1/admin/rpc", "agents.list", "operator.read", "dashboard"],
+      ["/api/v1/admin/rpc", "agents.list", "operator.read", "dashboard"],
+    ]);
   });
 
   it("answers a request target that is not a path with 400 and forwards nothing", async () => {

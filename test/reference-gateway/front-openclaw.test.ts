@@ -108,6 +108,23 @@ describe("token front in front of the real OpenClaw gateway (trusted-proxy mode)
     expect(log.body.requests.at(-1)).toMatchObject({ method: "GET", path: "/v1/models", status: 200, userAgent: "dashboard/2.0" });
   });
 
+  it("holds the guide's quick start through the front: GET /v1/agents lists OpenClaw's agents, 401 without a token, 403 without the scope", async () => {
+    const listed = await call(front.url, "GET", "/v1/agents", { token: reader.token });
+    const one = await call(front.url, "GET", "/v1/agents/main", { token: reader.token });
+    const anonymous = await call(front.url, "GET", "/v1/agents");
+    const wrongScope = await call(front.url, "GET", "/v1/agents", { token: runner.token });
+    const whoami = await call(front.url, "GET", "/v1/auth/whoami", { token: reader.token });
+
+    expect(listed.status).toBe(200);
+    expect(listed.body.agents).toContainEqual({ id: "main", name: expect.any(String) });
+    expect(one.body).toMatchObject({ id: "main", config: expect.any(Object) });
+    expect(JSON.stringify(one.body)).not.toContain(openclaw.home); // the workspace's host path stays out
+    expect(anonymous.status).toBe(401);
+    expect(wrongScope.status).toBe(403);
+    expect(wrongScope.body.error.message).toBe("insufficient scope: requires read:agents");
+    expect(whoami.body).toMatchObject({ id: reader.id, scopes: ["read:agents"], expiresAt: null, operatorScopes: ["operator.read"] });
+  });
+
   it("lets a run:jobs consumer invoke a harmless tool through /tools/invoke", async () => {
     const res = await call(front.url, "POST", "/tools/invoke", { token: runner.token, body: { tool: "sessions_list", args: {} } });
 
