@@ -80,7 +80,8 @@ export class UpstreamProxy {
       const fail = (error: ApiError): void => {
         if (answered) return;
         answered = true;
-        if (res.headersSent) res.destroy();
+        // A client that went away gets nothing; one whose response started gets a cut connection.
+        if (res.headersSent || res.destroyed) res.destroy();
         else writeReply(res, errorReply(error));
         resolve(error.status);
       };
@@ -90,7 +91,8 @@ export class UpstreamProxy {
         if (answered) return upRes.destroy();
         answered = true;
         res.writeHead(upRes.statusCode ?? 502, downstreamResponseHeaders(upRes.headers));
-        res.flushHeaders(); // an event stream's headers go out now, not with its first event
+        // An event stream's headers go out now, not with its first event.
+        if (String(upRes.headers["content-type"] ?? "").startsWith("text/event-stream")) res.flushHeaders();
         resolve(upRes.statusCode ?? 502);
         pipeline(upRes, res).catch(() => {
           upstream.destroy();

@@ -23,6 +23,8 @@ class RecordingUpstream {
   readonly requests: Recorded[] = [];
   /** Resolved by the test to let the streaming response finish. */
   releaseStream: () => void = () => undefined;
+  /** Resolves when the last streaming response's connection closed, finished or not. */
+  streamClosed: Promise<void> = Promise.resolve();
   #server: Server;
   url = "";
 
@@ -38,6 +40,7 @@ class RecordingUpstream {
   #answer(url: string, res: ServerResponse): void {
     if (url === "/v1/chat/completions") {
       res.writeHead(200, { "content-type": "text/event-stream" });
+      this.streamClosed = new Promise((resolve) => res.once("close", () => resolve()));
       res.write('data: {"n":1}\n\n');
       new Promise<void>((resolve) => (this.releaseStream = resolve)).then(() => res.end("data: [DONE]\n\n"));
       return;
@@ -184,6 +187,27 @@ describe("token front forwarding (recording upstream)", () => {
     let rest = "";
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
     expect(rest).toBe("data: [DONE]\n\n");
+  });
+
+  it("closes the upstream stream when the client goes away mid-stream", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${front.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${runner.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ stream: true }),
+      signal: abort.signal,
+    });
+    await (res.body as ReadableStream<Uint8Array>).getReader().read();
+
+    abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      upstream.streamClosed.then(() => "closed"),
+      new Promise((r) => (timer = setTimeout(() => r("still open"), 3_000))),
+    ]);
+    clearTimeout(timer);
+
+    expect(closed).toBe("closed");
   });
 
   it("answers 504 upstream_timeout when the upstream goes silent, and records it in the token's request log", async () => {
