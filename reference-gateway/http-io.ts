@@ -91,3 +91,19 @@ export function parseJson(raw: Buffer): unknown {
 function tooLarge(maxBytes: number): ApiError {
   return new ApiError(400, ApiErrorCode.InvalidRequest, `body: larger than ${maxBytes} bytes; send a smaller JSON object`);
 }
+
+/**
+ * The request target as a URL. Only origin-form targets ("/path?query") are served: an absolute or
+ * authority-form target, or one starting with "//" (which a URL parser reads as another host), is a 400.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? "/";
+  if (!target.startsWith("/") || target.startsWith("//")) {
+    throw new ApiError(400, ApiErrorCode.InvalidRequest, `request target ${JSON.stringify(target.slice(0, 100))} is not a path; send /path?query`);
+  }
+  try {
+    return new URL(target, "http://gateway.invalid");
+  } catch {
+    throw new ApiError(400, ApiErrorCode.InvalidRequest, "request target is not a valid path");
+  }
+}

@@ -8,23 +8,20 @@ import { ANONYMOUS, identifyCaller, requireActiveToken, requireScope, type Calle
 import { OffsetClock } from "./clock";
 import { ApiError, ApiErrorCode } from "./errors";
 import { FaultInjector, FaultKind } from "./faults";
-import { errorReply, invalidRequest, parseJson, readBody, writeRawReply, writeReply, type Reply } from "./http-io";
+import { errorReply, invalidRequest, requestUrl, writeRawReply, writeReply, type Reply } from "./http-io";
 import { AgentStore, ToolStore } from "./catalog";
 import { CONSUMER_HEADER, consumerOf } from "./consumers";
 import { JobStore } from "./jobs";
 import { RequestLog } from "./request-log";
-import { matchRoute, type AuthenticatedContext, type Route } from "./router";
+import { matchRoute, type Route } from "./router";
 import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
 import { catalogRoutes } from "./routes/catalog";
 import type { GatewayServices, TestControls } from "./routes/context";
 import { testControlRoutes } from "./routes/test-control";
-import { TokenRegistry, TokenStatus, tokenStatus, type TokenRecord } from "./token-registry";
-import { Scope } from "../src/domain/scopes";
-import type { UpstreamIdentity } from "./upstream/forward-headers";
-import { frontAgentRoutes } from "./upstream/agent-routes";
-import { UpstreamProxy, type UpstreamOptions } from "./upstream/proxy";
-import { operatorScopesFor, RPC_METHOD_OPERATOR_SCOPES, rpcMethodOf, scopeOfRpcMethod, upstreamRouteOf } from "./upstream/scope-map";
+import { TokenRegistry, TokenStatus } from "./token-registry";
+import { TokenFront } from "./upstream/front";
+import type { UpstreamOptions } from "./upstream/proxy";
 
 export interface GatewayOptions {
   /** The one environment this gateway serves; it mints and accepts only that environment's prefix. */
@@ -44,12 +41,8 @@ export interface GatewayOptions {
   readonly headersTimeoutMs?: number;
 }
 
-/** Admin HTTP RPC bodies OpenClaw accepts up to 1 MB; the front reads them to check the method. */
-const MAX_RPC_BODY_BYTES = 1024 * 1024;
 /** Slow clients: all headers within this time, the whole request (headers and body) within the next. */
 const HEADERS_TIMEOUT_MS = 15_000;
-/** How often open WebSocket tunnels are checked against their token's status. */
-const TUNNEL_SWEEP_MS = 1_000;
 
 /** Time allowed for in-flight requests on close before their connections are cut. */
 const CLOSE_GRACE_MS = 5_000;
@@ -68,8 +61,8 @@ export class ReferenceGateway {
   readonly #controls: TestControls;
   readonly #routes: readonly Route[];
   readonly #testRoutes: readonly Route[] | undefined;
-  readonly #upstream: UpstreamProxy | undefined;
-  readonly #tunnelSweep: NodeJS.Timeout | undefined;
+  /** Set in front mode (`--upstream`). */
+  readonly #front: TokenFront | undefined;
   readonly #headersTimeoutMs: number;
   /** Requests held by a "timeout" fault; each function drops its connection. */
   readonly #held = new Set<() => void>();
@@ -79,15 +72,16 @@ export class ReferenceGateway {
     this.environment = services.environment;
     this.#services = services;
     this.#controls = { clock: services.clock, faults: new FaultInjector(), latencyMs: options.latencyMs ?? 0 };
-    this.#upstream = options.upstream ? new UpstreamProxy(options.upstream) : undefined;
     this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
-    // In front of OpenClaw, the sample agents and jobs give way to the upstream's own routes.
-    const api = this.#upstream ? frontApiRoutes(services) : apiRoutes(services);
-    const upstream = this.#upstream;
-    const catalog = upstream
-      ? frontAgentRoutes((ctx, method, params) => upstream.rpc(method, params, this.#identity(upstream, ctx.req, ctx.token)))
-      : catalogRoutes(services);
-    this.#routes = [...api, ...catalog, ...adminTokenRoutes(services)];
+    this.#front = options.upstream
+      ? new TokenFront(options.upstream, services, {
+          log: (req, url, caller, status) => this.#log(req, url, caller, status),
+          errorReply: (error) => this.#errorReply(error),
+        })
+      : undefined;
+    // In front of OpenClaw, the sample agents, jobs and tools give way to the upstream's own routes.
+    const clientRoutes = this.#front ? this.#front.routes() : [...apiRoutes(services), ...catalogRoutes(services)];
+    this.#routes = [...clientRoutes, ...adminTokenRoutes(services)];
     this.#testRoutes = options.testControl ? testControlRoutes(this.#controls) : undefined;
     // Timeouts are checked every second (node's default is 30 s, far too coarse for a 15 s headers limit).
     this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
@@ -97,14 +91,14 @@ export class ReferenceGateway {
       });
     });
     this.#hardenEdge();
-    if (this.#upstream) {
+    const front = this.#front;
+    if (front) {
       this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        this.#handleUpgrade(req, socket, head).catch((error: unknown) => {
+        front.upgrade(req, socket, head).catch((error: unknown) => {
           process.stderr.write(`reference-gateway: cannot upgrade ${req.url}: ${String(error)}\n`);
           socket.destroy();
         });
       });
-      this.#tunnelSweep = setInterval(() => this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
     }
   }
 
@@ -167,8 +161,7 @@ export class ReferenceGateway {
 
   async #close(): Promise<void> {
     for (const release of [...this.#held]) release();
-    clearInterval(this.#tunnelSweep);
-    this.#upstream?.close();
+    this.#front?.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     const force = setTimeout(() => this.#server.closeAllConnections(), CLOSE_GRACE_MS);
@@ -203,8 +196,8 @@ export class ReferenceGateway {
     try {
       registry.refresh(); // one stat: picks up tokens created or revoked by the admin CLI
       caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
-      if (this.#upstream && matchRoute(this.#routes, req.method ?? "GET", url.pathname).kind === "not-found") {
-        const status = await this.#forward(this.#upstream, req, res, url, caller);
+      if (this.#front && matchRoute(this.#routes, req.method ?? "GET", url.pathname).kind === "not-found") {
+        const status = await this.#front.forward(req, res, url, caller);
         this.#log(req, url, caller, status);
         return;
       }
@@ -229,82 +222,6 @@ export class ReferenceGateway {
       consumer,
     };
     this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active, source);
-  }
-
-  /**
-   * Authorises a request for the upstream by the scope map and forwards it. Throws (nothing written yet) when
-   * the front refuses it; otherwise resolves to the status the client got.
-   */
-  async #forward(upstream: UpstreamProxy, req: IncomingMessage, res: ServerResponse, url: URL, caller: Caller): Promise<number> {
-    const token = requireActiveToken(caller);
-    const route = upstreamRouteOf(req.method ?? "GET", url.pathname);
-    let body: Buffer | undefined;
-    let extraScopes: readonly string[] = [];
-    if (route?.requires === "rpc") {
-      body = await readBody(req, MAX_RPC_BODY_BYTES);
-      const method = rpcMethodOf(parseJson(body));
-      if (method === undefined) throw new ValidationError("admin RPC request", [{ field: "method", message: 'required; a string such as "health"' }]);
-      const required = scopeOfRpcMethod(method);
-      requireScope(token, required);
-      if (required !== Scope.AdminAll && !token.scopes.includes(Scope.AdminAll)) extraScopes = RPC_METHOD_OPERATOR_SCOPES[method] ?? [];
-    } else {
-      requireScope(token, route?.requires ?? Scope.AdminAll);
-    }
-    return upstream.forward(req, res, url.pathname + url.search, this.#identity(upstream, req, token, extraScopes), body);
-  }
-
-  #identity(upstream: UpstreamProxy, req: IncomingMessage, token: TokenRecord, extraScopes: readonly string[] = []): UpstreamIdentity {
-    const operatorScopes = [...new Set([...operatorScopesFor(token.scopes), ...extraScopes])];
-    return {
-      user: token.name,
-      operatorScopes,
-      clientAddress: upstream.clientAddress(req.socket.remoteAddress),
-      proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
-      host: req.headers.host,
-    };
-  }
-
-  /** A WebSocket upgrade: any active token may open one; OpenClaw caps what it may do by x-openclaw-scopes. */
-  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const upstream = this.#upstream as UpstreamProxy;
-    const { clock, registry } = this.#services;
-    let caller: Caller = ANONYMOUS;
-    let url: URL;
-    let status: number;
-    try {
-      url = requestUrl(req);
-    } catch (error) {
-      writeRawReply(socket, this.#errorReply(error));
-      return;
-    }
-    try {
-      registry.refresh();
-      caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
-      const token = requireActiveToken(caller);
-      status = await upstream.upgrade(req, socket, head, url.pathname + url.search, this.#identity(upstream, req, token), token.id);
-    } catch (error) {
-      const reply = this.#errorReply(error);
-      writeRawReply(socket, reply);
-      status = reply.status;
-    }
-    this.#log(req, url, caller, status);
-  }
-
-  /** Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened. */
-  #cutInvalidTunnels(): void {
-    const upstream = this.#upstream as UpstreamProxy;
-    const tunnels = upstream.tunnels();
-    if (tunnels.length === 0) return;
-    try {
-      this.#services.registry.refresh();
-    } catch {
-      return; // state trouble is reported by the next request; keep the tunnels meanwhile
-    }
-    const now = this.#services.clock.now().getTime();
-    for (const tunnel of tunnels) {
-      const record = this.#services.registry.get(tunnel.tokenId);
-      if (!record || tokenStatus(record, now) !== TokenStatus.Active) tunnel.close();
-    }
   }
 
   /** Routes, authenticates and runs the handler; throws what the client should be told. */
@@ -377,41 +294,5 @@ export class ReferenceGateway {
         return;
       }
     }
-  }
-}
-
-/**
- * The front's own client API: health, and whoami with the operator scopes OpenClaw will cap the token to (what a
- * consumer needs to know when OpenClaw answers "missing scope").
- */
-function frontApiRoutes(services: GatewayServices): Route[] {
-  return apiRoutes(services)
-    .filter((r) => r.pattern === "/healthz" || r.pattern === "/v1/auth/whoami")
-    .map((r): Route =>
-      r.pattern === "/v1/auth/whoami" && r.requires !== null
-        ? {
-            ...r,
-            handle: async (ctx: AuthenticatedContext) => {
-              const reply = await r.handle(ctx);
-              return { ...reply, body: { ...(reply.body as object), operatorScopes: operatorScopesFor(ctx.token.scopes) } };
-            },
-          }
-        : r,
-    );
-}
-
-/**
- * The request target as a URL. Only origin-form targets ("/path?query") are served: an absolute or
- * authority-form target, or one starting with "//" (which a URL parser reads as another host), is a 400.
- */
-function requestUrl(req: IncomingMessage): URL {
-  const target = req.url ?? "/";
-  if (!target.startsWith("/") || target.startsWith("//")) {
-    throw new ApiError(400, ApiErrorCode.InvalidRequest, `request target ${JSON.stringify(target.slice(0, 100))} is not a path; send /path?query`);
-  }
-  try {
-    return new URL(target, "http://gateway.invalid");
-  } catch {
-    throw new ApiError(400, ApiErrorCode.InvalidRequest, "request target is not a valid path");
   }
 }
