@@ -26,7 +26,7 @@ import type { UpstreamOptions } from "./upstream/proxy";
 export interface GatewayOptions {
   /** The one environment this gateway serves; it mints and accepts only that environment's prefix. */
   readonly environment: Environment;
-  /** Holds tokens.json and requests.jsonl; shared with the admin CLI. */
+  /** Holds registry.sqlite (tokens, request log, consumer aggregates); shared with the admin CLI. */
   readonly stateDir: string;
   /** Mount `/_test/clock`, `/_test/faults` and `/_test/latency`. @default false */
   readonly testControl?: boolean;
@@ -248,7 +248,7 @@ export class ReferenceGateway {
   #errorReply(error: unknown): Reply {
     if (error instanceof ApiError) return errorReply(error);
     if (error instanceof ValidationError) return errorReply(invalidRequest(error));
-    // State trouble (corrupt tokens.json, a stuck lock, another environment's dir) is the operator's to fix:
+    // State trouble (an unreadable or locked registry, another environment's dir) is the operator's to fix:
     // the details go to stderr, the client learns only that the gateway cannot serve right now.
     if (error instanceof TokenOpsError) {
       process.stderr.write(`reference-gateway: ${error.message}\n`);
