@@ -4,10 +4,10 @@ import { StateError } from "./errors";
 
 /**
  * The registry database: one SQLite file (`registry.sqlite`, node:sqlite) in the state dir, shared by the server
- * and the admin CLI. WAL mode lets the CLI write while the server reads; `busy_timeout` makes a writer wait for
+ * and the admin CLI. WAL mode lets the CLI write while the server reads; `busy_timeout` (1 s: the wait blocks the
+ * server's event loop, and a transaction takes milliseconds) makes a writer wait for
  * another instead of failing. Tokens, the request log (bounded) and the per-token consumer aggregates live here.
  */
-export const DATABASE_FILE = "registry.sqlite";
 /** Bump with a migration when the schema changes; a newer file is refused rather than misread. */
 const SCHEMA_VERSION = 1;
 
@@ -67,7 +67,7 @@ export function openRegistryDatabase(path: string): DatabaseSync {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000; PRAGMA foreign_keys = ON;");
     db.exec(SCHEMA);
   } catch (cause) {
     throw new StateError(`cannot open ${path}: ${(cause as Error).message}`, {
@@ -92,13 +92,21 @@ export function openRegistryDatabase(path: string): DatabaseSync {
 
 /** Runs `fn` in one write transaction (BEGIN IMMEDIATE: writers queue on busy_timeout, never interleave). */
 export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec("BEGIN IMMEDIATE");
+  } catch (cause) {
+    // SQLITE_BUSY after busy_timeout: another writer held the database for over 1 s. The server answers 503.
+    throw new StateError(`the registry database is busy or not writable: ${(cause as Error).message}`, {
+      hint: "check for a stuck process holding the state dir, and that the disk is writable",
+      cause,
+    });
+  }
   try {
     const result = fn();
     db.exec("COMMIT");
     return result;
   } catch (error) {
-    db.exec("ROLLBACK");
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
 }

@@ -221,7 +221,12 @@ export class ReferenceGateway {
       userAgent,
       consumer,
     };
-    this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active, source);
+    try {
+      this.#services.requestLog.record(caller.record.id, entry, caller.status === TokenStatus.Active, source);
+    } catch (error) {
+      // Losing a log entry must be visible, but must not cost the client its answer.
+      process.stderr.write(`reference-gateway: cannot record a request of ${caller.record.id}: ${(error as Error).message}\n`);
+    }
   }
 
   /** Routes, authenticates and runs the handler; throws what the client should be told. */

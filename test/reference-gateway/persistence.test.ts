@@ -86,6 +86,31 @@ describe("reference gateway: state dir", () => {
     expect(mode).toBe(0o600);
   });
 
+  it("answers 503 when another writer holds the registry past the busy timeout, and still answers reads", async () => {
+    // Prepare: another process (here the test) holds the database's write lock for longer than the 1 s busy timeout.
+    const reader = await createToken(gateway.url, gateway.adminToken, { name: "busy-reader", scopes: ["read:agents"] });
+    const holder = new DatabaseSync(join(gateway.stateDir, "registry.sqlite"));
+    holder.exec("BEGIN IMMEDIATE");
+
+    try {
+      // Act
+      const [created, read] = await Promise.all([
+        call(gateway.url, "POST", "/v1/admin/tokens", { token: gateway.adminToken, body: { name: "blocked", scopes: ["read:agents"] } }),
+        call(gateway.url, "GET", "/v1/agents", { token: reader.token }),
+      ]);
+
+      // Assess
+      expect(created.status).toBe(503);
+      expect(created.body.error.code).toBe("unavailable");
+      expect(read.status).toBe(200); // its log entry is lost (reported on stderr), not its answer
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    const after = await call(gateway.url, "POST", "/v1/admin/tokens", { token: gateway.adminToken, body: { name: "unblocked", scopes: ["read:agents"] } });
+    expect(after.status).toBe(201);
+  }, 15_000);
+
   it("imports the tokens.json of an earlier version once, keeping IDs, hashes, revocations and the environment", async () => {
     // Prepare: a state dir as the JSON-file registry wrote it.
     const dir = await mkdtemp(join(tmpdir(), "legacy-state-"));
