@@ -18,6 +18,9 @@ interface Recorded {
   readonly body: string;
 }
 
+/** Size of the /v1/big response: far more than socket buffers hold. */
+const BIG_BYTES = 64 * 1024 * 1024;
+
 /** An upstream that records each request and answers by path. */
 class RecordingUpstream {
   readonly requests: Recorded[] = [];
@@ -25,6 +28,8 @@ class RecordingUpstream {
   releaseStream: () => void = () => undefined;
   /** Resolves when the last streaming response's connection closed, finished or not. */
   streamClosed: Promise<void> = Promise.resolve();
+  /** Bytes of /v1/big the upstream has managed to write so far (it waits for 'drain' like any good server). */
+  bigWritten = 0;
   #server: Server;
   url = "";
 
@@ -46,6 +51,20 @@ class RecordingUpstream {
       return;
     }
     if (url === "/slow") return; // never answers
+    if (url === "/v1/big") {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      this.bigWritten = 0;
+      const pump = (): void => {
+        while (this.bigWritten < BIG_BYTES) {
+          this.bigWritten += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
     if (url === "/api/v1/admin/rpc" && this.requests.at(-1)?.body.includes('"agents.list"')) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ ok: true, payload: { agents: [{ id: "main", workspace: "/home/x/ws", model: { primary: "m" } }] } }));
@@ -208,6 +227,21 @@ describe("token front forwarding (recording upstream)", () => {
     clearTimeout(timer);
 
     expect(closed).toBe("closed");
+  });
+
+  it("applies backpressure: a client that stops reading stalls the upstream instead of filling the front's memory", async () => {
+    const res = await fetch(`${front.url}/v1/big`, { headers: { authorization: `Bearer ${front.adminToken}` } });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+
+    // The client reads nothing for a while: the upstream can only fill the socket buffers on the way.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const writtenWhileStalled = upstream.bigWritten;
+    let received = 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value.length;
+
+    expect(writtenWhileStalled).toBeLessThan(BIG_BYTES / 4);
+    expect(received).toBeGreaterThan(BIG_BYTES - 1024 * 1024);
   });
 
   it("answers 504 upstream_timeout when the upstream goes silent, and records it in the token's request log", async () => {
