@@ -24,6 +24,8 @@ export interface CliOptions {
   readonly leaseTable: string;
   /** How long the old token must go unused before it is revoked. @default 15 minutes */
   readonly quietPeriodMs: number;
+  /** `status --live`: also ask the gateway (needs the admin token). @default false */
+  readonly live: boolean;
   /** JSON results on stdout and JSON log lines on stderr. @default false */
   readonly json: boolean;
   /** Stack traces with errors. @default false */
@@ -91,6 +93,7 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
     adminSecretId: value("admin-secret-id") ?? adminSecretName(env_),
     leaseTable: value("lease-table") ?? rotatorNames(env_).leaseTableName,
     quietPeriodMs: (quietSeconds as number) * 1000,
+    live: args.options.live !== undefined,
     ...outputFlags(args.options),
     awsEndpointUrl: env.AWS_ENDPOINT_URL || undefined,
     clockOffsetMs,

@@ -13,6 +13,7 @@
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { Sensitive } from "../src/domain/sensitive";
 import { ownUserAgent } from "../src/gateway/backend";
 import { DocumentedApiGateway } from "../src/gateway/documented-api";
@@ -42,13 +43,21 @@ interface Options {
   readonly keepRunning: boolean;
 }
 
+const LOCAL_USAGE = "usage: npm start [-- --keep-running]\n  --keep-running  leave the local stack up for the operator CLI until Ctrl-C\n";
+
 function parseOptions(argv: readonly string[]): Options {
-  const unknown = argv.filter((a) => a !== "--keep-running");
-  if (argv.includes("--help") || unknown.length) {
-    process.stderr.write("usage: npm start [-- --keep-running]\n  --keep-running  leave the local stack up for the operator CLI until Ctrl-C\n");
-    process.exit(unknown.length && !argv.includes("--help") ? 2 : 0);
+  let parsed: { values: { "keep-running"?: boolean; help?: boolean } };
+  try {
+    parsed = parseArgs({ args: [...argv], options: { "keep-running": { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true });
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n${LOCAL_USAGE}`);
+    process.exit(2);
   }
-  return { keepRunning: argv.includes("--keep-running") };
+  if (parsed.values.help) {
+    process.stdout.write(LOCAL_USAGE);
+    process.exit(0);
+  }
+  return { keepRunning: parsed.values["keep-running"] === true };
 }
 
 /** Everything the run started, stopped in reverse order whatever happens. */
