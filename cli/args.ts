@@ -58,6 +58,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   const command = word;
   const spec = COMMANDS[command];
+  if (rest.some((arg) => /^(openclaw_gw_|sk-)/.test(arg))) {
+    throw new UsageError(
+      "a token value was given as an argument; it is never taken from the command line (shell history and ps would keep it)",
+      "revoke it if this machine's history is shared; pipe it on stdin or set OPENCLAW_GATEWAY_TOKEN instead",
+      command,
+    );
+  }
   if (help) return { command, positionals: rest, name: rest[0], options, help: true };
 
   // Options are parsed against the union of all commands; each command accepts only its own.
@@ -99,7 +106,13 @@ export function usageLine(command: Command): string {
 }
 
 function unknownOption(raw: string, known: readonly OptionName[]): UsageError {
-  const bare = raw.replace(/^-+/, "");
+  const bare = raw.replace(/^-+/, "").replace(/=.*$/s, "");
+  if (bare === "token") {
+    return new UsageError(
+      "the token is never taken from the command line (shell history and ps would keep it)",
+      "pipe it on stdin or set OPENCLAW_GATEWAY_TOKEN",
+    );
+  }
   const suggestion = closest(bare, known);
   return new UsageError(
     `unknown option ${raw}`,

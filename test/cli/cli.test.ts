@@ -272,6 +272,69 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
     });
   });
 
+  describe("doctor NAME (the guide's \"502 or 504 right after token rotation\": a consumer that cached the old token)", () => {
+    interface DoctorJson {
+      readonly checks: Array<{ id: string; status: string; message: string; fix?: string }>;
+      readonly token: { source: string; id: string | null };
+    }
+    const secretCheck = (run: CliRun) => (JSON.parse(run.stdout) as DoctorJson).checks.find((c) => c.id === "secret");
+
+    /** One full rotation: rotate, a consumer moves to the new token, and rotate again once the old one is quiet. */
+    async function rotateFully(name: string): Promise<void> {
+      await cli(["rotate", name]);
+      expect(await h.consume(await h.current(name))).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await cli(["rotate", name, "--quiet-period", "1s"])).code).toBe(0);
+    }
+
+    it("without a token, checks the secret's AWSCURRENT against its own gateway", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs"] });
+
+      const run = await cli(["doctor", "ci-runner", "--endpoint", "POST /v1/jobs", "--json"]);
+
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as DoctorJson;
+      expect(report.token).toMatchObject({ source: "AWSCURRENT of openclaw/dev/ci-runner", id: await idOf("ci-runner") });
+      expect(secretCheck(run)).toMatchObject({ status: "ok", message: `the token is AWSCURRENT (${await idOf("ci-runner")}) of openclaw/dev/ci-runner` });
+    });
+
+    it("a consumer still on AWSPREVIOUS during a rotation: valid, about to be retired; fix: reload", async () => {
+      await declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      const oldId = await idOf("ci-runner");
+      await cli(["rotate", "ci-runner"]);
+
+      const run = await cli(["doctor", "ci-runner", "--json"], { env: { OPENCLAW_GATEWAY_TOKEN: old.reveal() } });
+
+      expect(run.code).toBe(3);
+      expect(secretCheck(run)).toEqual({
+        id: "secret",
+        status: "problem",
+        message: `the token is AWSPREVIOUS (${oldId}) of openclaw/dev/ci-runner, the one being retired: still valid while consumers move, and revoked once the rotation completes`,
+        fix: "roll the service so it reloads secrets (it cached the old token)",
+      });
+    });
+
+    it("a consumer holding a token the secret no longer knows: a stale cache; fix: roll the service", async () => {
+      await declare({ name: "ci-runner" });
+      const first = await h.current("ci-runner");
+      await rotateFully("ci-runner");
+      await rotateFully("ci-runner");
+
+      const run = await cli(["doctor", "ci-runner", "--json"], { stdin: first.reveal() });
+
+      expect(run.code).toBe(3);
+      const report = JSON.parse(run.stdout) as DoctorJson;
+      expect(report.checks.find((c) => c.id === "whoami")?.status).toBe("problem");
+      expect(secretCheck(run)).toEqual({
+        id: "secret",
+        status: "problem",
+        message: `openclaw/dev/ci-runner no longer knows this token (AWSCURRENT is ${await idOf("ci-runner")}): a stale cache, the guide's "502 or 504 right after token rotation"`,
+        fix: "roll the service so it reloads secrets; it must read AWSCURRENT of openclaw/dev/ci-runner",
+      });
+    });
+  });
+
   describe("options", () => {
     it("requires the environment, by flag or OPENCLAW_ENVIRONMENT", async () => {
       const missing = await cli(["status"], { bare: true });
