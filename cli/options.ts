@@ -24,6 +24,12 @@ export interface CliOptions {
   readonly leaseTable: string;
   /** How long the old token must go unused before it is revoked. @default 15 minutes */
   readonly quietPeriodMs: number;
+  /** `audit --since`: an ISO time or a duration back from now. @default 7d */
+  readonly since: string | undefined;
+  /** `audit --new-after`: flag consumers first seen after this time. */
+  readonly newAfter: string | undefined;
+  /** `audit --token-id`: one more gateway token ID to audit. */
+  readonly tokenId: string | undefined;
   /** `status --live`: also ask the gateway (needs the admin token). @default false */
   readonly live: boolean;
   /** JSON results on stdout and JSON log lines on stderr. @default false */
@@ -94,6 +100,9 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
     leaseTable: value("lease-table") ?? rotatorNames(env_).leaseTableName,
     quietPeriodMs: (quietSeconds as number) * 1000,
     live: args.options.live !== undefined,
+    since: args.options.since,
+    newAfter: args.options["new-after"],
+    tokenId: args.options["token-id"],
     ...outputFlags(args.options),
     awsEndpointUrl: env.AWS_ENDPOINT_URL || undefined,
     clockOffsetMs,

@@ -253,6 +253,17 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(run.stdout).toContain(`New token: ${newId} (AWSCURRENT of openclaw/dev/ci-runner)`);
       expect(run.stdout).toMatch(/consumers are refused until they read the new value/);
       expect(run.stderr).toMatch(/^warn  emergency: leaked token revoked and confirmed refused/m);
+      // It ends with the guide's leak checklist: what it did, and what remains.
+      const checklist = run.stdout.slice(run.stdout.indexOf("Leak checklist"));
+      expect(checklist.split("\n").slice(1, 8)).toEqual([
+        expect.stringMatching(new RegExp(`^  \\[done\\] 1\\. Revoke immediately: ${leakedId} revoked at \\d{4}-\\S+Z, \\d+\\.\\d\\ds in all$`)),
+        "  [done] 2. Confirm revocation: whoami with the revoked token answers 401",
+        `  [todo] 3. Audit recent activity: check the request log for calls you did not make: openclaw-tokens audit ci-runner --environment dev --since 7d --new-after <when it leaked> --token-id ${leakedId}`,
+        `  [done] 4. Generate a replacement: ${newId}, same scopes, a new name on the gateway`,
+        "  [todo] 5. Deploy the replacement: consumers are refused until they reload openclaw/dev/ci-runner (AWSCURRENT): restart or reload them now",
+        "  [todo] 6. Rotate dependent secrets: anything the token could read (provider keys, admin configs) is to be rotated too",
+        "  [todo] 7. Post-mortem: how did it leak (source control, a log file, a chat message)? Close that path",
+      ]);
       expect(await h.accepted(leaked)).toBe(false);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
     });
@@ -268,7 +279,78 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(run.code).toBe(0);
       const result = JSON.parse(run.stdout);
       expect(result).toMatchObject({ name: "ci-runner", newTokenId: await idOf("ci-runner"), elapsedMs: expect.any(Number) });
+      expect(result.checklist.map((item: { step: string; done: boolean }) => [item.step, item.done])).toEqual([
+        ["Revoke immediately", true],
+        ["Confirm revocation", true],
+        ["Audit recent activity", false],
+        ["Generate a replacement", true],
+        ["Deploy the replacement", false],
+        ["Rotate dependent secrets", false],
+        ["Post-mortem", false],
+      ]);
       expect([...result.revokedTokenIds].sort()).toEqual([firstId, secondId].sort());
+    });
+  });
+
+  describe("audit", () => {
+    async function call(token: string, userAgent: string): Promise<number> {
+      const res = await fetch(`${h.gateway.url}/v1/agents`, { headers: { Authorization: `Bearer ${token}`, "User-Agent": userAgent } });
+      await res.arrayBuffer();
+      return res.status;
+    }
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    it("groups the current and previous tokens' requests by consumer and flags one first seen after --new-after", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      const oldId = await idOf("dashboard");
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      await cli(["rotate", "dashboard"]);
+      const newId = await idOf("dashboard");
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      await pause();
+      const marker = new Date().toISOString();
+      await pause();
+      expect(await call((await h.current("dashboard")).reveal(), "curl/8.5.0")).toBe(200);
+
+      const run = await cli(["audit", "dashboard", "--since", "1h", "--new-after", marker]);
+
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(new RegExp(`^  ${newId}  AWSCURRENT, active: 2 requests$`, "m"));
+      expect(run.stdout).toMatch(new RegExp(`^  ${oldId}  AWSPREVIOUS, active: 1 request$`, "m"));
+      expect(run.stdout).toMatch(new RegExp(`^dashboard-ui/3\\.0\n  2 requests, first \\S+, last \\S+, token ${oldId}, ${newId}\n +2 {2}200 {2}GET /v1/agents$`, "m"));
+      expect(run.stdout).toMatch(/^curl\/8\.5\.0 {2}\[NEW CONSUMER\]$/m);
+      expect(run.stdout).toMatch(/^1 consumer flagged: check that these calls are yours/m);
+      expect(run.stdout).toMatch(/^\(\d+ requests? by openclaw-token-ops itself left out\)$/m);
+    });
+
+    it("after revoke --emergency, flags calls made with the leaked token after its revocation (--token-id, --json)", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      const leaked = (await h.current("dashboard")).reveal();
+      const leakedId = await idOf("dashboard");
+      expect(await call(leaked, "dashboard-ui/3.0")).toBe(200);
+      expect((await cli(["revoke", "dashboard", "--emergency"])).code).toBe(0);
+      expect(await call(leaked, "scraper/1.0")).toBe(401);
+
+      const run = await cli(["audit", "dashboard", "--token-id", leakedId, "--json"]);
+
+      expect(run.code).toBe(3);
+      const report = JSON.parse(run.stdout);
+      expect(report.tokens).toEqual(expect.arrayContaining([expect.objectContaining({ tokenId: leakedId, status: "revoked", revokedAt: expect.any(String) })]));
+      expect(report.consumers).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ consumer: "dashboard-ui/3.0", afterRevocation: 0, newConsumer: false }),
+          expect.objectContaining({ consumer: "scraper/1.0", afterRevocation: 1, endpoints: [{ endpoint: "GET /v1/agents", status: 401, count: 1 }] }),
+        ]),
+      );
+      expect(report.flagged).toBe(1);
+    });
+
+    it("with nothing to flag, exits 0", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      const run = await cli(["audit", "dashboard"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Nothing flagged\.$/m);
     });
   });
 
