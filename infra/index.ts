@@ -6,22 +6,26 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayToken } from "../src/provider/gateway-token";
 import { RotatorDeployment } from "./aws/rotator-deployment";
-import { loadStackConfig } from "./config";
+import { loadStackConfig, protectToken } from "./config";
 import { buildProviderRuntime } from "./provider-runtime";
 
 const config = loadStackConfig();
 buildProviderRuntime();
 
-const tokens = config.tokens.map(
-  (token) =>
-    new GatewayToken(token.name, {
+// Prod tokens are protected from an accidental `pulumi destroy`; `protect: false` in a declaration opts out.
+const tokens = config.tokens.map(({ protect: _protect, ...token }, i) =>
+  new GatewayToken(
+    token.name,
+    {
       ...token,
       scopes: [...token.scopes],
       environment: config.environment,
       gatewayUrl: config.gatewayUrl,
       adminToken: config.adminToken,
       backend: config.backend,
-    }),
+    },
+    { protect: protectToken(config.tokens[i], config.environment) },
+  ),
 );
 
 /** Per token, where its consumers read it: the secret's AWSCURRENT version. */

@@ -5,6 +5,7 @@
  */
 import { parseDuration } from "../../src/domain/duration";
 import { Problem } from "../../src/domain/errors";
+import { closest } from "../../src/domain/suggest";
 
 export const ROTATOR_DEFAULTS = {
   deploy: false,
@@ -125,7 +126,8 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
   const problems: Problem[] = [];
   for (const name of Object.keys(given)) {
     if (!(SETTING_KEYS as readonly string[]).includes(name)) {
-      problems.push({ field: `${key}.${name}`, message: `${name} is not a rotator setting; the settings are ${SETTING_KEYS.join(", ")}` });
+      const suggestion = closest(name, SETTING_KEYS);
+      problems.push({ field: `${key}.${name}`, message: `${name} is not a rotator setting${suggestion ? `; did you mean ${suggestion}?` : ""} (the settings are ${SETTING_KEYS.join(", ")})` });
     }
   }
   const settings: RotatorSettings = {

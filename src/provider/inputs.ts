@@ -4,6 +4,7 @@ import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
 import { defaultSecretName, secretNamespace } from "../store/metadata";
+import { closest } from "../domain/suggest";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
@@ -65,6 +66,35 @@ const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
  */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** Every input a GatewayToken takes (GatewayTokenArgs); any other key is refused, naming the closest of these. */
+export const INPUT_KEYS = [
+  "name",
+  "scopes",
+  "ttl",
+  "environment",
+  "gatewayUrl",
+  "adminToken",
+  "rotationFraction",
+  "secretName",
+  "allowAdminScope",
+  "recoveryWindowDays",
+  "backend",
+  "awsRegion",
+] as const;
+
+/**
+ * Keys that are not inputs: a typo (`rotationFracton`) would otherwise be ignored and the default used. Pulumi's
+ * own properties (`__provider`, the serialised dynamic provider) are not the declaration's.
+ */
+export function unknownKeyProblems(raw: Record<string, unknown>, known: readonly string[], what: string): Problem[] {
+  return Object.keys(raw)
+    .filter((key) => !key.startsWith("__") && raw[key] !== undefined && !known.includes(key))
+    .map((key) => {
+      const suggestion = closest(key, known);
+      return { field: key, message: `${key} is not ${what}${suggestion ? `; did you mean ${suggestion}?` : ""} (the keys are ${known.join(", ")})` };
+    });
+}
+
 export type CheckOutcome =
   | { readonly ok: true; readonly inputs: GatewayTokenInputs }
   | { readonly ok: false; readonly problems: readonly Problem[] };
@@ -74,6 +104,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   const problems: Problem[] = [];
   const problem = (field: string, message: string) => problems.push({ field, message });
   const known = (value: unknown) => value !== UNKNOWN;
+  problems.push(...unknownKeyProblems(raw, INPUT_KEYS, "a GatewayToken input"));
 
   const name = raw.name;
   if (typeof name !== "string" || !NAME_PATTERN.test(name)) {

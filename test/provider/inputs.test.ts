@@ -117,6 +117,17 @@ describe("checkInputs", () => {
     expect(problemsOf({ adminToken: secret }).join("\n")).not.toContain("THIS-MUST-NOT-APPEAR");
   });
 
+  it("refuses an unknown key, naming it and the closest valid one", () => {
+    expect(problemsOf({ rotationFracton: 0.5 })).toEqual([
+      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion)",
+    ]);
+    expect(problemsOf({ colour: "red" })).toEqual([expect.stringMatching(/^colour: colour is not a GatewayToken input \(the keys are name, /)]);
+  });
+
+  it("ignores Pulumi's own properties (the serialised provider) and keys left undefined", () => {
+    expect(problemsOf({ __provider: "exports.handler = ...", secretArn: undefined })).toEqual([]);
+  });
+
   it("defers checks of values Pulumi does not know yet", () => {
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     expect(problemsOf({ adminToken: unknown, gatewayUrl: unknown })).toEqual([]);
