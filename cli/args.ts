@@ -6,7 +6,7 @@
 import { parseArgs as parseTokens } from "node:util";
 import { UsageError } from "./errors";
 import { Command, COMMAND_NAMES, COMMANDS, isCommand, OptionName, OPTIONS } from "./spec";
-import { closest } from "./suggest";
+import { closest } from "../src/domain/suggest";
 
 export { Command } from "./spec";
 export type { OptionName } from "./spec";

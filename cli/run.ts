@@ -12,7 +12,7 @@ import { UsageError } from "./errors";
 import { outputFlags, resolveOptions } from "./options";
 import { ExitCode, Output, Streams } from "./output";
 import { COMMAND_NAMES, isCommand } from "./spec";
-import { closest } from "./suggest";
+import { closest } from "../src/domain/suggest";
 import { commandHelp, USAGE } from "./usage";
 import { cliVersion } from "./version";
 
