@@ -32,9 +32,10 @@ import {
   wildcardActions,
 } from "./rotator-policy";
 import { ROTATOR_DEFAULTS, validate } from "./rotator-settings";
+import { packageRoot } from "../../src/package-root";
 
 /** Where scripts/build.mjs writes the rotator's esbuild bundle (index.js and its source map). */
-export const DEFAULT_BUNDLE_DIR = resolve(__dirname, "..", "..", "dist", "lambda", "rotator");
+export const DEFAULT_BUNDLE_DIR = resolve(packageRoot(__dirname), "dist", "lambda", "rotator");
 
 /** The CloudWatch namespace and metrics the rotator emits (EMF, dimension `environment`). */
 export const METRICS_NAMESPACE = "OpenClawTokens";
