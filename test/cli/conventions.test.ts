@@ -170,7 +170,8 @@ COMP_WORDS=(${line}); COMP_CWORD=${words.length - 1}; _openclaw_tokens; printf '
   it("bash: registers for openclaw-tokens and completes commands, options and closed values", async () => {
     expect(await complete(["openclaw-tokens", "ro"])).toEqual(["rotate"]);
     expect(await complete(["openclaw-tokens", ""])).toEqual(expect.arrayContaining(["audit", "doctor", "status", "--version"]));
-    expect(await complete(["openclaw-tokens", "status", "--l"])).toEqual(["--live"]);
+    expect(await complete(["openclaw-tokens", "status", "--l"])).toEqual(["--lease-table", "--live"]);
+    expect(await complete(["openclaw-tokens", "status", "--li"])).toEqual(["--live"]);
     expect(await complete(["openclaw-tokens", "revoke", "x", "--em"])).toEqual(["--emergency"]);
     expect(await complete(["openclaw-tokens", "status", "--environment", "p"])).toEqual(["prod"]);
     expect(await complete(["openclaw-tokens", "completion", ""])).toEqual(expect.arrayContaining(["bash", "zsh"]));
