@@ -4,6 +4,8 @@
  * the consumer holds, and without a token its AWSCURRENT is checked.
  */
 import { ALL_ENVIRONMENTS, isEnvironment } from "../../src/domain/environments";
+import { gatewayUrlProblems } from "../../src/domain/gateway-url";
+import { BackendKind } from "../../src/gateway/backend";
 import { TokenRecord } from "../../src/store/record";
 import { Stage } from "../../src/store/token-store";
 import { ParsedArgs } from "../args";
@@ -46,11 +48,23 @@ export async function doctor({ args, env, io, output }: DoctorRun): Promise<Exit
     }
     const current = managed.versions[Stage.Current];
     if (!current) throw new CommandFailedError("no_current_version", `${managed.secretName} has no AWSCURRENT version`, { hint: "run pulumi up to re-create the token" });
+    if (current.backend !== BackendKind.DocumentedApi) {
+      throw new CommandFailedError("doctor_backend", `${name} is a token of an OpenClaw gateway (${current.backend}); doctor checks the documented token API's answers`, {
+        hint: `run \`openclaw-tokens verify ${name}\` instead`,
+      });
+    }
     if (token === undefined) {
       // The stored value goes only to the gateway that issued it.
       if (gatewayFlag && gatewayFlag.replace(/\/+$/, "") !== current.gatewayUrl.replace(/\/+$/, "")) {
         throw new CommandFailedError("gateway_mismatch", `${name}'s token belongs to ${current.gatewayUrl}; refusing to send it to ${gatewayFlag}`, {
           hint: "drop --gateway-url (or OPENCLAW_GATEWAY_URL), or point it at the token's own gateway",
+        });
+      }
+      const via = args.options.via;
+      const viaProblems = via === undefined ? [] : gatewayUrlProblems(via, current.environment);
+      if (viaProblems.length) {
+        throw new CommandFailedError("via_refused", `the stored token goes through --via ${via} only to a URL its gateway could have: ${viaProblems.join("; ")}`, {
+          hint: "give the proxy's https URL, or pipe a consumer's token on stdin instead",
         });
       }
       token = current.token.reveal();

@@ -380,6 +380,16 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(secretCheck(run)).toMatchObject({ status: "ok", message: `the token is AWSCURRENT (${await idOf("ci-runner")}) of openclaw/dev/ci-runner` });
     });
 
+    it("sends the stored token through --via only to a URL its gateway could have", async () => {
+      await declare({ name: "ci-runner" });
+
+      const run = await cli(["doctor", "ci-runner", "--via", "http://proxy.attacker.example", "--json"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(JSON.parse(run.stderr).error).toMatchObject({ code: "via_refused", message: expect.stringMatching(/plain http is only allowed on loopback/) });
+    });
+
     it("a consumer still on AWSPREVIOUS during a rotation: valid, about to be retired; fix: reload", async () => {
       await declare({ name: "ci-runner" });
       const old = await h.current("ci-runner");
