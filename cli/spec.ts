@@ -69,7 +69,7 @@ export const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
     positionals: [],
     options: [...STACK, "live", ...OUTPUT],
     examples: ["openclaw-tokens status --environment prod", "openclaw-tokens status --environment prod --live --json"],
-    details: "Reads Secrets Manager only, unless --live. Exit code 3 when a token has a problem.",
+    details: "Exit code 3 when a token has a problem.",
   },
   rotate: {
     name: "rotate",

@@ -84,6 +84,13 @@ describe("usage errors", () => {
     expect(run.stdout).toBe("");
   });
 
+  it("status accepts --live (what the gateway says is added to the rows)", async () => {
+    const run = await cli(["status", "--live"]);
+    expect(run.code).toBe(2);
+    // Past the option check: what is missing now is the environment.
+    expect(run.stderr).toMatch(/^error: --environment is required/);
+  });
+
   it("points a command's usage error at that command's help", async () => {
     const run = await cli(["verify", "a", "b"]);
     expect(run.stderr).toMatch(/^usage: openclaw-tokens verify NAME \[options\]\nRun `openclaw-tokens verify --help` for its options and an example\.$/m);
