@@ -19,7 +19,7 @@ const OPTIONS = {
   "gateway-url": "value",
   backend: "value",
   "admin-secret-id": "value",
-  "lease-table": "value",
+  "ledger-table": "value",
   "quiet-period": "value",
   json: "flag",
   debug: "flag",

@@ -15,7 +15,7 @@ options (flag, or the environment variable named):
   --gateway-url URL             OPENCLAW_GATEWAY_URL; default: the gateway the environment's tokens name
   --backend KIND                OPENCLAW_BACKEND: documented-api | openclaw-devices; default: from the tokens
   --admin-secret-id ID          OPENCLAW_ADMIN_SECRET_ID; default: openclaw-admin/<env>/gateway
-  --lease-table NAME            OPENCLAW_LEASE_TABLE; default: openclaw-rotator-<env>-leases
+  --ledger-table NAME           OPENCLAW_LEDGER_TABLE; default: openclaw-rotator-<env>-ledger
   --quiet-period DURATION       OPENCLAW_QUIET_PERIOD: how long the old token must go unused before
                                 it is revoked; default 15m
   --json                        results as JSON on stdout, log lines as JSON on stderr

@@ -12,26 +12,8 @@ import { buildProviderRuntime } from "./provider-runtime";
 const config = loadStackConfig();
 buildProviderRuntime();
 
-const tokens = config.tokens.map(
-  (token) =>
-    new GatewayToken(token.name, {
-      ...token,
-      scopes: [...token.scopes],
-      environment: config.environment,
-      gatewayUrl: config.gatewayUrl,
-      adminToken: config.adminToken,
-      backend: config.backend,
-    }),
-);
-
-/** Per token, where its consumers read it: the secret's AWSCURRENT version. */
-export const tokenSecrets = pulumi
-  .all(tokens.map((t) => pulumi.all([t.urn, t.secretName, t.secretArn])))
-  .apply((rows) => Object.fromEntries(rows.map(([urn, secretName, secretArn]) => [urn.split("::").pop() as string, { secretName, secretArn }])));
-export const environment = config.environment;
-
 /**
- * The scheduled rotator (Lambda, schedule, lease table, alarms), when `openclaw:rotator.deploy` is true. Off by
+ * The scheduled rotator (Lambda, schedule, ledger table, alarms), when `openclaw:rotator.deploy` is true. Off by
  * default, so that a stack that only declares tokens needs no AWS provider beyond Secrets Manager access.
  */
 const rotatorDeployment = config.rotator.deploy
@@ -47,6 +29,28 @@ const rotatorDeployment = config.rotator.deploy
       alarmEmail: config.rotator.alarmEmail,
     })
   : undefined;
+
+const tokens = config.tokens.map(
+  (token) =>
+    new GatewayToken(token.name, {
+      ...token,
+      scopes: [...token.scopes],
+      environment: config.environment,
+      gatewayUrl: config.gatewayUrl,
+      adminToken: config.adminToken,
+      backend: config.backend,
+    },
+    // The ledger table must exist before a token is recorded in it: the rotator's deployment creates it.
+    rotatorDeployment ? { dependsOn: [rotatorDeployment] } : undefined,
+    ),
+);
+
+
+/** Per token, where its consumers read it: the secret's AWSCURRENT version. */
+export const tokenSecrets = pulumi
+  .all(tokens.map((t) => pulumi.all([t.urn, t.secretName, t.secretArn])))
+  .apply((rows) => Object.fromEntries(rows.map(([urn, secretName, secretArn]) => [urn.split("::").pop() as string, { secretName, secretArn }])));
+export const environment = config.environment;
 
 /**
  * Secrets Manager's own rotation, pointed at the rotator, so that `aws secretsmanager rotate-secret` and the
@@ -74,7 +78,7 @@ export const rotator = rotatorDeployment && {
   functionArn: rotatorDeployment.functionArn,
   roleArn: rotatorDeployment.roleArn,
   adminSecretArn: rotatorDeployment.adminSecretArn,
-  leaseTableName: rotatorDeployment.leaseTableName,
+  ledgerTableName: rotatorDeployment.ledgerTableName,
   alarmTopicArn: rotatorDeployment.alarmTopicArn,
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
   scheduleName: rotatorDeployment.scheduleName,

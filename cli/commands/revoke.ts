@@ -6,7 +6,7 @@ import { ExitCode } from "../output";
  * refused, then a replacement becomes AWSCURRENT. Consumers fail until they read the new value.
  */
 export async function revokeEmergency(ctx: CliContext, name: string): Promise<ExitCode> {
-  const secret = await ctx.findToken(name);
+  const secret = { name: (await ctx.findToken(name)).declaration.secretName };
   const engine = await ctx.engine();
 
   const result = await engine.emergencyRevoke(secret.name);

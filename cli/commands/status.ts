@@ -5,8 +5,8 @@ import { ExitCode } from "../output";
 
 /** `status`: the environment's tokens as a table (or JSON). Problems are shown, not turned into a failure. */
 export async function status(ctx: CliContext): Promise<ExitCode> {
-  const secrets = await ctx.managedSecrets();
-  const rows = secrets.length ? await computeTokenStatus({ store: ctx.store, backend: await ctx.backend(), clock: ctx.clock }, { secrets }) : [];
+  const entries = await ctx.managedTokens();
+  const rows = entries.length ? await computeTokenStatus({ ledger: ctx.ledger, backend: await ctx.backend(), clock: ctx.clock }, { entries }) : [];
   ctx.output.data(statusRowsToJson(rows));
   ctx.output.text(renderStatusTable(rows, ctx.clock.now()));
   return ExitCode.Ok;

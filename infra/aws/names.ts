@@ -1,4 +1,5 @@
 import { Environment } from "../../src/domain/environments";
+import { ledgerTableName } from "../../src/store/metadata";
 
 /**
  * Physical names of one environment's rotator resources. Every name carries the environment, so a dev and a prod
@@ -10,7 +11,8 @@ export interface RotatorNames {
   readonly functionName: string;
   /** The log group Lambda writes to by convention; created by the stack so that it has a retention. */
   readonly logGroupName: string;
-  readonly leaseTableName: string;
+  /** The ledger (src/ledger/): declarations and rotation state, one item per token. */
+  readonly ledgerTableName: string;
   /** The gateway admin token, outside the tokens' namespace (`openclaw/<env>/`) so that the rotator cannot write it. */
   readonly adminSecretName: string;
   readonly deadLetterQueueName: string;
@@ -28,7 +30,7 @@ export function rotatorNames(environment: Environment): RotatorNames {
   return {
     functionName: base,
     logGroupName: `/aws/lambda/${base}`,
-    leaseTableName: `${base}-leases`,
+    ledgerTableName: ledgerTableName(environment),
     adminSecretName: adminSecretName(environment),
     deadLetterQueueName: `${base}-dlq`,
     alarmTopicName: `${base}-alarms`,

@@ -6,7 +6,7 @@
  *        └─ undeliverable events ─▶ SQS dead-letter queue        │
  *                                                               ├─ openclaw/<env>/*   (rotate; tag-fenced)
  *   CloudWatch alarms ─▶ SNS topic (─▶ email)                   ├─ openclaw-admin/<env>/gateway (read only)
- *                                                               ├─ DynamoDB lease table
+ *                                                               ├─ DynamoDB ledger table (+ due index)
  *                                                               └─ /aws/lambda/<function> (retention)
  */
 import { existsSync } from "node:fs";
@@ -19,6 +19,7 @@ import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
 import { Metric as RotatorMetric } from "../../src/rotation/observability";
+import { DUE_INDEX } from "../../src/ledger/dynamodb-ledger";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
 import { rotatorNames } from "./names";
 import {
@@ -105,7 +106,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
   readonly roleArn: pulumi.Output<string>;
   /** The secret holding the gateway admin token (`openclaw-admin/<env>/gateway`). */
   readonly adminSecretArn: pulumi.Output<string>;
-  readonly leaseTableName: pulumi.Output<string>;
+  readonly ledgerTableName: pulumi.Output<string>;
   /** SNS topic every alarm notifies. */
   readonly alarmTopicArn: pulumi.Output<string>;
   /** Where EventBridge Scheduler parks invocations it could not deliver. */
@@ -183,16 +184,22 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       parent,
     );
 
-    // Rotation leases: one item per token being rotated, expired by DynamoDB's TTL if a run dies holding one.
-    const leaseTable = new aws.dynamodb.Table(
-      `${name}-leases`,
+    // The ledger: one item per token (declaration, rotation state, lease, version), and the due index a scheduled
+    // run queries. Point-in-time recovery: losing it loses the record of which tokens are live (docs/runbook.md).
+    const ledgerTable = new aws.dynamodb.Table(
+      `${name}-ledger`,
       {
-        name: names.leaseTableName,
+        name: names.ledgerTableName,
         billingMode: "PAY_PER_REQUEST",
         hashKey: "pk",
-        attributes: [{ name: "pk", type: "S" }],
-        ttl: { attributeName: "expiresAt", enabled: true },
+        attributes: [
+          { name: "pk", type: "S" },
+          { name: "dueBucket", type: "S" },
+          { name: "nextCheckAtMs", type: "N" },
+        ],
+        globalSecondaryIndexes: [{ name: DUE_INDEX, hashKey: "dueBucket", rangeKey: "nextCheckAtMs", projectionType: "KEYS_ONLY" }],
         pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: true,
         tags,
       },
       parent,
@@ -221,9 +228,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         role: role.id,
         name: "openclaw-rotator-least-privilege",
         policy: pulumi
-          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn])
-          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn]) =>
-            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn })),
+          .all([location, environment, adminSecret.arn, ledgerTable.arn, logGroup.arn])
+          .apply(([loc, env, adminSecretArn, ledgerTableArn, logGroupArn]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, ledgerTableArn, logGroupArn })),
           ),
       },
       parent,
@@ -250,7 +257,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_GATEWAY_URL: gatewayUrl,
             OPENCLAW_BACKEND: backend,
             OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName,
-            OPENCLAW_LEASE_TABLE: leaseTable.name,
+            OPENCLAW_LEDGER_TABLE: ledgerTable.name,
             OPENCLAW_QUIET_PERIOD: quietPeriod,
             OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
             POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
@@ -382,7 +389,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     this.functionArn = fn.arn;
     this.roleArn = role.arn;
     this.adminSecretArn = adminSecret.arn;
-    this.leaseTableName = leaseTable.name;
+    this.ledgerTableName = ledgerTable.name;
     this.alarmTopicArn = topic.arn;
     this.deadLetterQueueUrl = deadLetterQueue.url;
     this.scheduleName = scheduleResource.name;
@@ -391,7 +398,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       functionArn: this.functionArn,
       roleArn: this.roleArn,
       adminSecretArn: this.adminSecretArn,
-      leaseTableName: this.leaseTableName,
+      ledgerTableName: this.ledgerTableName,
       alarmTopicArn: this.alarmTopicArn,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       scheduleName: this.scheduleName,

@@ -1,5 +1,5 @@
 /**
- * The rotator Lambda. Thin: it reads its settings, wires the engine to Secrets Manager, the gateway, the lease
+ * The rotator Lambda. Thin: it reads its settings, wires the engine to Secrets Manager, the gateway, the ledger
  * table, Powertools' logger and EMF metrics, and dispatches the event:
  *   - an EventBridge Scheduler event (anything else)     -> one scheduled run over the environment's tokens
  *   - a Secrets Manager rotation step {Step, SecretId, ClientRequestToken}
@@ -14,7 +14,7 @@ import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
 import { createBackend } from "../../src/gateway/factory";
 import { HttpOptions } from "../../src/gateway/http";
-import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
+import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
 import { EmergencyResult, RotationEngine, RunSummary, SecretsManagerStep, TokenOutcome } from "../../src/rotation/engine";
 import { MetricsSink, RotationLogger, RotationObserver } from "../../src/rotation/observability";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -59,7 +59,7 @@ export function createHandler(options: HandlerOptions = {}) {
   // throttled instead of failing the token for this run.
   const client = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
-  const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
+  const ledger = new DynamoDbLedger({ tableName: config.ledgerTable, environment: settings.environment });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.
   let admin: { token: Sensitive; readAt: number } | undefined;
 
@@ -82,7 +82,7 @@ export function createHandler(options: HandlerOptions = {}) {
       userAgent: ownUserAgent("rotator"),
       http: options.http,
     });
-    return new RotationEngine({ store, backend, leases, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
+    return new RotationEngine({ store, backend, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
   }
 
   return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<RotatorResult> {

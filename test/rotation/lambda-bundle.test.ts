@@ -69,9 +69,9 @@ describe("the bundled rotator Lambda", () => {
   });
 
   it("refuses to start with a missing setting, naming it", async () => {
-    const run = await runBundledRotator(h, { env: { OPENCLAW_LEASE_TABLE: "", OPENCLAW_QUIET_PERIOD: "soon" } });
+    const run = await runBundledRotator(h, { env: { OPENCLAW_LEDGER_TABLE: "", OPENCLAW_QUIET_PERIOD: "soon" } });
     expect(run.code).not.toBe(0);
-    expect(run.stderr + run.stdout).toMatch(/OPENCLAW_LEASE_TABLE: is not set/);
+    expect(run.stderr + run.stdout).toMatch(/OPENCLAW_LEDGER_TABLE: is not set/);
     expect(run.stderr + run.stdout).toMatch(/OPENCLAW_QUIET_PERIOD: "soon" is not a duration/);
   });
 
