@@ -109,7 +109,7 @@ async function rowOf(deps: TokenStatusDependencies, entry: LedgerEntry, now: Dat
     ...(state.lastError ? [`last run: ${state.lastError}`] : []),
   ];
   const due = current ? dueAt(current, d, marginMs) : undefined;
-  const phase: StatusPhase = !ownGateway || gateway.problem
+  const phase: StatusPhase = !ownGateway
     ? StatusPhase.BadState
     : state.phase === LedgerPhase.Idle && due && now >= due
       ? StatusPhase.Due
