@@ -63,7 +63,7 @@ async function deploy(env: Env, overrides: Partial<Module.RotatorDeploymentArgs>
       functionArn: component.functionArn,
       roleArn: component.roleArn,
       adminSecretArn: component.adminSecretArn,
-      leaseTableName: component.leaseTableName,
+      ledgerTableName: component.ledgerTableName,
       alarmTopicArn: component.alarmTopicArn,
       deadLetterQueueUrl: component.deadLetterQueueUrl,
       scheduleName: component.scheduleName,
@@ -169,7 +169,7 @@ describe("RotatorDeployment", () => {
         functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
         roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
         adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
-        leaseTableName: "openclaw-rotator-dev-leases",
+        ledgerTableName: "openclaw-rotator-dev-ledger",
         alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
         deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
         scheduleName: "openclaw-rotator-dev",
@@ -205,15 +205,21 @@ describe("RotatorDeployment", () => {
     });
   });
 
-  describe("lease table", () => {
-    it("is on-demand, keyed by pk, expires leases by expiresAt and has point-in-time recovery", () => {
-      expect(dev.one(T.Table).inputs).toMatchObject({
-        name: "openclaw-rotator-dev-leases",
+  describe("ledger table", () => {
+    it("is on-demand, keyed by pk, with the due index, point-in-time recovery and deletion protection", () => {
+      expect(dev.one(T.Table).inputs).toEqual({
+        name: "openclaw-rotator-dev-ledger",
         billingMode: "PAY_PER_REQUEST",
         hashKey: "pk",
-        attributes: [{ name: "pk", type: "S" }],
-        ttl: { attributeName: "expiresAt", enabled: true },
+        attributes: [
+          { name: "pk", type: "S" },
+          { name: "dueBucket", type: "S" },
+          { name: "nextCheckAtMs", type: "N" },
+        ],
+        globalSecondaryIndexes: [{ name: "due-index", hashKey: "dueBucket", rangeKey: "nextCheckAtMs", projectionType: "KEYS_ONLY" }],
         pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: true,
+        tags: dev.one(T.Table).inputs.tags,
       });
     });
   });
@@ -246,7 +252,7 @@ describe("RotatorDeployment", () => {
           OPENCLAW_GATEWAY_URL: GATEWAY.dev,
           OPENCLAW_BACKEND: "documented-api",
           OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
-          OPENCLAW_LEASE_TABLE: "openclaw-rotator-dev-leases",
+          OPENCLAW_LEDGER_TABLE: "openclaw-rotator-dev-ledger",
           OPENCLAW_QUIET_PERIOD: "15m",
           OPENCLAW_MAX_CONCURRENCY: "8",
           POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
@@ -304,6 +310,7 @@ describe("RotatorDeployment", () => {
       const statements = policyOf(policy.inputs.policy).Statement;
       const tokenSecrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw/dev/*`;
       const logGroup = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/openclaw-rotator-dev`;
+      const ledger = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-ledger`;
       expect(statements).toEqual([
         {
           Sid: "RotateThisEnvironmentsTokens",
@@ -313,22 +320,25 @@ describe("RotatorDeployment", () => {
             "secretsmanager:GetSecretValue",
             "secretsmanager:PutSecretValue",
             "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:TagResource",
-            "secretsmanager:UntagResource",
           ],
           Resource: [tokenSecrets],
           Condition: {
             StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" },
-            StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "dev" },
           },
         },
-        { Sid: "FindTokensListSecretsHasNoResourceScope", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: ["*"] },
         { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
         {
-          Sid: "RotationLeases",
+          Sid: "ReadLedger",
           Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-          Resource: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases`],
+          Action: ["dynamodb:GetItem", "dynamodb:Query"],
+          Resource: [ledger, `${ledger}/index/*`],
+        },
+        {
+          Sid: "WriteRotationStateOnly",
+          Effect: "Allow",
+          Action: ["dynamodb:UpdateItem"],
+          Resource: [ledger],
+          Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
         },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logGroup, `${logGroup}:*`] },
         {
@@ -359,9 +369,9 @@ describe("RotatorDeployment", () => {
       expect(actions.filter((a) => a.includes("*"))).toEqual([]);
       expect(actions).not.toContain("secretsmanager:*");
       expect(actions).not.toContain("*");
-      // "*" as a resource only where IAM offers nothing narrower.
+      // No "*" resource at all: the scan queries the ledger, not ListSecrets.
       const starResources = documents.flatMap((d) => d.Statement.filter((s) => s.Resource?.includes("*")).flatMap((s) => s.Action));
-      expect([...new Set(starResources)]).toEqual(["secretsmanager:ListSecrets"]);
+      expect([...new Set(starResources)]).toEqual([]);
     });
   });
 

@@ -94,7 +94,7 @@ describe("stack program with openclaw:rotator.deploy", () => {
       functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
       roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
       adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
-      leaseTableName: "openclaw-rotator-dev-leases",
+      ledgerTableName: "openclaw-rotator-dev-ledger",
       alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
       deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
       scheduleName: "openclaw-rotator-dev",
