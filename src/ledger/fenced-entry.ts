@@ -1,5 +1,5 @@
 import { Clock } from "../domain/clock";
-import { isLeaseFree, Ledger, LedgerConflictError, LedgerEntry, RotationState } from "./ledger";
+import { isLeaseFree, Ledger, LedgerConflictError, LedgerEntry, RotationState, withSweepDeadlines } from "./ledger";
 
 export interface AcquireOptions {
   readonly owner: string;
@@ -56,7 +56,7 @@ export class FencedEntry {
 
   /** Writes the state (renewing the lease); throws LedgerConflictError if anyone else wrote since. */
   async write(state: RotationState): Promise<void> {
-    this.current = await this.ledger.writeState(this.current, state, this.lease());
+    this.current = await this.ledger.writeState(this.current, this.scheduled(state), this.lease());
   }
 
   /** Renews the lease only. */
@@ -74,10 +74,15 @@ export class FencedEntry {
   /** Gives the lease up, writing `state` if given. A lease already lost is left to its new holder. */
   async release(state: RotationState = this.current.state): Promise<void> {
     try {
-      this.current = await this.ledger.writeState(this.current, state, undefined);
+      this.current = await this.ledger.writeState(this.current, this.scheduled(state), undefined);
     } catch (error) {
       if (!(error instanceof LedgerConflictError)) throw error;
     }
+  }
+
+  /** Every write keeps the entry on the due index early enough for its sweeps. */
+  private scheduled(state: RotationState): RotationState {
+    return withSweepDeadlines(state, this.options.clock.now(), this.options.ttlMs);
   }
 
   private lease() {

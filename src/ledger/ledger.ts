@@ -104,6 +104,8 @@ export interface RotationState {
   readonly nextCheckAt: Date;
   /** The last failure a run recorded, for status and alarms; never a token value. */
   readonly lastError: string | undefined;
+  /** The old token is being revoked at its deadline with consumers still on it (reported once it is done). */
+  readonly forcedRevocation?: boolean;
 }
 
 export interface LedgerEntry {
@@ -200,6 +202,20 @@ export function idleState(current: LedgerToken, declaration: Declaration, expiry
 export function dueAt(current: Pick<LedgerToken, "issuedAt" | "expiresAt">, declaration: Pick<Declaration, "ttlSeconds" | "rotationFraction">, expiryMarginMs: number): Date {
   const byFraction = current.issuedAt.getTime() + declaration.rotationFraction * declaration.ttlSeconds * 1000;
   return new Date(Math.min(byFraction, current.expiresAt.getTime() - expiryMarginMs));
+}
+
+/**
+ * The state with its next check no later than its sweeps need: at once for tokens listed for revocation, and once an
+ * abandoned mint name may be dropped (a mint in flight when it was abandoned has landed by then, and is swept).
+ */
+export function withSweepDeadlines(state: RotationState, now: Date, leaseTtlMs: number): RotationState {
+  const deadlines = [
+    state.nextCheckAt.getTime(),
+    ...(state.revokeNow.length ? [now.getTime()] : []),
+    ...state.abandonedMints.map((m) => m.at.getTime() + leaseTtlMs + MAX_CLOCK_SKEW_MS + 1),
+  ];
+  const next = Math.min(...deadlines);
+  return next === state.nextCheckAt.getTime() ? state : { ...state, nextCheckAt: new Date(next) };
 }
 
 /** Every token ID the entry knows to be possibly live. */

@@ -81,6 +81,7 @@ export function serialiseState(s: RotationState): string {
     revokeNow: s.revokeNow.map((t) => ({ tokenId: t.tokenId, gatewayName: t.gatewayName })),
     nextCheckAt: s.nextCheckAt.toISOString(),
     lastError: s.lastError,
+    forcedRevocation: s.forcedRevocation || undefined,
   });
 }
 
@@ -113,6 +114,7 @@ export function parseState(text: string | undefined, key: string): RotationState
       : [],
     nextCheckAt: date(raw.nextCheckAt, "nextCheckAt", key),
     lastError: typeof raw.lastError === "string" ? raw.lastError : undefined,
+    forcedRevocation: raw.forcedRevocation === true || undefined,
   };
 }
 

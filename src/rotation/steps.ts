@@ -230,7 +230,7 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     ctx.metrics.add(Metric.ConsumersStillOnOldToken);
     ctx.log.error("drain: consumers still on the old token at its deadline; revoking it anyway", { token: name, tokenId: retiring.tokenId, step: "drain", moved, quiet });
   }
-  await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined });
+  await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, forcedRevocation: stillUsed || undefined, lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined });
   return { kind: "advanced" };
 }
 
@@ -245,7 +245,7 @@ async function revokeRetiring(ctx: StepContext): Promise<StepOutcome> {
     throw new BadStateError(declaration.secretName, `token ${retiring.tokenId} is still accepted after revocation`, "check the gateway; the next run revokes it again");
   }
   await ctx.checkpoint(Boundary.RevocationConfirmed);
-  const consumersMoved = state.lastError === undefined;
+  const consumersMoved = !state.forcedRevocation;
   await complete(ctx);
   ctx.log.info("revoke: old token revoked and confirmed; rotation complete", { token: declaration.name, tokenId: retiring.tokenId, step: "revoke" });
   return { kind: "completed", consumersMoved };
@@ -266,7 +266,8 @@ async function complete(ctx: StepContext): Promise<void> {
       lastRotatedAt: ctx.now(),
       abandonedMints: state.abandonedMints,
       revokeNow: state.revokeNow,
-      lastError: state.lastError,
+      lastError: undefined,
+      forcedRevocation: undefined,
     }),
   );
   await ctx.checkpoint(Boundary.Completed);

@@ -13,6 +13,7 @@ import { adminSecretName } from "../../src/store/metadata";
 import { MAX_CLOCK_SKEW_MS } from "../../src/ledger/ledger";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { Stage } from "../../src/store/token-store";
+import { faithfulSecretsManagerClient } from "./aws-fidelity";
 import { MotoServer, startMoto } from "./moto";
 import { ReferenceGateway, startReferenceGateway } from "./reference-gateway";
 
@@ -53,7 +54,8 @@ export const LEASE_EXPIRY = DEFAULT_SETTINGS.leaseTtlMs + MAX_CLOCK_SKEW_MS + 60
 /** moto + reference gateway + ledger table, with tokens declared through the real provider runtime. */
 export class RotationHarness {
   readonly clock = new OffsetClock();
-  readonly store = new SecretsManagerTokenStore({ environment: "dev" });
+  /** On moto, with AWS's version immutability emulated (aws-fidelity.ts). */
+  readonly store = new SecretsManagerTokenStore({ environment: "dev", client: faithfulSecretsManagerClient() });
   readonly ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" });
   admin!: DocumentedApiGateway;
   private readonly savedEnv = { ...process.env };
