@@ -117,10 +117,22 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
   const { declaration } = ctx.fence.entry;
   const pending = await verifyPending(ctx);
   await ctx.checkpoint(Boundary.Verified);
-  const secret = await ctx.store.describe(declaration.secretName);
+  let secret = await ctx.store.describe(declaration.secretName);
   if (!secret) throw new BadStateError(declaration.secretName, "the secret does not exist", "run pulumi up to create it again");
   if (secret.stages.AWSCURRENT !== pending.versionId) {
-    await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, secret.stages.AWSCURRENT);
+    // A compare-and-swap: AWSCURRENT moves only from the version the ledger records as current. If another actor
+    // promoted something since (an actor that took this token over while this one was paused), the move fails
+    // instead of putting back a token that actor has revoked.
+    try {
+      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, ctx.fence.state.current?.versionId);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "store_InvalidParameterException") throw error;
+      // Still this actor's (the fence holds)? Then an outsider moved the stage: take it back from wherever it is.
+      await ctx.fence.renew();
+      secret = (await ctx.store.describe(declaration.secretName)) ?? secret;
+      ctx.log.warn("promote: AWSCURRENT was moved outside this tool; moving it to the new token", { token: declaration.name, step: "promote" });
+      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, secret.stages.AWSCURRENT);
+    }
   }
   if (secret.stages.AWSPENDING) await ctx.store.removeStage(declaration.secretName, Stage.Pending, secret.stages.AWSPENDING);
   ctx.log.info("promote: new token is AWSCURRENT; old token stays valid as AWSPREVIOUS", { token: declaration.name, tokenId: pending.tokenId, step: "promote" });
