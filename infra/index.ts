@@ -45,6 +45,7 @@ const rotatorDeployment = config.rotator.deploy
       maxConcurrency: config.rotator.maxConcurrency,
       logRetentionDays: config.rotator.logRetentionDays,
       alarmEmail: config.rotator.alarmEmail,
+      heartbeatWindow: config.rotator.heartbeatWindow,
     })
   : undefined;
 
@@ -77,5 +78,7 @@ export const rotator = rotatorDeployment && {
   leaseTableName: rotatorDeployment.leaseTableName,
   alarmTopicArn: rotatorDeployment.alarmTopicArn,
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
+  failedRunsQueueUrl: rotatorDeployment.failedRunsQueueUrl,
+  dashboardName: rotatorDeployment.dashboardName,
   scheduleName: rotatorDeployment.scheduleName,
 };

@@ -14,6 +14,9 @@ export interface RotatorNames {
   /** The gateway admin token, outside the tokens' namespace (`openclaw/<env>/`) so that the rotator cannot write it. */
   readonly adminSecretName: string;
   readonly deadLetterQueueName: string;
+  /** Where Lambda records scheduled runs that failed or were too old to run (the async on-failure destination). */
+  readonly failedRunsQueueName: string;
+  readonly dashboardName: string;
   readonly alarmTopicName: string;
   readonly scheduleName: string;
   /** EventBridge Scheduler's default group: schedules in it need no group resource. */
@@ -31,6 +34,8 @@ export function rotatorNames(environment: Environment): RotatorNames {
     leaseTableName: `${base}-leases`,
     adminSecretName: adminSecretName(environment),
     deadLetterQueueName: `${base}-dlq`,
+    failedRunsQueueName: `${base}-failed-runs`,
+    dashboardName: base,
     alarmTopicName: `${base}-alarms`,
     scheduleName: base,
     scheduleGroupName: "default",

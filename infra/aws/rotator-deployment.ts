@@ -3,9 +3,10 @@
  * can drop into its own Pulumi program.
  *
  *   EventBridge Scheduler ──(scheduler role: InvokeFunction)──▶ Lambda ◀── Secrets Manager rotation events
- *        └─ undeliverable events ─▶ SQS dead-letter queue        │
+ *        └─ undeliverable events ─▶ SQS dead-letter queue        ├─ failed/expired async runs ─▶ SQS failed-runs queue
  *                                                               ├─ openclaw/<env>/*   (rotate; tag-fenced)
  *   CloudWatch alarms ─▶ SNS topic (─▶ email)                   ├─ openclaw-admin/<env>/gateway (read only)
+ *   CloudWatch dashboard (one per environment)                  │
  *                                                               ├─ DynamoDB lease table
  *                                                               └─ /aws/lambda/<function> (retention)
  */
@@ -18,8 +19,9 @@ import { TokenOpsError, ValidationError } from "../../src/domain/errors";
 import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
-import { Metric as RotatorMetric } from "../../src/rotation/observability";
+import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE } from "../../src/rotation/observability";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
+import { rotatorDashboard } from "./dashboard";
 import { rotatorNames } from "./names";
 import {
   AwsLocation,
@@ -32,14 +34,14 @@ import {
   wildcardActions,
 } from "./rotator-policy";
 import { ROTATOR_DEFAULTS, validate } from "./rotator-settings";
+import { ASYNC_RETRY_ATTEMPTS, heartbeatWindow, HeartbeatWindow, maximumEventAgeSeconds } from "./run-watch";
 
 /** Where scripts/build.mjs writes the rotator's esbuild bundle (index.js and its source map). */
 export const DEFAULT_BUNDLE_DIR = resolve(__dirname, "..", "..", "dist", "lambda", "rotator");
 
-/** The CloudWatch namespace and metrics the rotator emits (EMF, dimension `environment`). */
-export const METRICS_NAMESPACE = "OpenClawTokens";
-// The rotator's own metric names: an alarm can never watch a name the rotator does not emit.
-export { RotatorMetric };
+// The namespace, metric names and dimension set the rotator emits (EMF, dimensions `service` and `environment`),
+// shared with the handler: an alarm can never watch a metric the rotator does not publish.
+export { METRICS_NAMESPACE, metricDimensions, RotatorMetric, ROTATOR_SERVICE };
 
 /** What each scheduled invocation receives; Secrets Manager's own events carry SecretId/ClientRequestToken/Step. */
 export const SCHEDULED_EVENT = { kind: "scheduled-scan" } as const;
@@ -71,6 +73,11 @@ export interface RotatorDeploymentArgs {
   readonly bundleDir?: pulumi.Input<string>;
   /** EventBridge Scheduler expression for the scan. @default "rate(1 hour)" */
   readonly schedule?: pulumi.Input<string>;
+  /**
+   * The longest normal time without a completed run, e.g. "2h": the heartbeat alarm fires past it. Required with a
+   * cron schedule; a rate schedule is watched over two of its intervals. @default two schedule intervals
+   */
+  readonly heartbeatWindow?: pulumi.Input<string>;
   /** How long a retiring token must see no traffic before it is revoked. @default "15m" */
   readonly quietPeriod?: pulumi.Input<string>;
   /** Tokens rotated in parallel by one run. @default 8 */
@@ -110,6 +117,10 @@ export class RotatorDeployment extends pulumi.ComponentResource {
   readonly alarmTopicArn: pulumi.Output<string>;
   /** Where EventBridge Scheduler parks invocations it could not deliver. */
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** Where Lambda records scheduled runs that failed, or waited too long to run. */
+  readonly failedRunsQueueUrl: pulumi.Output<string>;
+  /** The environment's CloudWatch dashboard. */
+  readonly dashboardName: pulumi.Output<string>;
   readonly scheduleName: pulumi.Output<string>;
 
   constructor(name: string, args: RotatorDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -150,6 +161,17 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     const memorySize = checked<number>("memorySize", args.memorySize ?? ROTATOR_DEFAULTS.memorySize, validate.memorySize);
     const alarmEmail = args.alarmEmail === undefined ? undefined : checked<string>("alarmEmail", args.alarmEmail, validate.alarmEmail);
     const bundleDir = bundleArchive(args.bundleDir ?? DEFAULT_BUNDLE_DIR);
+    // The heartbeat window follows the schedule; a plain schedule and window are judged at once.
+    const windowOf = (expression: string, window: string | undefined): HeartbeatWindow => {
+      const found = heartbeatWindow(expression, window);
+      if ("problem" in found) throw new ValidationError("RotatorDeployment's arguments", [{ field: "heartbeatWindow", message: found.problem }]);
+      return found;
+    };
+    if (typeof (args.schedule ?? ROTATOR_DEFAULTS.schedule) === "string" && !pulumi.Output.isInstance(args.heartbeatWindow) && !(args.heartbeatWindow instanceof Promise)) {
+      const plainSchedule = (args.schedule ?? ROTATOR_DEFAULTS.schedule) as string;
+      if (!validate.schedule(plainSchedule)) windowOf(plainSchedule, args.heartbeatWindow as string | undefined);
+    }
+    const heartbeat = pulumi.all([schedule, args.heartbeatWindow]).apply(([expression, window]) => windowOf(expression, window));
 
     const names = environment.apply(rotatorNames);
     const region = aws.getRegionOutput({}, parent).region;
@@ -205,6 +227,13 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       parent,
     );
 
+    // Scheduled runs that failed, or waited in Lambda's queue past their age: the on-failure destination.
+    const failedRunsQueue = new aws.sqs.Queue(
+      `${name}-failed-runs`,
+      { name: names.failedRunsQueueName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, tags },
+      parent,
+    );
+
     const role = new aws.iam.Role(
       `${name}-role`,
       {
@@ -221,9 +250,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         role: role.id,
         name: "openclaw-rotator-least-privilege",
         policy: pulumi
-          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn])
-          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn]) =>
-            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn })),
+          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn, failedRunsQueue.arn])
+          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn })),
           ),
       },
       parent,
@@ -253,7 +282,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_LEASE_TABLE: leaseTable.name,
             OPENCLAW_QUIET_PERIOD: quietPeriod,
             OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
-            POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
+            POWERTOOLS_SERVICE_NAME: ROTATOR_SERVICE,
             POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
             // The bundle ships its source map: stack traces in the logs point at the TypeScript.
             NODE_OPTIONS: "--enable-source-maps",
@@ -276,6 +305,19 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         sourceAccount: location.accountId,
       },
       parent,
+    );
+
+    // How Lambda treats the scheduler's asynchronous invocations (see run-watch.ts for why these values).
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-async`,
+      {
+        functionName: fn.name,
+        maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: heartbeat.apply(maximumEventAgeSeconds),
+        destinationConfig: { onFailure: { destination: failedRunsQueue.arn } },
+      },
+      // The role must be allowed to send to the queue before Lambda accepts it as a destination.
+      { parent: this, dependsOn: [rolePolicy] },
     );
 
     const deadLetterQueue = new aws.sqs.Queue(
@@ -333,30 +375,41 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-alarm-email`, { topic: topic.arn, protocol: "email", endpoint: alarmEmail }, parent);
     }
 
-    const alarm = (what: string, description: pulumi.Input<string>, metric: { namespace: string; metricName: string; statistic: string; dimensions: pulumi.Input<Record<string, pulumi.Input<string>>> }) =>
-      new aws.cloudwatch.MetricAlarm(
+    type AlarmMetric = { namespace: string; metricName: string; statistic: string; dimensions: pulumi.Input<Record<string, pulumi.Input<string>>> };
+    type AlarmRule = Pick<aws.cloudwatch.MetricAlarmArgs, "period" | "evaluationPeriods" | "datapointsToAlarm" | "comparisonOperator" | "threshold" | "treatMissingData">;
+    // Most alarms fire on one occurrence in a 5-minute period. No data is no failure: quiet hours are not an outage
+    // (the heartbeat alarm is the one that treats silence as a failure).
+    const onAnyOccurrence: AlarmRule = {
+      period: ALARM_PERIOD_SECONDS,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+    };
+    const alarms: aws.cloudwatch.MetricAlarm[] = [];
+    const alarm = (what: string, description: pulumi.Input<string>, metric: AlarmMetric, rule: AlarmRule = onAnyOccurrence) => {
+      const created = new aws.cloudwatch.MetricAlarm(
         `${name}-${what}`,
         {
           name: names.apply((n) => n.alarmName(what)),
           alarmDescription: description,
           ...metric,
-          period: ALARM_PERIOD_SECONDS,
-          evaluationPeriods: 1,
-          datapointsToAlarm: 1,
-          comparisonOperator: "GreaterThanOrEqualToThreshold",
-          threshold: 1,
-          // No run, no data: quiet hours are not an outage (the Lambda Errors and DLQ alarms catch runs that fail).
-          treatMissingData: "notBreaching",
+          ...rule,
           alarmActions: [topic.arn],
           tags,
         },
         parent,
       );
+      alarms.push(created);
+      return created;
+    };
     const rotatorMetric = (metricName: RotatorMetric) => ({
       namespace: METRICS_NAMESPACE,
       metricName,
       statistic: "Sum",
-      dimensions: { environment },
+      // The exact set Powertools publishes (service and environment): a subset would be another, silent metric.
+      dimensions: environment.apply(metricDimensions),
     });
     alarm("rotations-failed", pulumi.interpolate`A ${environment} token rotation failed; see the rotator's logs for the token and the fix`, rotatorMetric(RotatorMetric.RotationsFailed));
     alarm(
@@ -377,6 +430,39 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       statistic: "Sum",
       dimensions: { FunctionName: fn.name },
     });
+    alarm("failed-runs", pulumi.interpolate`A scheduled ${environment} rotator run failed or expired unrun; the event is in the failed-runs queue`, {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      statistic: "Maximum",
+      dimensions: { QueueName: failedRunsQueue.name },
+    });
+    // Silence is the failure here: a disabled or deleted schedule, a broken deployment or lost permissions.
+    alarm(
+      "no-recent-run",
+      pulumi.interpolate`No scheduled ${environment} rotator run completed within its heartbeat window (schedule disabled, deployment broken or permissions lost)`,
+      rotatorMetric(RotatorMetric.Heartbeat),
+      {
+        period: heartbeat.periodSeconds,
+        evaluationPeriods: heartbeat.evaluationPeriods,
+        datapointsToAlarm: heartbeat.evaluationPeriods,
+        comparisonOperator: "LessThanThreshold",
+        threshold: 1,
+        treatMissingData: "breaching",
+      },
+    );
+
+    const dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: names.dashboardName,
+        dashboardBody: pulumi
+          .all([environment, region, fn.name, deadLetterQueue.name, failedRunsQueue.name, ...alarms.map((a) => a.arn)])
+          .apply(([env, r, functionName, dlqName, failedRunsName, ...alarmArns]) =>
+            JSON.stringify(rotatorDashboard({ environment: env, region: r, functionName, queueNames: [dlqName, failedRunsName], alarmArns })),
+          ),
+      },
+      parent,
+    );
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
@@ -385,6 +471,8 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     this.leaseTableName = leaseTable.name;
     this.alarmTopicArn = topic.arn;
     this.deadLetterQueueUrl = deadLetterQueue.url;
+    this.failedRunsQueueUrl = failedRunsQueue.url;
+    this.dashboardName = dashboard.dashboardName;
     this.scheduleName = scheduleResource.name;
     this.registerOutputs({
       functionName: this.functionName,
@@ -394,6 +482,8 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       leaseTableName: this.leaseTableName,
       alarmTopicArn: this.alarmTopicArn,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
+      failedRunsQueueUrl: this.failedRunsQueueUrl,
+      dashboardName: this.dashboardName,
       scheduleName: this.scheduleName,
     });
   }

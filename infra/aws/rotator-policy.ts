@@ -36,6 +36,8 @@ export interface RotatorPolicyContext extends AwsLocation {
   readonly leaseTableArn: string;
   /** The log group's ARN as the AWS provider reports it, without a trailing `:*`. */
   readonly logGroupArn: string;
+  /** The queue Lambda sends failed scheduled runs to (the async on-failure destination, sent with this role). */
+  readonly failedRunsQueueArn: string;
 }
 
 /**
@@ -110,6 +112,13 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Effect: "Allow",
         Action: LOG_ACTIONS,
         Resource: [ctx.logGroupArn, `${ctx.logGroupArn}:*`],
+      },
+      {
+        // Lambda delivers an asynchronous invocation's on-failure record with the function's own role.
+        Sid: "RecordFailedRuns",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: [ctx.failedRunsQueueArn],
       },
       {
         // The identity tags are what the first statement's condition and the scan rely on: never removable.

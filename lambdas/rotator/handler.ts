@@ -16,7 +16,7 @@ import { createBackend } from "../../src/gateway/factory";
 import { HttpOptions } from "../../src/gateway/http";
 import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
 import { EmergencyResult, RotationEngine, RunSummary, SecretsManagerStep, TokenOutcome } from "../../src/rotation/engine";
-import { MetricsSink, RotationLogger, RotationObserver } from "../../src/rotation/observability";
+import { Metric, metricDimensions, METRICS_NAMESPACE, MetricsSink, ROTATOR_SERVICE, RotationLogger, RotationObserver } from "../../src/rotation/observability";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { readAdminToken } from "../../src/store/admin-secret";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
@@ -48,13 +48,11 @@ export function createHandler(options: HandlerOptions = {}) {
   const env = options.env ?? process.env;
   const config = readRotatorEnvironment(env);
   const { settings } = config;
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "openclaw-rotator", persistentKeys: { environment: settings.environment } });
-  const metrics = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "OpenClawTokens",
-    serviceName: "openclaw-rotator",
-    // Every metric carries the environment, so that each environment's alarms watch only their own rotator.
-    defaultDimensions: { environment: settings.environment },
-  });
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? ROTATOR_SERVICE, persistentKeys: { environment: settings.environment } });
+  // The namespace and dimensions are fixed, not taken from the environment: the alarms watch exactly these
+  // (metricDimensions), and a metric published under any other set would be a different metric that nothing watches.
+  const { service, ...defaultDimensions } = metricDimensions(settings.environment);
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions });
   // Secrets Manager allows 50 writes/s per region and account: adaptive retries slow the rotator down when
   // throttled instead of failing the token for this run.
   const client = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
@@ -96,6 +94,8 @@ export function createHandler(options: HandlerOptions = {}) {
       if (request.action === "rotate") return { outcome: await rotator.rotateNow(String(request.secretName)) };
       if (request.action === "emergency-revoke") return await rotator.emergencyRevoke(String(request.secretName));
       const summary = await rotator.runScheduled(() => context?.getRemainingTimeInMillis() ?? Infinity);
+      // The heartbeat: this run completed. Only scheduled runs beat, so an operator's rotate never hides a dead schedule.
+      sink.add(Metric.Heartbeat);
       log.info("run: finished", { outcomes: summary.outcomes, scanned: summary.scanned, due: summary.due });
       return summary;
     } catch (error) {

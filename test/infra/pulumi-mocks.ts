@@ -57,6 +57,10 @@ function assigned(type: string, inputs: Record<string, any>, name: string): { id
     }
     case "aws:scheduler/schedule:Schedule":
       return { id: `${inputs.groupName}/${physical}`, outputs: { arn: arn("scheduler", `schedule/${inputs.groupName}/${physical}`) } };
+    case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig":
+      return { id: inputs.functionName, outputs: {} };
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { id: inputs.dashboardName, outputs: { dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${inputs.dashboardName}` } };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, outputs: { arn: arn("cloudwatch", `alarm:${physical}`) } };
     default:
