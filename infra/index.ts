@@ -80,5 +80,8 @@ export const rotator = rotatorDeployment && {
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
   failedRunsQueueUrl: rotatorDeployment.failedRunsQueueUrl,
   dashboardName: rotatorDeployment.dashboardName,
+  operatorPolicyArn: rotatorDeployment.operatorPolicyArn,
+  viewerPolicyArn: rotatorDeployment.viewerPolicyArn,
+  tokenDeployerPolicyArn: rotatorDeployment.tokenDeployerPolicyArn,
   scheduleName: rotatorDeployment.scheduleName,
 };

@@ -24,6 +24,8 @@ export interface RotatorNames {
   readonly lambdaRoleName: (region: string) => string;
   readonly schedulerRoleName: (region: string) => string;
   readonly alarmName: (what: string) => string;
+  /** Managed policies for the people and pipelines around the rotator (global like roles, so with the region). */
+  readonly accessPolicyName: (who: "operator" | "viewer" | "token-deployer", region: string) => string;
 }
 
 export function rotatorNames(environment: Environment): RotatorNames {
@@ -43,6 +45,7 @@ export function rotatorNames(environment: Environment): RotatorNames {
     lambdaRoleName: (region) => `${base}-${region}`,
     schedulerRoleName: (region) => `${base}-scheduler-${region}`,
     alarmName: (what) => `${base}-${what}`,
+    accessPolicyName: (who, region) => `openclaw-tokens-${environment}-${who}-${region}`,
   };
 }
 

@@ -21,6 +21,7 @@ import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
 import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE } from "../../src/rotation/observability";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
+import { operatorPolicyDocument, tokenDeployerPolicyDocument, viewerPolicyDocument } from "./access-policies";
 import { rotatorDashboard } from "./dashboard";
 import { rotatorNames } from "./names";
 import {
@@ -121,6 +122,10 @@ export class RotatorDeployment extends pulumi.ComponentResource {
   readonly failedRunsQueueUrl: pulumi.Output<string>;
   /** The environment's CloudWatch dashboard. */
   readonly dashboardName: pulumi.Output<string>;
+  /** Managed policies to attach to people's and pipelines' roles (see access-policies.ts and docs/runbook.md). */
+  readonly operatorPolicyArn: pulumi.Output<string>;
+  readonly viewerPolicyArn: pulumi.Output<string>;
+  readonly tokenDeployerPolicyArn: pulumi.Output<string>;
   readonly scheduleName: pulumi.Output<string>;
 
   constructor(name: string, args: RotatorDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -257,6 +262,25 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    // The operator, viewer and token-deployer policies, on this deployment's ARNs.
+    const accessContext = pulumi
+      .all([location, environment, adminSecret.arn, leaseTable.arn])
+      .apply(([loc, env, adminSecretArn, leaseTableArn]) => ({ ...loc, environment: env, adminSecretArn, leaseTableArn }));
+    const accessPolicy = (who: "operator" | "viewer" | "token-deployer", description: pulumi.Input<string>, document: typeof operatorPolicyDocument) =>
+      new aws.iam.Policy(
+        `${name}-${who}-policy`,
+        {
+          name: pulumi.all([names, region]).apply(([n, r]) => n.accessPolicyName(who, r)),
+          description,
+          policy: accessContext.apply((ctx) => policyJson(document(ctx))),
+          tags,
+        },
+        parent,
+      );
+    const operatorPolicy = accessPolicy("operator", pulumi.interpolate`OpenClaw ${environment} tokens: leak response and manual rotation with the CLI`, operatorPolicyDocument);
+    const viewerPolicy = accessPolicy("viewer", pulumi.interpolate`OpenClaw ${environment} tokens: status, without any secret value`, viewerPolicyDocument);
+    const tokenDeployerPolicy = accessPolicy("token-deployer", pulumi.interpolate`OpenClaw ${environment} tokens: pulumi up/destroy of GatewayToken resources`, tokenDeployerPolicyDocument);
 
     // arm64 (Graviton): about 20% cheaper per GB-second than x86_64 at equal or better speed for this workload,
     // and the bundle is plain JavaScript (esbuild, no native modules), so nothing in it depends on the CPU.
@@ -473,6 +497,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     this.deadLetterQueueUrl = deadLetterQueue.url;
     this.failedRunsQueueUrl = failedRunsQueue.url;
     this.dashboardName = dashboard.dashboardName;
+    this.operatorPolicyArn = operatorPolicy.arn;
+    this.viewerPolicyArn = viewerPolicy.arn;
+    this.tokenDeployerPolicyArn = tokenDeployerPolicy.arn;
     this.scheduleName = scheduleResource.name;
     this.registerOutputs({
       functionName: this.functionName,
@@ -484,6 +511,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       failedRunsQueueUrl: this.failedRunsQueueUrl,
       dashboardName: this.dashboardName,
+      operatorPolicyArn: this.operatorPolicyArn,
+      viewerPolicyArn: this.viewerPolicyArn,
+      tokenDeployerPolicyArn: this.tokenDeployerPolicyArn,
       scheduleName: this.scheduleName,
     });
   }

@@ -54,7 +54,17 @@ export const TOKEN_SECRET_ACTIONS = [
   "secretsmanager:UntagResource",
 ] as const;
 
-export const LEASE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;
+/**
+ * What the rotator (and the operator's CLI) do with the token table: one item per token, read, written and
+ * conditionally updated, and queried, also through the table's secondary indexes (the due-tokens index). No Scan,
+ * no batch or table-level operation, no PartiQL.
+ */
+export const LEASE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"] as const;
+
+/** A table and its secondary indexes (a Query on an index is authorized against `<table>/index/<name>`). */
+export function tableAndIndexes(tableArn: string): string[] {
+  return [tableArn, `${tableArn}/index/*`];
+}
 
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 
@@ -103,7 +113,7 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Sid: "RotationLeases",
         Effect: "Allow",
         Action: LEASE_TABLE_ACTIONS,
-        Resource: [ctx.leaseTableArn],
+        Resource: tableAndIndexes(ctx.leaseTableArn),
       },
       {
         // CreateLogStream is checked against the log group, PutLogEvents against its streams (`<group>:log-stream:…`),

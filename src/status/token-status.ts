@@ -72,7 +72,14 @@ export interface TokenStatusDependencies {
   /** The environment's gateway; a secret naming another gateway is reported as bad-state, and that gateway is not called. */
   readonly backend: GatewayBackend;
   readonly clock: Clock;
+  /**
+   * Whether the caller may read secret values (AWSCURRENT, for the scopes and the tags' consistency). A read-only
+   * viewer may not: its rows come from names and tags, with a warning instead of a bad-state. @default true
+   */
+  readonly readValues?: boolean;
 }
+
+const VALUES_NOT_READ = "scopes not checked: this role may not read secret values (read-only viewer)";
 
 export interface TokenStatusOptions {
   /** A token is due this long before expiry even if its rotation fraction says later. @default 1 hour (the rotator's) */
@@ -115,7 +122,7 @@ async function rowOf(deps: TokenStatusDependencies, secret: StoredSecret, now: D
   const state = deriveState(secret, meta);
   const ownGateway = sameUrl(meta.gatewayUrl, deps.backend.url) && meta.backend === deps.backend.kind;
   const [current, gateway] = await Promise.all([
-    readScopes(deps.store, secret, meta, state.phase),
+    deps.readValues === false ? Promise.resolve<CurrentView>({}) : readScopes(deps.store, secret, meta, state.phase),
     // Another gateway's token IDs mean nothing to this one: it is not asked.
     ownGateway ? gatewayView(deps.backend, meta, state) : Promise.resolve<GatewayView>({ traffic: UNKNOWN, retiringTraffic: undefined }),
   ]);
@@ -147,7 +154,7 @@ async function rowOf(deps: TokenStatusDependencies, secret: StoredSecret, now: D
     retiringTokenId: state.phase === Phase.Draining ? state.retiringTokenId : undefined,
     retiringLastTraffic: gateway.retiringTraffic,
     problems: [...stateProblems, ...(gateway.problem ? [gateway.problem] : [])],
-    warnings: gateway.warning ? [gateway.warning] : [],
+    warnings: [...(gateway.warning ? [gateway.warning] : []), ...(deps.readValues === false ? [VALUES_NOT_READ] : [])],
   };
 }
 

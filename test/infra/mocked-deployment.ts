@@ -31,6 +31,7 @@ export const T = {
   LogGroup: "aws:cloudwatch/logGroup:LogGroup",
   Role: "aws:iam/role:Role",
   RolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  Policy: "aws:iam/policy:Policy",
   Function: "aws:lambda/function:Function",
   Permission: "aws:lambda/permission:Permission",
   EventInvokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
@@ -85,6 +86,9 @@ export async function deployOnMocks(
       deadLetterQueueUrl: component.deadLetterQueueUrl,
       failedRunsQueueUrl: component.failedRunsQueueUrl,
       dashboardName: component.dashboardName,
+      operatorPolicyArn: component.operatorPolicyArn,
+      viewerPolicyArn: component.viewerPolicyArn,
+      tokenDeployerPolicyArn: component.tokenDeployerPolicyArn,
       scheduleName: component.scheduleName,
     }),
   );

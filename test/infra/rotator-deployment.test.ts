@@ -50,6 +50,7 @@ describe("RotatorDeployment", () => {
         [T.LogGroup]: 1,
         [T.Role]: 2,
         [T.RolePolicy]: 2,
+        [T.Policy]: 3,
         [T.Function]: 1,
         [T.Permission]: 1,
         [T.Queue]: 2,
@@ -96,6 +97,9 @@ describe("RotatorDeployment", () => {
         deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
         failedRunsQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-failed-runs`,
         dashboardName: "openclaw-rotator-dev",
+        operatorPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-operator-${REGION}`,
+        viewerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-viewer-${REGION}`,
+        tokenDeployerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-token-deployer-${REGION}`,
         scheduleName: "openclaw-rotator-dev",
       });
     });
@@ -251,8 +255,8 @@ describe("RotatorDeployment", () => {
         {
           Sid: "RotationLeases",
           Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-          Resource: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases`],
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+          Resource: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases`, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases/index/*`],
         },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logGroup, `${logGroup}:*`] },
         { Sid: "RecordFailedRuns", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:openclaw-rotator-dev-failed-runs`] },
@@ -273,12 +277,80 @@ describe("RotatorDeployment", () => {
     });
   });
 
+  describe("IAM: managed policies for the operator, the viewer and the token deployer", () => {
+    const tokenSecrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw/dev/*`;
+    const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases`;
+    const fence = { StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "dev" } };
+    const list = { Sid: "FindTokensListSecretsHasNoResourceScope", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: ["*"] };
+    const keepTags = {
+      Sid: "KeepIdentityTags",
+      Effect: "Deny",
+      Action: ["secretsmanager:UntagResource"],
+      Resource: [tokenSecrets],
+      Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["openclaw:environment", "openclaw:managed-by"] } },
+    };
+    const rotation = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource", "secretsmanager:UntagResource"];
+    const managed = (who: string) => dev.one(T.Policy, `rotator-dev-${who}-policy`).inputs;
+
+    it("are named per environment and region, described and tagged", () => {
+      const tags = { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" };
+      expect(["operator", "viewer", "token-deployer"].map((who) => [managed(who).name, managed(who).description, managed(who).tags])).toEqual([
+        [`openclaw-tokens-dev-operator-${REGION}`, "OpenClaw dev tokens: leak response and manual rotation with the CLI", tags],
+        [`openclaw-tokens-dev-viewer-${REGION}`, "OpenClaw dev tokens: status, without any secret value", tags],
+        [`openclaw-tokens-dev-token-deployer-${REGION}`, "OpenClaw dev tokens: pulumi up/destroy of GatewayToken resources", tags],
+      ]);
+    });
+
+    it("give the operator the rotator's permissions on the environment and nothing more", () => {
+      expect(policyOf(managed("operator").policy).Statement).toEqual([
+        { Sid: "OperateThisEnvironmentsTokens", Effect: "Allow", Action: rotation, Resource: [tokenSecrets], Condition: fence },
+        list,
+        { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
+        { Sid: "TokenTable", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] },
+        keepTags,
+      ]);
+    });
+
+    it("let the viewer describe, list and read the token table, and deny every secret value explicitly", () => {
+      expect(policyOf(managed("viewer").policy).Statement).toEqual([
+        { Sid: "DescribeThisEnvironmentsTokens", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [tokenSecrets], Condition: { StringEquals: fence.StringEquals } },
+        list,
+        { Sid: "ReadTokenTable", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] },
+        { Sid: "NeverReadSecretValues", Effect: "Deny", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: [tokenSecrets, dev.outputs.adminSecretArn] },
+      ]);
+    });
+
+    it("let the token deployer create tagged secrets, look them up, manage and delete them, but not read the admin token", () => {
+      expect(policyOf(managed("token-deployer").policy).Statement).toEqual([
+        {
+          Sid: "CreateTokenSecretsTagged",
+          Effect: "Allow",
+          Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+          Resource: [tokenSecrets],
+          Condition: { StringEquals: { "aws:RequestTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:ResourceTag/openclaw:environment": "dev" } },
+        },
+        { Sid: "LookUpTokenSecrets", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [tokenSecrets] },
+        {
+          Sid: "ManageThisEnvironmentsTokens",
+          Effect: "Allow",
+          Action: [...rotation.slice(1), "secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret"],
+          Resource: [tokenSecrets],
+          Condition: fence,
+        },
+        list,
+        keepTags,
+      ]);
+    });
+  });
+
   describe("IAM: no wildcard actions anywhere", () => {
     it("holds for every policy and trust policy of both deployments", () => {
       const documents = [...dev.resources, ...prod.resources].flatMap((r) =>
         r.type === T.RolePolicy ? [policyOf(r.inputs.policy)] : r.type === T.Role ? [policyOf(r.inputs.assumeRolePolicy)] : [],
       );
       expect(documents).toHaveLength(8);
+      documents.push(...[...dev.resources, ...prod.resources].filter((r) => r.type === T.Policy).map((r) => policyOf(r.inputs.policy)));
+      expect(documents).toHaveLength(14);
       const actions = documents.flatMap((d) => d.Statement.flatMap((s) => s.Action));
       expect(actions.length).toBeGreaterThan(0);
       expect(actions.filter((a) => a.includes("*"))).toEqual([]);

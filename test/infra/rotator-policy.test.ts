@@ -99,12 +99,12 @@ describe("rotatorPolicyDocument", () => {
     expect(arnMatches(tokenSecretsArnPattern(context, "stage"), context.adminSecretArn)).toBe(false);
   });
 
-  it("uses the lease table with item operations only", () => {
+  it("uses the token table (leases, or the ledger) with item operations and queries only, on the table and its indexes", () => {
     expect(statement("RotationLeases")).toEqual({
       Sid: "RotationLeases",
       Effect: "Allow",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-      Resource: [context.leaseTableArn],
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      Resource: [context.leaseTableArn, `${context.leaseTableArn}/index/*`],
     });
   });
 
