@@ -46,6 +46,7 @@ const rotatorDeployment = config.rotator.deploy
       logRetentionDays: config.rotator.logRetentionDays,
       alarmEmail: config.rotator.alarmEmail,
       heartbeatWindow: config.rotator.heartbeatWindow,
+      tracing: config.rotator.tracing,
     })
   : undefined;
 

@@ -89,6 +89,8 @@ export interface RotatorDeploymentArgs {
   readonly alarmEmail?: pulumi.Input<string>;
   /** Lambda timeout, 30 to 900 seconds. @default 300 */
   readonly lambdaTimeoutSeconds?: pulumi.Input<number>;
+  /** X-Ray tracing of every run (Powertools Tracer, active tracing, the two X-Ray write permissions). @default false */
+  readonly tracing?: pulumi.Input<boolean>;
   /** Lambda memory in MB (CPU scales with it). @default 256 */
   readonly memorySize?: pulumi.Input<number>;
   /** Extra tags for every taggable resource; the openclaw:environment and openclaw:managed-by tags always win. @default {} */
@@ -164,6 +166,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     const logRetentionDays = checked<number>("logRetentionDays", args.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays, validate.logRetentionDays);
     const timeout = checked<number>("lambdaTimeoutSeconds", args.lambdaTimeoutSeconds ?? ROTATOR_DEFAULTS.lambdaTimeoutSeconds, validate.lambdaTimeoutSeconds);
     const memorySize = checked<number>("memorySize", args.memorySize ?? ROTATOR_DEFAULTS.memorySize, validate.memorySize);
+    const tracing = checked<boolean>("tracing", args.tracing ?? false, (v) => (typeof v === "boolean" ? undefined : `${JSON.stringify(v)} is not true or false`));
     const alarmEmail = args.alarmEmail === undefined ? undefined : checked<string>("alarmEmail", args.alarmEmail, validate.alarmEmail);
     const bundleDir = bundleArchive(args.bundleDir ?? DEFAULT_BUNDLE_DIR);
     // The heartbeat window follows the schedule; a plain schedule and window are judged at once.
@@ -255,9 +258,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         role: role.id,
         name: "openclaw-rotator-least-privilege",
         policy: pulumi
-          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn, failedRunsQueue.arn])
-          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn]) =>
-            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn })),
+          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn, failedRunsQueue.arn, tracing])
+          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn, traced]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn, failedRunsQueueArn, tracing: traced })),
           ),
       },
       parent,
@@ -296,6 +299,12 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         architectures: ["arm64"],
         timeout,
         memorySize,
+        // Lambda's JSON log format: its own platform lines (START, REPORT, errors) become JSON like the rotator's, so
+        // one Logs Insights query reads both. The rotator's Powertools lines and EMF are written as they are
+        // (Powertools writes to stdout through its own console, which the runtime does not wrap).
+        loggingConfig: { logFormat: "JSON", logGroup: names.logGroupName, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        // PassThrough: no trace of our own unless the caller sampled one; Active: Lambda samples and the tracer records.
+        tracingConfig: { mode: tracing.apply((t) => (t ? "Active" : "PassThrough")) },
         environment: {
           // The contract with lambdas/rotator. No secret here: the admin token is read from Secrets Manager.
           variables: {
@@ -308,6 +317,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
             POWERTOOLS_SERVICE_NAME: ROTATOR_SERVICE,
             POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            POWERTOOLS_TRACE_ENABLED: tracing.apply(String),
             // The bundle ships its source map: stack traces in the logs point at the TypeScript.
             NODE_OPTIONS: "--enable-source-maps",
           },

@@ -38,6 +38,8 @@ export interface RotatorPolicyContext extends AwsLocation {
   readonly logGroupArn: string;
   /** The queue Lambda sends failed scheduled runs to (the async on-failure destination, sent with this role). */
   readonly failedRunsQueueArn: string;
+  /** Whether the function sends X-Ray traces (RotatorDeployment's `tracing`). @default false */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -130,6 +132,18 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Action: ["sqs:SendMessage"],
         Resource: [ctx.failedRunsQueueArn],
       },
+      ...(ctx.tracing
+        ? [
+            {
+              // X-Ray's write actions have no resource-level permissions: "*" is the only valid Resource (the same
+              // two actions as AWS's AWSXRayDaemonWriteAccess, without its sampling reads, which Lambda does itself).
+              Sid: "WriteTracesXRayHasNoResourceScope",
+              Effect: "Allow" as const,
+              Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+              Resource: ["*"],
+            },
+          ]
+        : []),
       {
         // The identity tags are what the first statement's condition and the scan rely on: never removable.
         Sid: "KeepIdentityTags",

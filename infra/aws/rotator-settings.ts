@@ -31,6 +31,8 @@ export interface RotatorSettings {
   readonly logRetentionDays: number;
   /** Where alarm notifications go by email; none if unset. */
   readonly alarmEmail: string | undefined;
+  /** X-Ray tracing of the rotator's runs. @default false */
+  readonly tracing?: boolean;
   /** The longest normal gap between completed runs (required with a cron schedule). @default two rate intervals */
   readonly heartbeatWindow?: string | undefined;
 }
@@ -106,7 +108,7 @@ export const validate = {
   },
 } as const;
 
-const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "maxConcurrency", "logRetentionDays", "alarmEmail", "heartbeatWindow"] as const;
+const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "maxConcurrency", "logRetentionDays", "alarmEmail", "heartbeatWindow", "tracing"] as const;
 
 export type RotatorSettingsOutcome =
   | { readonly ok: true; readonly settings: RotatorSettings }
@@ -139,7 +141,9 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
     logRetentionDays: (given.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays) as number,
     alarmEmail: given.alarmEmail as string | undefined,
     heartbeatWindow: given.heartbeatWindow as string | undefined,
+    tracing: (given.tracing ?? false) as boolean,
   };
+  if (typeof settings.tracing !== "boolean") problems.push({ field: `${key}.tracing`, message: `${JSON.stringify(given.tracing)} is not true or false` });
   if (typeof settings.deploy !== "boolean") problems.push({ field: `${key}.deploy`, message: `${JSON.stringify(given.deploy)} is not true or false` });
   const checks: [keyof typeof validate, unknown][] = [
     ["schedule", settings.schedule],

@@ -7,6 +7,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { Clock, systemClock } from "../../src/domain/clock";
 import { TokenOpsError } from "../../src/domain/errors";
@@ -55,7 +56,10 @@ export function createHandler(options: HandlerOptions = {}) {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions });
   // Secrets Manager allows 50 writes/s per region and account: adaptive retries slow the rotator down when
   // throttled instead of failing the token for this run.
-  const client = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
+  // X-Ray tracing, when the stack turns it on (RotatorDeployment's `tracing`: active tracing and
+  // POWERTOOLS_TRACE_ENABLED=true). Off, and outside Lambda, the tracer does nothing.
+  const tracer = new Tracer({ serviceName: ROTATOR_SERVICE });
+  const client = tracer.captureAWSv3Client(new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 }));
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
   const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.
@@ -83,7 +87,16 @@ export function createHandler(options: HandlerOptions = {}) {
     return new RotationEngine({ store, backend, leases, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
   }
 
-  return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<RotatorResult> {
+  return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>): Promise<RotatorResult> {
+    // Every log line of this invocation carries its request ID, the function and whether it is a cold start, so
+    // that one run's lines can be found together (CloudWatch Logs Insights: filter function_request_id = "...").
+    if (context?.awsRequestId) logger.addContext(context as Context);
+    // One subsegment per invocation under Lambda's own segment, annotated so that traces can be searched by them.
+    const segment = tracer.getSegment();
+    const subsegment = segment?.addNewSubsegment("## rotator");
+    if (subsegment) tracer.setSegment(subsegment);
+    tracer.putAnnotation("environment", settings.environment);
+    tracer.annotateColdStart();
     try {
       const rotator = await engine();
       if ("Step" in event && typeof event.Step === "string") {
@@ -104,6 +117,10 @@ export function createHandler(options: HandlerOptions = {}) {
       throw error;
     } finally {
       if (!options.metrics) metrics.publishStoredMetrics();
+      if (subsegment && segment) {
+        subsegment.close();
+        tracer.setSegment(segment);
+      }
     }
   };
 }

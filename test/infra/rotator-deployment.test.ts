@@ -161,6 +161,25 @@ describe("RotatorDeployment", () => {
       expect(fn.reservedConcurrentExecutions).toBeUndefined();
     });
 
+    it("logs in Lambda's JSON format to its own log group, and traces only when asked", async () => {
+      const fn = dev.one(T.Function).inputs;
+      expect([fn.loggingConfig, fn.tracingConfig]).toEqual([
+        { logFormat: "JSON", logGroup: "/aws/lambda/openclaw-rotator-dev", applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        { mode: "PassThrough" },
+      ]);
+      const statements = (d: Deployed) => policyOf(d.one(T.RolePolicy, `${d.one(T.Function).name.replace(/-function$/, "")}-policy`).inputs.policy).Statement;
+      expect(statements(dev).filter((s) => s.Sid.startsWith("WriteTraces"))).toEqual([]);
+
+      const traced = await deploy("dev", { tracing: true }, "rotator-traced");
+      expect(traced.one(T.Function).inputs.tracingConfig).toEqual({ mode: "Active" });
+      expect(traced.one(T.Function).inputs.environment.variables.POWERTOOLS_TRACE_ENABLED).toBe("true");
+      // X-Ray's two write actions, on "*" (they have no resource-level permissions), before the Deny.
+      expect(statements(traced).slice(-2)).toEqual([
+        { Sid: "WriteTracesXRayHasNoResourceScope", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+        expect.objectContaining({ Sid: "KeepIdentityTags" }),
+      ]);
+    });
+
     it("ships the bundle folder as its code", async () => {
       const code = dev.one(T.Function).inputs.code;
       expect(code).toBeInstanceOf(pulumi.asset.FileArchive);
@@ -179,6 +198,7 @@ describe("RotatorDeployment", () => {
           OPENCLAW_MAX_CONCURRENCY: "8",
           POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
           POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",
+          POWERTOOLS_TRACE_ENABLED: "false",
           NODE_OPTIONS: "--enable-source-maps",
         },
       });
@@ -639,6 +659,7 @@ describe("RotatorDeployment", () => {
       [{ logRetentionDays: 10 }, /logRetentionDays: 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30/],
       [{ lambdaTimeoutSeconds: 901 }, /lambdaTimeoutSeconds: 901 .* from 30 to 900/],
       [{ memorySize: 64 }, /memorySize: 64 .* from 128 to 10240/],
+      [{ tracing: "on" }, /tracing: "on" is not true or false/],
       [{ alarmEmail: "oncall" }, /alarmEmail: "oncall" is not an email address/],
       [{ backend: "ssh" }, /backend: "ssh" is not a gateway backend; use one of documented-api/],
       [{ schedule: "cron(0 * * * ? *)" }, /heartbeatWindow: a cron schedule \(cron\(0 \* \* \* \? \*\)\) has no fixed interval; set heartbeatWindow/],
