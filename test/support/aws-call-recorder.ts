@@ -14,6 +14,7 @@
  */
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** One authorization request, as IAM evaluates it: one action on one resource. */
@@ -29,6 +30,8 @@ export interface AwsCall {
   readonly requestTags: Readonly<Record<string, string>>;
   /** Tag keys the request names (aws:TagKeys), for TagResource/UntagResource/CreateSecret. */
   readonly tagKeys?: readonly string[];
+  /** Service-specific condition keys of the request, e.g. dynamodb:Attributes and dynamodb:LeadingKeys. */
+  readonly conditionKeys?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /** How the proxy decides on a call it is asked to authorize: undefined allows it, a string is the denial. */
@@ -60,7 +63,22 @@ export class UnreadableCallError extends Error {}
 export async function startAwsCallRecorder(options: RecorderOptions): Promise<AwsCallRecorder> {
   const calls: RecordedCall[] = [];
   // The recorder's own lookups go straight to moto, unrecorded.
-  const lookup = new SecretsManagerClient({ endpoint: options.motoEndpoint, region: options.region, credentials: { accessKeyId: "recorder", secretAccessKey: "recorder" } });
+  const direct = { endpoint: options.motoEndpoint, region: options.region, credentials: { accessKeyId: "recorder", secretAccessKey: "recorder" } };
+  const lookup = new SecretsManagerClient(direct);
+  const tables = new DynamoDBClient(direct);
+  const partitionKeys = new Map<string, Promise<string | undefined>>();
+  const partitionKeyOf = (table: string) => {
+    if (!partitionKeys.has(table)) {
+      partitionKeys.set(
+        table,
+        tables.send(new DescribeTableCommand({ TableName: table })).then(
+          (t) => t.Table?.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName,
+          () => undefined,
+        ),
+      );
+    }
+    return partitionKeys.get(table) as Promise<string | undefined>;
+  };
   const problems: Error[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -121,7 +139,13 @@ export async function startAwsCallRecorder(options: RecorderOptions): Promise<Aw
       }
       case "dynamodb": {
         const table = (name: unknown, index?: unknown) => arn(`table/${String(name)}${index ? `/index/${String(index)}` : ""}`);
-        const onTable = (a: string, name: unknown, index?: unknown) => ({ action: `dynamodb:${a}`, resource: table(name, index), resourceTags: {}, requestTags: {} });
+        const onTable = (a: string, name: unknown, index?: unknown, conditionKeys?: AwsCall["conditionKeys"]) => ({
+          action: `dynamodb:${a}`,
+          resource: table(name, index),
+          resourceTags: {},
+          requestTags: {},
+          ...(conditionKeys ? { conditionKeys } : {}),
+        });
         if (operation === "TransactWriteItems" || operation === "TransactGetItems") {
           const kinds: Record<string, string> = { Put: "PutItem", Update: "UpdateItem", Delete: "DeleteItem", ConditionCheck: "ConditionCheckItem", Get: "GetItem" };
           return (input.TransactItems as Array<Record<string, { TableName: string }>>).flatMap((item) => Object.entries(item).map(([kind, op]) => onTable(kinds[kind], op.TableName)));
@@ -131,11 +155,51 @@ export async function startAwsCallRecorder(options: RecorderOptions): Promise<Aw
         }
         if (operation === "ListTables") return [{ action, resource: "*", resourceTags: {}, requestTags: {} }];
         if (!input.TableName) throw new UnreadableCallError(`${action} names no table`);
-        return [onTable(operation, input.TableName, input.IndexName)];
+        return [onTable(operation, input.TableName, input.IndexName, await dynamoDbConditionKeys(input, await partitionKeyOf(String(input.TableName))))];
       }
       default:
         throw new UnreadableCallError(`${action}: the recorder does not know ${service}'s resources yet; add them here`);
     }
+  }
+
+  /**
+   * DynamoDB's fine-grained access keys for a single-item or query request: dynamodb:Attributes (the top-level
+   * attributes the request names: the key, the item written, the update expression's targets, the projection)
+   * and dynamodb:LeadingKeys (the partition key's value), with #placeholders resolved. Attributes named only in a
+   * ConditionExpression or FilterExpression are not counted: a modelling choice (AWS describes the key as the
+   * attributes a request reads or writes), so a policy that must also cover them is judged more leniently here.
+   */
+  async function dynamoDbConditionKeys(input: Record<string, unknown>, partitionKey: string | undefined): Promise<AwsCall["conditionKeys"]> {
+    const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+    const topLevel = (path: string) => {
+      const first = path.trim().split(/[.[]/)[0];
+      return names[first] ?? first;
+    };
+    const attributes = new Set<string>();
+    const key = (input.Key ?? {}) as Record<string, unknown>;
+    Object.keys(key).forEach((k) => attributes.add(k));
+    Object.keys((input.Item ?? {}) as object).forEach((k) => attributes.add(k));
+    Object.keys((input.AttributeUpdates ?? {}) as object).forEach((k) => attributes.add(k));
+    ((input.AttributesToGet ?? []) as string[]).forEach((k) => attributes.add(k));
+    if (typeof input.ProjectionExpression === "string") input.ProjectionExpression.split(",").forEach((p) => attributes.add(topLevel(p)));
+    if (typeof input.UpdateExpression === "string") {
+      // SET a = :v, b = if_not_exists(b, :w)  REMOVE c  ADD d :x  DELETE e :y: the targets are what is written.
+      for (const clause of input.UpdateExpression.split(/\b(?=SET\b|REMOVE\b|ADD\b|DELETE\b)/i)) {
+        const [verb, ...rest] = clause.trim().split(/\s+/);
+        const body = rest.join(" ");
+        for (const part of splitTopLevel(body)) {
+          const target = /^set$/i.test(verb) ? part.split("=")[0] : part.trim().split(/\s+/)[0];
+          if (target?.trim()) attributes.add(topLevel(target));
+        }
+      }
+    }
+    const keys: Record<string, string | readonly string[]> = {};
+    if (attributes.size) keys["dynamodb:Attributes"] = [...attributes].sort();
+    const leading = partitionKey ? (key[partitionKey] as Record<string, string> | undefined) : undefined;
+    if (leading) keys["dynamodb:LeadingKeys"] = [String(Object.values(leading)[0])];
+    if (typeof input.Select === "string") keys["dynamodb:Select"] = input.Select;
+    if (typeof input.ReturnValues === "string") keys["dynamodb:ReturnValues"] = input.ReturnValues;
+    return keys;
   }
 
   function forward(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
@@ -163,9 +227,27 @@ export async function startAwsCallRecorder(options: RecorderOptions): Promise<Aw
     envFor: (principal) => ({ AWS_ENDPOINT_URL: url, AWS_REGION: options.region, AWS_ACCESS_KEY_ID: principal, AWS_SECRET_ACCESS_KEY: "recorded" }),
     async stop() {
       lookup.destroy();
+      tables.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (problems.length) throw new Error(`the AWS call recorder failed: ${problems.map((p) => p.message).join("; ")}`);
     },
   };
+}
+
+/** Splits "a = :x, b = list_append(b, :y)" at the commas outside parentheses. */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = "";
+  for (const c of text) {
+    if (c === "(") depth++;
+    if (c === ")") depth--;
+    if (c === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += c;
+  }
+  if (current.trim()) parts.push(current);
+  return parts;
 }

@@ -16,6 +16,7 @@ export function contextOf(call: AwsCall): Record<string, string | string[]> {
     ...Object.fromEntries(Object.entries(call.resourceTags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
     ...Object.fromEntries(Object.entries(call.requestTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
     ...(call.tagKeys ? { "aws:TagKeys": [...call.tagKeys] } : {}),
+    ...Object.fromEntries(Object.entries(call.conditionKeys ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : [...v]])),
   };
 }
 
