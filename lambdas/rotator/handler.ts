@@ -7,7 +7,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { Clock, systemClock } from "../../src/domain/clock";
 import { TokenOpsError } from "../../src/domain/errors";
@@ -56,10 +56,9 @@ export function createHandler(options: HandlerOptions = {}) {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions });
   // Secrets Manager allows 50 writes/s per region and account: adaptive retries slow the rotator down when
   // throttled instead of failing the token for this run.
-  // X-Ray tracing, when the stack turns it on (RotatorDeployment's `tracing`: active tracing and
-  // POWERTOOLS_TRACE_ENABLED=true). Off, and outside Lambda, the tracer does nothing.
-  const tracer = new Tracer({ serviceName: ROTATOR_SERVICE });
-  const client = tracer.captureAWSv3Client(new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 }));
+  const tracer = createTracer(env);
+  const secretsClient = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
+  const client = tracer ? tracer.captureAWSv3Client(secretsClient) : secretsClient;
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
   const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.
@@ -92,11 +91,11 @@ export function createHandler(options: HandlerOptions = {}) {
     // that one run's lines can be found together (CloudWatch Logs Insights: filter function_request_id = "...").
     if (context?.awsRequestId) logger.addContext(context as Context);
     // One subsegment per invocation under Lambda's own segment, annotated so that traces can be searched by them.
-    const segment = tracer.getSegment();
+    const segment = tracer?.getSegment();
     const subsegment = segment?.addNewSubsegment("## rotator");
-    if (subsegment) tracer.setSegment(subsegment);
-    tracer.putAnnotation("environment", settings.environment);
-    tracer.annotateColdStart();
+    if (subsegment) tracer?.setSegment(subsegment);
+    tracer?.putAnnotation("environment", settings.environment);
+    tracer?.annotateColdStart();
     try {
       const rotator = await engine();
       if ("Step" in event && typeof event.Step === "string") {
@@ -119,10 +118,21 @@ export function createHandler(options: HandlerOptions = {}) {
       if (!options.metrics) metrics.publishStoredMetrics();
       if (subsegment && segment) {
         subsegment.close();
-        tracer.setSegment(segment);
+        tracer?.setSegment(segment);
       }
     }
   };
+}
+
+/**
+ * X-Ray tracing, when the stack turns it on (RotatorDeployment's `tracing`: active tracing and
+ * POWERTOOLS_TRACE_ENABLED=true). Loaded only then, so that the default (off) never evaluates the X-Ray SDK at
+ * a cold start (it installs an async hook on every promise when loaded).
+ */
+function createTracer(env: NodeJS.ProcessEnv): Tracer | undefined {
+  if (env.POWERTOOLS_TRACE_ENABLED !== "true") return undefined;
+  const powertools = require("@aws-lambda-powertools/tracer") as typeof import("@aws-lambda-powertools/tracer");
+  return new powertools.Tracer({ serviceName: ROTATOR_SERVICE });
 }
 
 let lambdaHandler: ReturnType<typeof createHandler> | undefined;
