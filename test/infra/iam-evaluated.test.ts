@@ -126,12 +126,14 @@ describe("IAM evaluated on the calls of real local runs", () => {
 
   it("recorded every role's calls, secret and table alike", () => {
     const actions = (p: Principal) => [...new Set(recorded(p).map((c) => c.action))].sort();
+    const services = (p: Principal) => [...new Set(actions(p).map((a) => a.split(":")[0]))].sort();
     expect(actions("token-deployer")).toEqual(expect.arrayContaining(["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"]));
-    expect(actions("rotator")).toEqual(
-      expect.arrayContaining(["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource", "dynamodb:PutItem"]),
-    );
+    // The rotation itself: read the admin token and the values, write a version, move the stages; and its table.
+    expect(actions("rotator")).toEqual(expect.arrayContaining(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]));
+    expect(services("rotator")).toEqual(["dynamodb", "secretsmanager"]);
     expect(actions("operator")).toEqual(expect.arrayContaining(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]));
-    expect(actions("viewer")).toEqual(expect.arrayContaining(["secretsmanager:ListSecrets"]));
+    expect(services("operator")).toEqual(["dynamodb", "secretsmanager"]);
+    expect(recorded("viewer").length).toBeGreaterThan(0);
   });
 
   it("allowed every call of its own environment (the runs met the policies as AWS would enforce them)", () => {
