@@ -27,6 +27,8 @@ const rotatorDeployment = config.rotator.deploy
       maxConcurrency: config.rotator.maxConcurrency,
       logRetentionDays: config.rotator.logRetentionDays,
       alarmEmail: config.rotator.alarmEmail,
+      heartbeatWindow: config.rotator.heartbeatWindow,
+      tracing: config.rotator.tracing,
     })
   : undefined;
 
@@ -81,5 +83,10 @@ export const rotator = rotatorDeployment && {
   ledgerTableName: rotatorDeployment.ledgerTableName,
   alarmTopicArn: rotatorDeployment.alarmTopicArn,
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
+  failedRunsQueueUrl: rotatorDeployment.failedRunsQueueUrl,
+  dashboardName: rotatorDeployment.dashboardName,
+  operatorPolicyArn: rotatorDeployment.operatorPolicyArn,
+  viewerPolicyArn: rotatorDeployment.viewerPolicyArn,
+  tokenDeployerPolicyArn: rotatorDeployment.tokenDeployerPolicyArn,
   scheduleName: rotatorDeployment.scheduleName,
 };

@@ -37,6 +37,10 @@ export interface RotatorPolicyContext extends AwsLocation {
   readonly ledgerTableArn: string;
   /** The log group's ARN as the AWS provider reports it, without a trailing `:*`. */
   readonly logGroupArn: string;
+  /** The queue Lambda sends failed scheduled runs to (the async on-failure destination, sent with this role). */
+  readonly failedRunsQueueArn: string;
+  /** Whether the function sends X-Ray traces (RotatorDeployment's `tracing`). @default false */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -56,10 +60,19 @@ export const TOKEN_SECRET_ACTIONS = [
 export const LEDGER_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"] as const;
 
 /**
- * The only attributes the rotator may write (UpdateItem): its rotation state, its lease, the version that fences
- * every write, and the due index's keys. The declaration (scopes, TTL, gateway) is the deployer's alone.
+ * The only attributes the rotator (and an operator's leak response) may write with UpdateItem: the rotation state,
+ * the lease, the version that fences every write, and the due index's keys. The declaration (scopes, TTL, gateway)
+ * is the deployer's alone.
  */
 export const LEDGER_ROTATOR_ATTRIBUTES = ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] as const;
+
+/** What `pulumi up`/`destroy` (the provider) do with the ledger: create, replace and delete whole entries. */
+export const LEDGER_DEPLOYER_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"] as const;
+
+/** A table and its secondary indexes (a Query on an index is authorized against `<table>/index/<name>`). */
+export function tableAndIndexes(tableArn: string): string[] {
+  return [tableArn, `${tableArn}/index/*`];
+}
 
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 
@@ -96,7 +109,7 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Sid: "ReadLedger",
         Effect: "Allow",
         Action: LEDGER_READ_ACTIONS,
-        Resource: [ctx.ledgerTableArn, `${ctx.ledgerTableArn}/index/*`],
+        Resource: tableAndIndexes(ctx.ledgerTableArn),
       },
       {
         // dynamodb:Attributes names every attribute an UpdateItem touches: only the rotation state's.
@@ -114,6 +127,25 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Action: LOG_ACTIONS,
         Resource: [ctx.logGroupArn, `${ctx.logGroupArn}:*`],
       },
+      {
+        // Lambda delivers an asynchronous invocation's on-failure record with the function's own role.
+        Sid: "RecordFailedRuns",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: [ctx.failedRunsQueueArn],
+      },
+      ...(ctx.tracing
+        ? [
+            {
+              // X-Ray's write actions have no resource-level permissions: "*" is the only valid Resource (the same
+              // two actions as AWS's AWSXRayDaemonWriteAccess, without its sampling reads, which Lambda does itself).
+              Sid: "WriteTracesXRayHasNoResourceScope",
+              Effect: "Allow" as const,
+              Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+              Resource: ["*"],
+            },
+          ]
+        : []),
       {
         // The identity tags are what the first statement's condition and the scan rely on: never removable.
         Sid: "KeepIdentityTags",

@@ -19,6 +19,7 @@ const context: RotatorPolicyContext = {
   adminSecretArn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/gateway-Q1w2E3",
   ledgerTableArn: "arn:aws:dynamodb:us-east-1:111122223333:table/openclaw-rotator-stage-ledger",
   logGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/openclaw-rotator-stage",
+  failedRunsQueueArn: "arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs",
 };
 
 describe("rotatorPolicyDocument", () => {
@@ -37,6 +38,7 @@ describe("rotatorPolicyDocument", () => {
       "Allow ReadLedger",
       "Allow WriteRotationStateOnly",
       "Allow WriteOwnLogs",
+      "Allow RecordFailedRuns",
       "Deny KeepIdentityTags",
     ]);
   });
@@ -117,6 +119,15 @@ describe("rotatorPolicyDocument", () => {
     const stream = `${context.logGroupArn}:log-stream:2026/01/01/[$LATEST]abc`;
     expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, stream))).toBe(true);
     expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, `${context.logGroupArn}-other:log-stream:x`))).toBe(false);
+  });
+
+  it("sends to its own failed-runs queue only (Lambda's on-failure destination uses the function's role)", () => {
+    expect(statement("RecordFailedRuns")).toEqual({
+      Sid: "RecordFailedRuns",
+      Effect: "Allow",
+      Action: ["sqs:SendMessage"],
+      Resource: ["arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs"],
+    });
   });
 
   it("forbids removing the tags the tag fence relies on", () => {

@@ -37,7 +37,10 @@ describe("the bundled rotator Lambda", () => {
     const logs = lines.filter((l) => l.message);
     const emf = lines.find((l) => l._aws);
     expect(logs.find((l) => /^start: rotation intent recorded/.test(l.message) && l.token === "ci-runner")).toMatchObject({ level: "INFO", token: "ci-runner", environment: "dev", service: "openclaw-rotator" });
-    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: "OpenClawTokens", Dimensions: [expect.arrayContaining(["environment"])] });
+    // Exactly the dimension set the alarms watch: Powertools always adds service to the environment.
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe("OpenClawTokens");
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "environment"]]);
+    expect([emf.service, emf.environment]).toEqual(["openclaw-rotator", "dev"]);
     // Powertools records a metric added twice as an array of values; CloudWatch sums them.
     const total = (values: number | number[]) => ([] as number[]).concat(values).reduce((a, b) => a + b, 0);
     expect(emf.environment).toBe("dev");
