@@ -31,7 +31,7 @@ export const OPTIONS = {
   "gateway-url": { type: "string", value: "URL", env: "OPENCLAW_GATEWAY_URL", description: "the gateway; default: the one the environment's tokens name" },
   backend: { type: "string", value: "KIND", env: "OPENCLAW_BACKEND", description: "documented-api | openclaw-devices; default: from the tokens" },
   "admin-secret-id": { type: "string", value: "ID", env: "OPENCLAW_ADMIN_SECRET_ID", description: "the gateway admin token's secret; default: openclaw-admin/<env>/gateway" },
-  "lease-table": { type: "string", value: "NAME", env: "OPENCLAW_LEASE_TABLE", description: "the rotator's lease table; default: openclaw-rotator-<env>-leases" },
+  "ledger-table": { type: "string", value: "NAME", env: "OPENCLAW_LEDGER_TABLE", description: "the environment's ledger table (declarations and rotation state); default: openclaw-rotator-<env>-ledger" },
   "quiet-period": { type: "string", value: "DURATION", env: "OPENCLAW_QUIET_PERIOD", description: "how long the old token must go unused before it is revoked; default 15m" },
   live: { type: "boolean", description: "also ask the gateway (needs the admin token): last traffic, its view of each token" },
   emergency: { type: "boolean", description: "required: says that the token leaked" },
@@ -59,7 +59,7 @@ export interface CommandSpec {
 }
 
 /** The options that reach AWS and the gateway, shared by the commands that work on an environment. */
-const STACK: readonly OptionName[] = ["environment", "gateway-url", "backend", "admin-secret-id", "lease-table"];
+const STACK: readonly OptionName[] = ["environment", "gateway-url", "backend", "admin-secret-id", "ledger-table"];
 const OUTPUT: readonly OptionName[] = ["json", "debug", "help"];
 
 export const COMMANDS: Readonly<Record<Command, CommandSpec>> = {

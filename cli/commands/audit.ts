@@ -18,11 +18,11 @@ export async function audit(ctx: CliContext, name: string): Promise<ExitCode> {
   const newAfter = ctx.options.newAfter === undefined ? undefined : parseTimeOption("new-after", ctx.options.newAfter, now);
   const secret = await ctx.findToken(name);
 
+  // The token IDs come from the ledger, never from a secret's value (which others can write).
   const ids = new Map<string, string>();
-  for (const stage of [Stage.Current, Stage.Pending, Stage.Previous]) {
-    if (!secret.stages[stage]) continue;
-    const record = await ctx.store.read(secret.name, stage);
-    if (record && !ids.has(record.tokenId)) ids.set(record.tokenId, stage);
+  const { state } = secret;
+  for (const [token, role] of [[state.current, Stage.Current], [state.pending, Stage.Pending], [state.retiring, Stage.Previous]] as const) {
+    if (token && !ids.has(token.tokenId)) ids.set(token.tokenId, role);
   }
   if (ctx.options.tokenId && !ids.has(ctx.options.tokenId)) ids.set(ctx.options.tokenId, "--token-id");
 
@@ -36,7 +36,7 @@ export async function audit(ctx: CliContext, name: string): Promise<ExitCode> {
   }
 
   const report = buildAuditReport(tokens, since, newAfter);
-  ctx.output.data({ name, secretName: secret.name, ...report });
+  ctx.output.data({ name, secretName: secret.declaration.secretName, ...report });
   ctx.output.text(renderAuditReport(name, report));
   return report.flagged ? ExitCode.ProblemsFound : ExitCode.Ok;
 }

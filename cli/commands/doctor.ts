@@ -120,12 +120,13 @@ async function readToken(env: NodeJS.ProcessEnv, io: Io): Promise<GivenToken | u
 async function readManaged(ctx: CliContext, name: string): Promise<ManagedToken> {
   const secret = await ctx.findToken(name);
   const versions: Partial<Record<Stage, TokenRecord>> = {};
+  const secretName = secret.declaration.secretName;
   for (const stage of [Stage.Current, Stage.Pending, Stage.Previous]) {
-    if (!secret.stages[stage]) continue;
-    const record = await ctx.store.read(secret.name, stage);
+    // Only compared with the token the caller holds: nothing is decided from what the secret says about itself.
+    const record = await ctx.store.read(secretName, stage).catch(() => undefined);
     if (record) versions[stage] = record;
   }
-  return { name, secretName: secret.name, versions };
+  return { name, secretName, versions };
 }
 
 const LABEL: Record<CheckStatus, { readonly text: string; readonly style: Parameters<Output["styled"]>[0] }> = {

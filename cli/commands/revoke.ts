@@ -8,7 +8,7 @@ import { ExitCode } from "../output";
  * guide's leak checklist: what this command did, and what remains for the operator.
  */
 export async function revokeEmergency(ctx: CliContext, name: string): Promise<ExitCode> {
-  const secret = await ctx.findToken(name);
+  const secret = { name: (await ctx.findToken(name)).declaration.secretName };
   const engine = await ctx.engine();
   const startedAt = ctx.clock.now();
 

@@ -3,7 +3,7 @@ import { formatDuration, MAX_TTL_SECONDS, MIN_TTL_SECONDS, parseDuration } from 
 import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
-import { defaultSecretName, secretNamespace } from "../store/metadata";
+import { defaultSecretName, ledgerTableName, secretNamespace } from "../store/metadata";
 import { closest } from "../domain/suggest";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
@@ -50,6 +50,8 @@ export interface GatewayTokenInputs {
   readonly recoveryWindowDays: number;
   readonly backend: BackendKind;
   readonly awsRegion: string | undefined;
+  /** The environment's ledger table (the rotation state); its name must carry the environment. */
+  readonly ledgerTable: string;
 }
 
 export const DEFAULT_ROTATION_FRACTION = 0.8;
@@ -80,6 +82,7 @@ export const INPUT_KEYS = [
   "recoveryWindowDays",
   "backend",
   "awsRegion",
+  "ledgerTable",
 ] as const;
 
 /**
@@ -220,6 +223,16 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     problem("awsRegion", `${JSON.stringify(awsRegion)} is not an AWS region; write it like us-east-1`);
   }
 
+  const ledgerTable = raw.ledgerTable ?? (envOk ? ledgerTableName(environment) : undefined);
+  if (known(ledgerTable) && envOk) {
+    const words = typeof ledgerTable === "string" ? ledgerTable.toLowerCase().split(/[^a-z]+/) : [];
+    if (typeof ledgerTable !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(ledgerTable)) {
+      problem("ledgerTable", `${JSON.stringify(ledgerTable)} is not a DynamoDB table name; use 3-255 letters, digits and _.-`);
+    } else if (!words.includes(environment) || ALL_ENVIRONMENTS.some((e) => e !== environment && words.includes(e))) {
+      problem("ledgerTable", `${ledgerTable} does not name the ${environment} environment (alone); each environment has its own ledger, e.g. ${ledgerTableName(environment)}`);
+    }
+  }
+
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -236,6 +249,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       recoveryWindowDays: recoveryWindowDays as number,
       backend: backend as BackendKind,
       awsRegion: awsRegion as string | undefined,
+      ledgerTable: ledgerTable as string,
     },
   };
 }

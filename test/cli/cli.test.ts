@@ -1,6 +1,7 @@
 /** The operator CLI as shipped (node dist/cli.js), against moto and the reference gateway. */
 import { SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
-import { Tag } from "../../src/store/metadata";
+import { createServer } from "node:http";
+import { AddressInfo } from "node:net";
 import { RotationHarness } from "../support/rotation-harness";
 import { CliRun, runCli, TOKEN_VALUE } from "./run-cli";
 
@@ -51,7 +52,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] }, { name: "dashboard", scopes: ["read:agents"], ttl: "90d" });
       expect(await h.consume(await h.current("dashboard"))).not.toBe(401);
 
-      const run = await cli(["status"]);
+      const run = await cli(["status", "--live"]);
 
       expect(run).toMatchObject({ code: 0, stderr: "" });
       const [header, ...lines] = run.stdout.trimEnd().split("\n");
@@ -71,7 +72,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
     it("prints the rows as JSON with --json", async () => {
       await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] });
 
-      const run = await cli(["status", "--json"]);
+      const run = await cli(["status", "--json", "--live"]);
 
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual([
@@ -97,49 +98,45 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       ]);
     });
 
-    it("reports a secret with broken tags as bad-state, and still shows the others", async () => {
+    it("refuses to guess when the environment's tokens declare different gateways", async () => {
       await declare({ name: "ci-runner" }, { name: "dashboard" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.TtlSeconds, Value: "soon" }] }));
-      client.destroy();
+      const entry = await h.entry("dashboard");
+      await h.ledger.writeAll(entry, { ...entry.declaration, gatewayUrl: "http://127.0.0.1:9" }, entry.state, undefined);
 
-      const run = await cli(["status"]);
-
-      // Exit code 3: the command ran, and found a problem a script should notice.
-      expect(run.code).toBe(3);
-      expect(run.stdout).toMatch(/^ci-runner\s+idle\s/m);
-      expect(run.stdout).toMatch(/^dashboard\s+bad-state\s/m);
-      expect(run.stdout).toMatch(/^dashboard: problem: bad tags: tag openclaw:ttl-seconds is not a positive number; restore them or run pulumi up/m);
-    });
-
-    it("refuses to guess when the environment's tokens name different gateways", async () => {
-      await declare({ name: "ci-runner" }, { name: "dashboard" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://127.0.0.1:9" }] }));
-      client.destroy();
-
-      const run = await cli(["status"]);
+      const run = await cli(["status", "--live"]);
 
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/name different gateway URLs: .*\(ci-runner\); http:\/\/127\.0\.0\.1:9 \(dashboard\)\. Fix: pass --gateway-url/);
-      const chosen = await cli(["status", "--gateway-url", h.gateway.url]);
+      expect(run.stderr).toMatch(/declare different gateway URLs: .*\(ci-runner\); http:\/\/127\.0\.0\.1:9 \(dashboard\)\. Fix: pass --gateway-url/);
+      const chosen = await cli(["status", "--live", "--gateway-url", h.gateway.url]);
       expect(chosen.code).toBe(3);
       expect(chosen.stdout).toMatch(/^dashboard\s+bad-state\s/m);
       expect(chosen.stdout).toMatch(/^dashboard: problem: belongs to http:\/\/127\.0\.0\.1:9/m);
     });
 
-    it("never sends the admin token to a gateway URL from tags that a declared gateway could not have", async () => {
+    // Threat model, case 1: the admin token went wherever a secret's tag pointed.
+    it("never sends the admin token to a URL from a secret's tags: the gateway comes from the ledger's declarations", async () => {
       await declare({ name: "ci-runner" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("ci-runner"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://gateway.attacker.example" }] }));
-      client.destroy();
+      const received: string[] = [];
+      const attacker = createServer((req, res) => {
+        received.push(`${req.method} ${req.url} ${req.headers.authorization ? "with credentials" : ""}`);
+        res.end("{}");
+      });
+      await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+      try {
+        const url = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+        const client = new SecretsManagerClient({});
+        await client.send(new TagResourceCommand({ SecretId: h.secretName("ci-runner"), Tags: [{ Key: "openclaw:gateway-url", Value: url }, { Key: "openclaw:backend", Value: "documented-api" }] }));
+        client.destroy();
 
-      const run = await cli(["status"]);
+        for (const args of [["status", "--live"], ["verify", "ci-runner"], ["rotate", "ci-runner"]]) {
+          const run = await cli(args);
+          expect(run.code).toBe(0);
+        }
 
-      expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(
-        /the dev gateway URL named by the managed tokens' tags is refused: plain http is only allowed on loopback; use https:\/\/gateway\.attacker\.example\. Fix: pass --gateway-url/,
-      );
+        expect(received).toEqual([]);
+      } finally {
+        attacker.close();
+      }
     });
 
     it("says so when the environment has no managed tokens", async () => {
@@ -170,11 +167,11 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(await h.accepted(old)).toBe(true);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
 
-      const status = await cli(["status", "--json"]);
+      const status = await cli(["status", "--json", "--live"]);
       const rows = JSON.parse(status.stdout) as Array<Record<string, unknown>>;
       expect(rows.find((r) => r.name === "ci-runner")).toMatchObject({ phase: "draining", tokenId: newId, retiringTokenId: oldId, scopes: ["read:jobs", "run:jobs"] });
       expect(rows.find((r) => r.name === "dashboard")).toMatchObject({ phase: "idle", retiringTokenId: null });
-      const table = await cli(["status"]);
+      const table = await cli(["status", "--live"]);
       expect(table.stdout).toMatch(new RegExp(`^ci-runner\\s+draining\\s+${newId}\\s.*\\snever\\s+${oldId} \\(unused since rotation\\)$`, "m"));
     });
 
@@ -216,15 +213,14 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(logs[0]).toMatchObject({ level: "info", message: "start: rotation intent recorded", token: "ci-runner", step: "start" });
     });
 
-    it("fails with the option to fix when the lease table is not there", async () => {
+    it("fails with the option to fix when the ledger table is not there", async () => {
       await declare({ name: "ci-runner" });
       const before = await idOf("ci-runner");
 
-      const run = await cli(["rotate", "ci-runner", "--environment", "dev"], { bare: true });
+      const run = await cli(["rotate", "ci-runner", "--environment", "dev", "--ledger-table", "wrong-ledger-dev"], { bare: true });
 
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/^error rotation failed: could not take the lease .* in table openclaw-rotator-dev-leases: ResourceNotFoundException.*\. Fix: pass --lease-table \(or OPENCLAW_LEASE_TABLE\)/m);
-      expect(run.stderr).toMatch(/^error: ci-runner: the rotation did not complete \(see the error above\)/m);
+      expect(run.stderr).toMatch(/^error: ledger Query on table wrong-ledger-dev failed: ResourceNotFoundException.*\. Fix: pass --ledger-table \(or OPENCLAW_LEDGER_TABLE\)/m);
       expect(await idOf("ci-runner")).toBe(before);
     });
 
@@ -252,7 +248,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(run.stdout).toContain(`Revoked:   ${leakedId} (the gateway refuses it from now on)`);
       expect(run.stdout).toContain(`New token: ${newId} (AWSCURRENT of openclaw/dev/ci-runner)`);
       expect(run.stdout).toMatch(/consumers are refused until they read the new value/);
-      expect(run.stderr).toMatch(/^warn  emergency: leaked token revoked and confirmed refused/m);
+      expect(run.stderr).toMatch(/^warn  emergency: leaked tokens revoked and confirmed refused/m);
       // It ends with the guide's leak checklist: what it did, and what remains.
       const checklist = run.stdout.slice(run.stdout.indexOf("Leak checklist"));
       expect(checklist.split("\n").slice(1, 8)).toEqual([

@@ -31,7 +31,7 @@ describe("help", () => {
   it("names each option's environment variable in the command's help", async () => {
     const run = await cli(["rotate", "-h"]);
     expect(run.stdout).toMatch(/^ {2}--environment dev\|stage\|prod +the stack's environment \(required\) \(OPENCLAW_ENVIRONMENT\)$/m);
-    expect(run.stdout).toMatch(/^ {2}--lease-table NAME +.*\(OPENCLAW_LEASE_TABLE\)$/m);
+    expect(run.stdout).toMatch(/^ {2}--ledger-table NAME +.*\(OPENCLAW_LEDGER_TABLE\)$/m);
   });
 
   it("help COMMAND is the command's --help, and --help alone is the overview", async () => {
@@ -177,7 +177,7 @@ COMP_WORDS=(${line}); COMP_CWORD=${words.length - 1}; _openclaw_tokens; printf '
   it("bash: registers for openclaw-tokens and completes commands, options and closed values", async () => {
     expect(await complete(["openclaw-tokens", "ro"])).toEqual(["rotate"]);
     expect(await complete(["openclaw-tokens", ""])).toEqual(expect.arrayContaining(["audit", "doctor", "status", "--version"]));
-    expect(await complete(["openclaw-tokens", "status", "--l"])).toEqual(["--lease-table", "--live"]);
+    expect(await complete(["openclaw-tokens", "status", "--l"])).toEqual(["--ledger-table", "--live"]);
     expect(await complete(["openclaw-tokens", "status", "--li"])).toEqual(["--live"]);
     expect(await complete(["openclaw-tokens", "revoke", "x", "--em"])).toEqual(["--emergency"]);
     expect(await complete(["openclaw-tokens", "status", "--environment", "p"])).toEqual(["prod"]);

@@ -168,7 +168,7 @@ describe("stackConfigProblems", () => {
     it("fills in the defaults around what is set", () => {
       expect(parseRotatorSettings({ deploy: true, alarmEmail: "oncall@example.com", logRetentionDays: 90 })).toEqual({
         ok: true,
-        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com" },
+        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com", tracing: false },
       });
     });
 
@@ -177,10 +177,15 @@ describe("stackConfigProblems", () => {
       ["rate(2 hours)"],
       ["rate(30 minutes)"],
       ["rate(1 day)"],
-      ["cron(0 * * * ? *)"],
-      ["cron(15 3 ? * MON-FRI *)"],
     ])("accepts the schedule %s", (schedule) => {
       expect(problemsOf({ rotator: { deploy: true, schedule } })).toEqual([]);
+    });
+
+    it.each([
+      ["cron(0 * * * ? *)", "2h"],
+      ["cron(15 3 * * ? *)", "1d"],
+    ])("accepts the cron schedule %s with the heartbeat window %s", (schedule, heartbeatWindow) => {
+      expect(problemsOf({ rotator: { deploy: true, schedule, heartbeatWindow } })).toEqual([]);
     });
 
     it("reports every bad setting at once, each under its own key with the fix", () => {
@@ -189,7 +194,7 @@ describe("stackConfigProblems", () => {
           rotator: { deploy: "yes", schedule: "rate(1 hours)", quietPeriod: "soon", maxConcurrency: 2.5, logRetentionDays: 0, alarmEmail: "pager", schedul: "x" },
         }),
       ).toEqual([
-        "openclaw:rotator.schedul: schedul is not a rotator setting; did you mean schedule? (the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail)",
+        "openclaw:rotator.schedul: schedul is not a rotator setting; did you mean schedule? (the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing)",
         'openclaw:rotator.deploy: "yes" is not true or false',
         "openclaw:rotator.schedule: write rate(1 hour), not rate(1 hours)",
         'openclaw:rotator.quietPeriod: "soon" is not a duration; write a whole number and a unit, e.g. "15m" or "1h"',
@@ -205,6 +210,11 @@ describe("stackConfigProblems", () => {
       [{ quietPeriod: "30s" }, /openclaw:rotator.quietPeriod: 30s is outside 1m..7d/],
       [{ maxConcurrency: 51 }, /openclaw:rotator.maxConcurrency: 51 is not a whole number from 1 to 50/],
       [{ maxConcurrency: "8" }, /openclaw:rotator.maxConcurrency: "8" is not a whole number/],
+      [{ schedule: "cron(15 3 ? * MON-FRI *)" }, /openclaw:rotator.heartbeatWindow: a cron schedule .* has no fixed interval; set heartbeatWindow/],
+      [{ schedule: "rate(2 days)" }, /openclaw:rotator.heartbeatWindow: rate\(2 days\) runs less than once a day/],
+      [{ heartbeatWindow: "90s" }, /openclaw:rotator.heartbeatWindow: "90s" is not a heartbeat window/],
+      [{ heartbeatWindow: 7200 }, /openclaw:rotator.heartbeatWindow: 7200 is not a duration/],
+      [{ tracing: "yes" }, /openclaw:rotator.tracing: "yes" is not true or false/],
     ])("refuses %j", (rotator, message) => {
       const problems = problemsOf({ rotator: { deploy: true, ...rotator } });
       expect(problems).toHaveLength(1);
@@ -213,7 +223,7 @@ describe("stackConfigProblems", () => {
 
     it("must be an object", () => {
       expect(problemsOf({ rotator: true })).toEqual([
-        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail',
+        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing',
       ]);
     });
   });
