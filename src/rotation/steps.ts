@@ -124,7 +124,8 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
     // promoted something since (an actor that took this token over while this one was paused), the move fails
     // instead of putting back a token that actor has revoked.
     try {
-      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, ctx.fence.state.current?.versionId);
+      // (With no current token recorded, as after a repair of a dead one, whatever holds the stage is replaced.)
+      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, ctx.fence.state.current?.versionId ?? secret.stages.AWSCURRENT);
     } catch (error) {
       if ((error as { code?: string }).code !== "store_InvalidParameterException") throw error;
       // Still this actor's (the fence holds)? Then an outsider moved the stage: take it back from wherever it is.
