@@ -21,16 +21,20 @@ export type Acquired =
  * actors from both acting on one token: the lease only keeps them from trying.
  */
 export class FencedEntry {
+  /** Whether this actor has given the lease up since its last write (a second release writes nothing). */
+  private released = false;
+
   private constructor(
     private readonly ledger: Ledger,
     private current: LedgerEntry,
     private readonly options: AcquireOptions,
   ) {}
 
-  static async acquire(ledger: Ledger, secretName: string, options: AcquireOptions): Promise<Acquired> {
+  /** `known`: the entry as just read (by the due index's consistent read), saving a read on the first attempt. */
+  static async acquire(ledger: Ledger, secretName: string, options: AcquireOptions, known?: LedgerEntry): Promise<Acquired> {
     // A take-over can lose a race with the holder's own write: read again and retry a few times.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const entry = await ledger.get(secretName);
+      const entry = attempt === 0 && known ? known : await ledger.get(secretName);
       if (!entry) return { kind: "missing" };
       if (!options.takeOver && !isLeaseFree(entry.lease, options.owner, options.clock.now())) {
         return { kind: "busy", holder: entry.lease?.owner ?? "?" };
@@ -57,6 +61,17 @@ export class FencedEntry {
   /** Writes the state (renewing the lease); throws LedgerConflictError if anyone else wrote since. */
   async write(state: RotationState): Promise<void> {
     this.current = await this.ledger.writeState(this.current, this.scheduled(state), this.lease());
+    this.released = false;
+  }
+
+  /**
+   * Whether the entry is still this actor's (one consistent read): asked before an action that cannot be undone (a
+   * mint, a revocation), so that an actor taken over since its last write does not act at all. Throws
+   * LedgerConflictError if another actor wrote since.
+   */
+  async check(): Promise<void> {
+    const now = await this.ledger.get(this.current.declaration.secretName);
+    if (now?.version !== this.current.version) throw new LedgerConflictError(this.current.declaration.secretName, this.current.version);
   }
 
   /** Renews the lease only. */
@@ -72,9 +87,11 @@ export class FencedEntry {
   }
 
   /** Gives the lease up, writing `state` if given. A lease already lost is left to its new holder. */
-  async release(state: RotationState = this.current.state): Promise<void> {
+  async release(state?: RotationState): Promise<void> {
+    if (this.released && state === undefined) return;
     try {
-      this.current = await this.ledger.writeState(this.current, this.scheduled(state), undefined);
+      this.current = await this.ledger.writeState(this.current, this.scheduled(state ?? this.current.state), undefined);
+      this.released = true;
     } catch (error) {
       if (!(error instanceof LedgerConflictError)) throw error;
     }

@@ -233,12 +233,19 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         const now = deps.clock.now();
         const state = entry.state;
         const intent = newIntent(inputs.name, now, "provider");
+        // A current token the gateway no longer accepts is not kept as retiring (nothing would drain from it): it is
+        // listed for revocation like the older one, and the new token becomes current with nothing to drain.
+        const dead = status === TokenHealth.Revoked || status === TokenHealth.Expired;
         const next: RotationState = {
           ...abandonedState(state, now),
           phase: LedgerPhase.Minting,
+          current: dead ? undefined : state.current,
           retiring: undefined,
           promotedAt: undefined,
-          revokeNow: [...abandonedState(state, now).revokeNow, ...(state.retiring ? [state.retiring] : [])].map((t) => ({ tokenId: t.tokenId, gatewayName: t.gatewayName })),
+          revokeNow: [...abandonedState(state, now).revokeNow, ...(state.retiring ? [state.retiring] : []), ...(dead && state.current ? [state.current] : [])].map((t) => ({
+            tokenId: t.tokenId,
+            gatewayName: t.gatewayName,
+          })),
           rotation: intent,
         };
         await ledger.writeAll(entry, declaration, next, entry.lease);

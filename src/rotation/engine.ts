@@ -107,7 +107,7 @@ export class RotationEngine {
         outcomes[name] = "deferred";
         return;
       }
-      outcomes[name] = await this.advance(name, false);
+      outcomes[name] = await this.advance(name, false, entry);
     });
     const deferred = Object.values(outcomes).filter((o) => o === "deferred").length;
     if (deferred) this.deps.log.warn(`run: ${deferred} tokens left for the next run (Lambda time running out)`, { step: "run" });
@@ -242,10 +242,10 @@ export class RotationEngine {
   }
 
   /** Takes the token's entry and runs its steps until it has to wait, completes, or fails. */
-  private async advance(secretName: string, force: boolean): Promise<TokenOutcome> {
+  private async advance(secretName: string, force: boolean, known?: LedgerEntry): Promise<TokenOutcome> {
     let fence: FencedEntry | undefined;
     try {
-      const acquired = await FencedEntry.acquire(this.deps.ledger, secretName, this.leaseOptions(false));
+      const acquired = await FencedEntry.acquire(this.deps.ledger, secretName, this.leaseOptions(false), known);
       if (acquired.kind === "missing") throw this.unknown(secretName);
       if (acquired.kind === "busy") {
         this.deps.log.info("lease: another actor is working on this token; skipped", { token: secretName, step: "lease", holder: acquired.holder });
@@ -283,7 +283,7 @@ export class RotationEngine {
         this.deps.log.warn("lease: close to expiry; the token is left in its phase for the next run", { token: name, step: "lease" });
         return "deferred";
       }
-      if (i > 0) await fence.renew();
+      // No renewal here: every step ends with a ledger write, which renews the lease.
       const ctx = this.context(fence, force && i === 0, freshIntents);
       const phase = fence.state.phase as Exclude<LedgerPhase, "creating">;
       const outcome: StepOutcome = await STEPS[phase](ctx);

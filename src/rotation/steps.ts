@@ -92,6 +92,7 @@ export async function mintAndStage(ctx: StepContext, options: { fixedVersionId?:
     await abandonRotation(ctx, undefined);
     throw new BadStateError(declaration.secretName, `the declaration may not be minted: ${problems.join("; ")}`, "fix the token's declaration and run pulumi up");
   }
+  await ctx.fence.check(); // a mint cannot be undone but by revoking: not after a take-over
   const now = ctx.now();
   let issued: IssuedToken;
   try {
@@ -117,24 +118,31 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
   const { declaration } = ctx.fence.entry;
   const pending = await verifyPending(ctx);
   await ctx.checkpoint(Boundary.Verified);
-  let secret = await ctx.store.describe(declaration.secretName);
-  if (!secret) throw new BadStateError(declaration.secretName, "the secret does not exist", "run pulumi up to create it again");
-  if (secret.stages.AWSCURRENT !== pending.versionId) {
-    // A compare-and-swap: AWSCURRENT moves only from the version the ledger records as current. If another actor
-    // promoted something since (an actor that took this token over while this one was paused), the move fails
-    // instead of putting back a token that actor has revoked.
-    try {
-      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, ctx.fence.state.current?.versionId);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "store_InvalidParameterException") throw error;
-      // Still this actor's (the fence holds)? Then an outsider moved the stage: take it back from wherever it is.
-      await ctx.fence.renew();
-      secret = (await ctx.store.describe(declaration.secretName)) ?? secret;
-      ctx.log.warn("promote: AWSCURRENT was moved outside this tool; moving it to the new token", { token: declaration.name, step: "promote" });
+  // A compare-and-swap: AWSCURRENT moves only from the version the ledger records as current. If another actor promoted
+  // something since (one that took this token over while this one was paused), the move fails instead of putting back
+  // a token that actor has revoked. No describe first: the ledger says where the stage should be.
+  const from = ctx.fence.state.current?.versionId;
+  const moved = from
+    ? await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, from).then(
+        () => true,
+        (error: unknown) => (isStageMismatch(error) ? false : Promise.reject(error)),
+      )
+    : false;
+  if (!moved) {
+    // Still this actor's (the fence holds)? Then the stage is already ours (a resumed promotion), or an outsider moved
+    // it: take it from wherever it is.
+    await ctx.fence.renew();
+    const secret = await ctx.store.describe(declaration.secretName);
+    if (!secret) throw new BadStateError(declaration.secretName, "the secret does not exist", "run pulumi up to create it again");
+    if (secret.stages.AWSCURRENT !== pending.versionId) {
+      if (from) ctx.log.warn("promote: AWSCURRENT was moved outside this tool; moving it to the new token", { token: declaration.name, step: "promote" });
       await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, secret.stages.AWSCURRENT);
     }
   }
-  if (secret.stages.AWSPENDING) await ctx.store.removeStage(declaration.secretName, Stage.Pending, secret.stages.AWSPENDING);
+  // AWSPENDING was put on this version by the mint; a resumed run may have removed it already.
+  await ctx.store.removeStage(declaration.secretName, Stage.Pending, pending.versionId).catch((error: unknown) => {
+    if (!isStageMismatch(error)) throw error;
+  });
   ctx.log.info("promote: new token is AWSCURRENT; old token stays valid as AWSPREVIOUS", { token: declaration.name, tokenId: pending.tokenId, step: "promote" });
   await ctx.checkpoint(Boundary.Promoted);
   const state = ctx.fence.state;
@@ -251,6 +259,7 @@ async function revokeRetiring(ctx: StepContext): Promise<StepOutcome> {
   const { declaration } = ctx.fence.entry;
   const state = ctx.fence.state;
   const retiring = state.retiring as LedgerToken;
+  await ctx.fence.check(); // a revocation cannot be undone: not after a take-over
   const outcome = await revokeWitnessed(ctx.backend, retiring, declaration.secretName);
   await ctx.checkpoint(Boundary.OldRevoked);
   if (outcome === "still-active") {
@@ -402,6 +411,11 @@ export function ledgerToken(record: TokenRecord, versionId: string): LedgerToken
     versionId,
     valueSha256: fingerprint(record.token),
   };
+}
+
+/** Secrets Manager's answer when RemoveFromVersionId does not hold the label: the compare-and-swap failed. */
+function isStageMismatch(error: unknown): boolean {
+  return (error as { code?: string }).code === "store_InvalidParameterException";
 }
 
 function sameScopes(a: readonly string[], b: readonly string[]): boolean {

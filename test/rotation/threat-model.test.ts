@@ -314,6 +314,25 @@ describe("the threat model's reproduced cases", () => {
     expect(await activeTokens("ci-runner")).toEqual([await idOf("ci-runner")]);
   });
 
+  it("pulumi up repairing an expired token leaves nothing to drain and raises no false alarm", async () => {
+    const runtime = createProviderRuntime({ backend: () => h.admin, store: () => h.store, ledger: () => h.ledger, clock: h.clock });
+    const inputs = (await runtime.check({}, { name: "ci-runner", scopes: ["run:jobs"], ttl: "30d", environment: "dev", gatewayUrl: h.gateway.url, adminToken: h.gateway.adminToken, recoveryWindowDays: 0 })).inputs!;
+    const outs = (await runtime.create(inputs)).outs!;
+    await h.advance(31 * DAY); // the rotator never ran: the token expired
+    const drifted = (await runtime.read(outs.secretName, outs)).props!;
+    expect(drifted.tokenStatus).toBe("expired");
+
+    await runtime.update(outs.secretName, drifted, inputs);
+
+    expect((await h.entry("ci-runner")).state).toMatchObject({ phase: LedgerPhase.Idle, retiring: undefined });
+    expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+    await h.advance(16 * 60_000);
+    const recorder = new Recorder();
+    await h.engine({}, recorder).runScheduled();
+    expect(recorder.counts[Metric.ConsumersStillOnOldToken]).toBeUndefined();
+    expect(recorder.lines.filter((l) => l.level === "error")).toEqual([]);
+  });
+
   it("moves AWSCURRENT back to the recorded token when someone moved it to another version", async () => {
     await h.declare({ name: "ci-runner" });
     await h.advance(25 * DAY);
