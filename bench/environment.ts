@@ -1,7 +1,7 @@
 /**
  * What every scenario runs against, all on 127.0.0.1: a moto server (Secrets Manager, DynamoDB), the reference
- * gateway with an added per-request latency, the lease table and the admin secret, and a clock that the scenarios
- * move forward together with the gateway's.
+ * gateway with an added per-request latency, the ledger table (with its due index) and the admin secret, and a clock
+ * that the scenarios move forward together with the gateway's.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -9,12 +9,12 @@ import { Clock } from "../src/domain/clock";
 import { Sensitive } from "../src/domain/sensitive";
 import { GatewayBackend, ownUserAgent } from "../src/gateway/backend";
 import { DocumentedApiGateway } from "../src/gateway/documented-api";
-import { DynamoDbLeaseStore } from "../src/lease/dynamodb-lease-store";
+import { DynamoDbLedger } from "../src/ledger/dynamodb-ledger";
 import { createProviderRuntime, ProviderRuntime } from "../src/provider/runtime";
 import { RotationEngine } from "../src/rotation/engine";
 import { noMetrics, RotationObserver, silentLogger } from "../src/rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../src/rotation/settings";
-import { adminSecretName } from "../src/store/metadata";
+import { adminSecretName, ledgerTableName } from "../src/store/metadata";
 import { SecretsManagerTokenStore } from "../src/store/secrets-manager-store";
 import { TokenStore } from "../src/store/token-store";
 import { MotoServer, startMoto } from "../test/support/moto";
@@ -27,7 +27,8 @@ export const ENVIRONMENT = "dev";
  * the run instead of stalling it.
  */
 export const SDK_TIMEOUTS = { requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 } } as const;
-export const LEASE_TABLE = "openclaw-leases-dev";
+/** The environment's ledger table, as the provider and the rotator name it by default. */
+export const LEDGER_TABLE = ledgerTableName(ENVIRONMENT);
 export const DAY_MS = 86_400_000;
 
 /** Real time plus an offset; the gateway's clock is moved by the same offset (its /_test/clock). */
@@ -43,6 +44,7 @@ export interface InstrumentedEngine {
   readonly engine: RotationEngine;
   readonly store: TokenStore;
   readonly backend: GatewayBackend;
+  readonly ledger: DynamoDbLedger;
   readonly log: CallLog;
   /** Closes the SDK clients' sockets. */
   dispose(): void;
@@ -67,14 +69,19 @@ export class BenchEnvironment {
     return env;
   }
 
-  /** A clean slate: no secrets, no leases, a fresh gateway (only its admin token), the clock at real time. */
+  /** A clean slate: no secrets, an empty ledger table, a fresh gateway (only its admin token), the clock at real time. */
   async reset(): Promise<void> {
     const previous = this.gateway;
     const [, gateway] = await Promise.all([this.moto.reset(), startReferenceGateway({ environment: ENVIRONMENT, latencyMs: this.latencyMs }), previous?.stop()]);
     this.gateway = gateway;
     this.clock.offsetMs = 0;
-    const leases = new DynamoDbLeaseStore({ tableName: LEASE_TABLE, clientConfig: SDK_TIMEOUTS });
-    await leases.ensureTable();
+    // moto's reset drops the table: create it again, with its due index, as the rotator's deployment does in AWS.
+    const ledger = this.plainLedger();
+    try {
+      await ledger.ensureTable();
+    } finally {
+      ledger.destroy();
+    }
     const client = new SecretsManagerClient(SDK_TIMEOUTS);
     await client.send(new CreateSecretCommand({ Name: adminSecretName(ENVIRONMENT), SecretString: gateway.adminToken }));
     client.destroy();
@@ -116,11 +123,18 @@ export class BenchEnvironment {
     return new SecretsManagerTokenStore({ environment: ENVIRONMENT, clientConfig: SDK_TIMEOUTS });
   }
 
-  /** The provider runtime as `pulumi up` runs it, on this environment's gateway and moto. */
+  /** The ledger on a client of its own, for setup and checks: none of its calls is counted. Destroy it after use. */
+  plainLedger(): DynamoDbLedger {
+    return new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: ENVIRONMENT, clientConfig: SDK_TIMEOUTS });
+  }
+
+  /** The provider runtime as `pulumi up` runs it, on this environment's gateway, moto and ledger table. */
   providerRuntime(): ProviderRuntime {
+    const ledger = this.plainLedger();
     return createProviderRuntime({
       backend: (inputs) => new DocumentedApiGateway({ url: inputs.gatewayUrl, environment: ENVIRONMENT, adminToken: new Sensitive(inputs.adminToken), userAgent: ownUserAgent("provider") }),
       store: () => this.plainStore(),
+      ledger: () => ledger,
       clock: this.clock,
     });
   }
@@ -134,10 +148,11 @@ export class BenchEnvironment {
     const ddb = instrumentClient(new DynamoDBClient(SDK_TIMEOUTS), log, Service.DynamoDb);
     const store = instrumentObject<TokenStore>(new SecretsManagerTokenStore({ environment: ENVIRONMENT, client: sm }), log, Service.Store);
     const backend = instrumentObject<GatewayBackend>(this.admin(), log, Service.Gateway);
+    const ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: ENVIRONMENT, client: ddb });
     const engine = new RotationEngine({
       store,
       backend,
-      leases: new DynamoDbLeaseStore({ tableName: LEASE_TABLE, client: ddb }),
+      ledger,
       clock: this.clock,
       settings: this.settings(overrides.settings),
       log: silentLogger,
@@ -148,6 +163,7 @@ export class BenchEnvironment {
       engine,
       store,
       backend,
+      ledger,
       log,
       dispose: () => {
         sm.destroy();

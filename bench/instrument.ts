@@ -13,7 +13,7 @@ export const Service = {
   SecretsManager: "secrets-manager",
   /** The gateway, counted at the GatewayBackend interface. */
   Gateway: "gateway",
-  /** The lease table, counted at the SDK client. */
+  /** The ledger table (every token's declaration, rotation state and lease), counted at the SDK client. */
   DynamoDb: "dynamodb",
   /** TokenStore methods the engine calls (one may be several Secrets Manager calls): for attribution only. */
   Store: "store",

@@ -1,106 +1,125 @@
 /**
- * The command line, parsed by hand: `<command> [NAME] [--option value | --option=value | --flag]...`, options
- * before or after the command. Anything unexpected is a UsageError that says what to write instead.
+ * The command line, parsed with node:util parseArgs against the tables of spec.ts:
+ * `<command> [ARG] [--option value | --option=value | --flag]...`, options before or after the command.
+ * parseArgs runs non-strict so that every mistake becomes a UsageError of ours, naming the closest valid word.
  */
+import { parseArgs as parseTokens } from "node:util";
 import { UsageError } from "./errors";
+import { Command, COMMAND_NAMES, COMMANDS, isCommand, OptionName, OPTIONS } from "./spec";
+import { closest } from "../src/domain/suggest";
 
-export const Command = {
-  Status: "status",
-  Rotate: "rotate",
-  Revoke: "revoke",
-  Verify: "verify",
-  Help: "help",
-} as const;
-export type Command = (typeof Command)[keyof typeof Command];
-
-/** Options every command accepts, and whether each takes a value. */
-const OPTIONS = {
-  environment: "value",
-  "gateway-url": "value",
-  backend: "value",
-  "admin-secret-id": "value",
-  "lease-table": "value",
-  "quiet-period": "value",
-  json: "flag",
-  debug: "flag",
-  help: "flag",
-  emergency: "flag",
-} as const;
-export type OptionName = keyof typeof OPTIONS;
-
-/** How many token names each command takes. */
-const ARITY: Readonly<Record<Command, 0 | 1>> = { status: 0, rotate: 1, revoke: 1, verify: 1, help: 0 };
+export { Command } from "./spec";
+export type { OptionName } from "./spec";
 
 export interface ParsedArgs {
   readonly command: Command;
+  /** The positional arguments after the command (a token name, a shell, a command to explain). */
+  readonly positionals: readonly string[];
   /** The token name, for commands that take one. */
   readonly name: string | undefined;
   /** Values of the options given on the command line (flags as "true"). */
   readonly options: Readonly<Partial<Record<OptionName, string>>>;
+  /** `--help` was given: print the command's help instead of running it. */
+  readonly help: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const { tokens } = parseTokens({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const options: Partial<Record<OptionName, string>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-h") {
-      options.help = "true";
-      continue;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
-      continue;
-    }
-    if (!arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`, "options are spelled out: --environment, --json, ...");
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!isOption(name)) {
-      throw new UsageError(`unknown option --${name}`, `use one of ${Object.keys(OPTIONS).map((o) => `--${o}`).join(", ")}`);
-    }
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const name = token.name;
+    if (!isOption(name)) throw unknownOption(token.rawName, Object.keys(OPTIONS) as OptionName[]);
     if (options[name] !== undefined) throw new UsageError(`--${name} is given twice`, "give it once");
-    if (OPTIONS[name] === "flag") {
-      if (eq !== -1) throw new UsageError(`--${name} is a flag and takes no value`, `write just --${name}`);
+    if (OPTIONS[name].type === "boolean") {
+      if (token.value !== undefined) throw new UsageError(`--${name} is a flag and takes no value`, `write just --${name}`);
       options[name] = "true";
       continue;
     }
-    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === "" || (eq === -1 && value.startsWith("--"))) {
-      throw new UsageError(`--${name} needs a value`, `write --${name} VALUE or --${name}=VALUE`);
+    const value = token.value;
+    if (value === undefined || value === "" || (!token.inlineValue && value.startsWith("--"))) {
+      throw new UsageError(`--${name} needs a value`, `write --${name} ${OPTIONS[name].value ?? "VALUE"} or --${name}=${OPTIONS[name].value ?? "VALUE"}`);
     }
     options[name] = value;
   }
 
+  const help = options.help !== undefined;
   const [word, ...rest] = positionals;
   if (word === undefined) {
-    if (options.help) return { command: Command.Help, name: undefined, options };
-    throw new UsageError("no command given", "name one: status, rotate, revoke, verify or help");
+    if (options.version) return { command: Command.Version, positionals: [], name: undefined, options, help: false };
+    if (help) return { command: Command.Help, positionals: [], name: undefined, options, help: false };
+    throw new UsageError("no command given", `name one: ${COMMAND_NAMES.join(", ")}`);
   }
-  if (!isCommand(word)) throw new UsageError(`unknown command "${word}"`, "use status, rotate, revoke, verify or help");
-  const command = options.help ? Command.Help : word;
-  if (command === Command.Help) return { command, name: undefined, options };
+  if (!isCommand(word)) {
+    const suggestion = closest(word, COMMAND_NAMES);
+    throw new UsageError(`unknown command "${word}"`, suggestion ? `did you mean \`openclaw-tokens ${suggestion}\`?` : `use one of ${COMMAND_NAMES.join(", ")}`);
+  }
+  const command = word;
+  const spec = COMMANDS[command];
+  if (rest.some((arg) => /^(openclaw_gw_|sk-)/.test(arg))) {
+    throw new UsageError(
+      "a token value was given as an argument; it is never taken from the command line (shell history and ps would keep it)",
+      "revoke it if this machine's history is shared; pipe it on stdin or set OPENCLAW_GATEWAY_TOKEN instead",
+      command,
+    );
+  }
+  if (help) return { command, positionals: rest, name: rest[0], options, help: true };
 
-  if (ARITY[command] === 1 && rest.length === 0) {
-    throw new UsageError(`${command} needs a token name`, `write openclaw-tokens ${command} NAME${command === Command.Revoke ? " --emergency" : ""}, e.g. ci-runner`);
+  // Options are parsed against the union of all commands; each command accepts only its own.
+  for (const name of Object.keys(options) as OptionName[]) {
+    if (name === "version" && command === Command.Version) continue;
+    if (!spec.options.includes(name)) {
+      const suggestion = closest(name, spec.options);
+      throw new UsageError(
+        `${command} has no option --${name}`,
+        suggestion && suggestion !== name ? `did you mean --${suggestion}?` : `${command} accepts ${spec.options.map((o) => `--${o}`).join(", ")}`,
+        command,
+      );
+    }
   }
-  if (rest.length > ARITY[command]) {
-    throw new UsageError(`${command} takes ${ARITY[command] ? "one token name" : "no arguments"}, but got: ${rest.join(" ")}`, "one command at a time");
+  const required = spec.positionals.filter((p) => !p.endsWith("?"));
+  if (rest.length < required.length) {
+    throw new UsageError(`${command} needs ${required.join(" ")}`, `write ${usageLine(command)}, e.g. ${spec.examples[0]}`, command);
   }
-  if (options.emergency && command !== Command.Revoke) throw new UsageError(`--emergency belongs to revoke, not ${command}`, "drop it");
+  if (rest.length > spec.positionals.length) {
+    const takes = spec.positionals.length ? spec.positionals.join(" ").replace(/\?/g, "") : "no arguments";
+    throw new UsageError(`${command} takes ${spec.positionals.length === 1 ? `one ${takes}` : takes}, but got: ${rest.join(" ")}`, "one command at a time", command);
+  }
   if (command === Command.Revoke && !options.emergency) {
     throw new UsageError(
       "revoke is only for a leaked token and needs --emergency",
       "to replace a token routinely, without breaking its consumers, run `openclaw-tokens rotate NAME`; " +
         "if the token leaked, run `openclaw-tokens revoke NAME --emergency` (consumers fail until they reload)",
+      command,
     );
   }
-  return { command, name: rest[0], options };
+  return { command, positionals: rest, name: rest[0], options, help: false };
+}
+
+/** `openclaw-tokens rotate NAME [options]`. */
+export function usageLine(command: Command): string {
+  const spec = COMMANDS[command];
+  const args = spec.positionals.map((p) => (p.endsWith("?") ? `[${p.slice(0, -1)}]` : p));
+  return ["openclaw-tokens", command, ...args, spec.options.length > 1 ? "[options]" : ""].filter(Boolean).join(" ");
+}
+
+function unknownOption(raw: string, known: readonly OptionName[]): UsageError {
+  const bare = raw.replace(/^-+/, "").replace(/=.*$/s, "");
+  if (bare === "token") {
+    return new UsageError(
+      "the token is never taken from the command line (shell history and ps would keep it)",
+      "pipe it on stdin or set OPENCLAW_GATEWAY_TOKEN",
+    );
+  }
+  const suggestion = closest(bare, known);
+  return new UsageError(
+    `unknown option ${raw}`,
+    suggestion ? `did you mean --${suggestion}?` : `use one of ${known.map((o) => `--${o}`).join(", ")}`,
+  );
 }
 
 function isOption(name: string): name is OptionName {
   return Object.hasOwn(OPTIONS, name);
-}
-
-function isCommand(word: string): word is Command {
-  return (Object.values(Command) as string[]).includes(word);
 }

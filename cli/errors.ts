@@ -1,9 +1,15 @@
 import { TokenOpsError } from "../src/domain/errors";
+import type { Command } from "./spec";
 
 /** The command line cannot be acted on: printed with the usage text, exit code 2. */
 export class UsageError extends TokenOpsError {
   override name = "UsageError";
-  constructor(message: string, hint?: string) {
+  constructor(
+    message: string,
+    hint?: string,
+    /** The command whose usage was wrong, when known: its usage line is printed instead of the whole text. */
+    readonly command?: Command,
+  ) {
     super("usage", message, { hint });
   }
 }

@@ -2,28 +2,35 @@
  * The CLI's settings, from flags first and then the environment variables the rotator Lambda uses. Read from
  * `env` here and nowhere else; every problem is reported at once, as a usage error.
  */
-import { rotatorNames } from "../infra/aws/names";
 import { parseDuration } from "../src/domain/duration";
 import { ALL_ENVIRONMENTS, Environment, isEnvironment } from "../src/domain/environments";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { BackendKind } from "../src/gateway/backend";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
-import { adminSecretName } from "../src/store/metadata";
+import { adminSecretName, ledgerTableName } from "../src/store/metadata";
 import { OptionName, ParsedArgs } from "./args";
 import { UsageError } from "./errors";
 
 export interface CliOptions {
   readonly environment: Environment;
-  /** The environment's gateway. @default the openclaw:gateway-url tag its managed tokens share */
+  /** The environment's gateway. @default the gateway URL its tokens' declarations in the ledger share */
   readonly gatewayUrl: string | undefined;
-  /** @default the openclaw:backend tag its managed tokens share, else documented-api */
+  /** @default the backend its tokens' declarations in the ledger share, else documented-api */
   readonly backend: BackendKind | undefined;
   /** @default openclaw-admin/<env>/gateway */
   readonly adminSecretId: string;
-  /** The deployed rotator's lease table, so that the CLI and scheduled runs never work on one token at once. @default openclaw-rotator-<env>-leases */
-  readonly leaseTable: string;
+  /** The environment's ledger table: the tokens' declarations and rotation state. @default openclaw-rotator-<env>-ledger */
+  readonly ledgerTable: string;
   /** How long the old token must go unused before it is revoked. @default 15 minutes */
   readonly quietPeriodMs: number;
+  /** `audit --since`: an ISO time or a duration back from now. @default 7d */
+  readonly since: string | undefined;
+  /** `audit --new-after`: flag consumers first seen after this time. */
+  readonly newAfter: string | undefined;
+  /** `audit --token-id`: one more gateway token ID to audit. */
+  readonly tokenId: string | undefined;
+  /** `status --live`: also ask the gateway (needs the admin token). @default false */
+  readonly live: boolean;
   /** JSON results on stdout and JSON log lines on stderr. @default false */
   readonly json: boolean;
   /** Stack traces with errors. @default false */
@@ -43,7 +50,7 @@ const ENV: Partial<Record<OptionName, string>> = {
   "gateway-url": "OPENCLAW_GATEWAY_URL",
   backend: "OPENCLAW_BACKEND",
   "admin-secret-id": "OPENCLAW_ADMIN_SECRET_ID",
-  "lease-table": "OPENCLAW_LEASE_TABLE",
+  "ledger-table": "OPENCLAW_LEDGER_TABLE",
   "quiet-period": "OPENCLAW_QUIET_PERIOD",
 };
 
@@ -89,8 +96,12 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
     gatewayUrl,
     backend: backend as BackendKind | undefined,
     adminSecretId: value("admin-secret-id") ?? adminSecretName(env_),
-    leaseTable: value("lease-table") ?? rotatorNames(env_).leaseTableName,
+    ledgerTable: value("ledger-table") ?? ledgerTableName(env_),
     quietPeriodMs: (quietSeconds as number) * 1000,
+    live: args.options.live !== undefined,
+    since: args.options.since,
+    newAfter: args.options["new-after"],
+    tokenId: args.options["token-id"],
     ...outputFlags(args.options),
     awsEndpointUrl: env.AWS_ENDPOINT_URL || undefined,
     clockOffsetMs,

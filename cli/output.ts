@@ -7,14 +7,21 @@ import { TokenOpsError } from "../src/domain/errors";
 import { redactTokens } from "../src/domain/redact";
 import { LogFields, RotationLogger } from "../src/rotation/observability";
 import { awsHint, UsageError } from "./errors";
-import { USAGE } from "./usage";
+import { paint, Style } from "./style";
+import { USAGE, usageHelpLine } from "./usage";
+
+/** An error as `--json` prints it on stderr: stdout stays for results only. */
+export interface ErrorJson {
+  readonly error: { readonly code: string; readonly message: string; readonly hint: string | null };
+}
 
 export interface Streams {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
 }
 
-export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+/** What scripts can rely on (documented in every help text, usage.ts EXIT_CODES). */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, ProblemsFound: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export interface OutputSettings {
@@ -54,18 +61,32 @@ export class Output {
     error: (message, fields) => this.log("error", message, fields),
   };
 
+  /** Text for stdout with a style, when stdout is a terminal that wants colour. */
+  styled(format: Style, text: string): string {
+    return paint(this.streams.stdout, format, text);
+  }
+
   /** Reports an error on stderr and returns the exit code it stands for. */
   fail(error: unknown): ExitCode {
     const usage = error instanceof UsageError;
+    const ours = error instanceof TokenOpsError;
+    const hint = ours && error.hint ? error.hint : awsHint(error, this.settings.awsEndpointUrl);
     let message = redactTokens(error instanceof Error ? error.message : String(error));
-    if (!(error instanceof TokenOpsError)) message = `unexpected error: ${message}`;
-    const hint = error instanceof TokenOpsError && error.hint ? undefined : awsHint(error, this.settings.awsEndpointUrl);
-    if (hint) message += `. Fix: ${hint}`;
-    this.streams.stderr.write(`error: ${message}\n`);
-    if (usage) this.streams.stderr.write(`\n${USAGE}\n`);
+    // TokenOpsError's message ends with ". Fix: <hint>"; the hint is reported on its own.
+    if (ours && error.hint && message.endsWith(`. Fix: ${redactTokens(error.hint)}`)) message = message.slice(0, -`. Fix: ${redactTokens(error.hint)}`.length);
+    if (!ours) message = `unexpected error: ${message}`;
+    const code = ours ? error.code : "unexpected";
+    if (this.settings.json) {
+      const body: ErrorJson = { error: { code, message, hint: hint ? redactTokens(hint) : null } };
+      this.streams.stderr.write(`${JSON.stringify(body)}\n`);
+    } else {
+      const stderr = this.streams.stderr;
+      stderr.write(`${paint(stderr, ["bold", "red"], "error:")} ${message}${hint ? `. Fix: ${redactTokens(hint)}` : ""}\n`);
+      if (usage) stderr.write(`\n${error.command ? usageHelpLine(error.command) : USAGE}\n`);
+    }
     if (this.settings.debug) {
       for (let e: unknown = error; e instanceof Error; e = e.cause) this.streams.stderr.write(`${redactTokens(e.stack ?? e.message)}\n`);
-    } else if (!(error instanceof TokenOpsError)) {
+    } else if (!ours && !this.settings.json) {
       this.streams.stderr.write("(run again with --debug for the stack trace)\n");
     }
     return usage ? ExitCode.Usage : ExitCode.Failed;

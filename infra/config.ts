@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment, isEnvironment } from "../src/domain/environments";
 import { Problem, ValidationError } from "../src/domain/errors";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
-import { checkInputs, UNKNOWN } from "../src/provider/inputs";
+import { checkInputs, INPUT_KEYS, UNKNOWN, unknownKeyProblems } from "../src/provider/inputs";
 import { parseRotatorSettings, RotatorSettings } from "./aws/rotator-settings";
 
 /** One token as a stack declares it under `openclaw:tokens`. */
@@ -14,6 +14,21 @@ export interface TokenDeclaration {
   readonly allowAdminScope?: boolean;
   readonly secretName?: string;
   readonly recoveryWindowDays?: number;
+  /**
+   * Pulumi's `protect`: `pulumi destroy` (or removing the declaration) fails until it is set to false and applied.
+   * @default true in prod, false elsewhere
+   */
+  readonly protect?: boolean;
+}
+
+/** The keys a token declaration may have: the resource's own inputs, less what the stack sets, plus `protect`. */
+export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "allowAdminScope", "secretName", "recoveryWindowDays", "protect"] as const;
+/** The keys of the `openclaw:` namespace a stack may set. */
+export const STACK_KEYS = ["environment", "gatewayUrl", "backend", "adminToken", "tokens", "rotator"] as const;
+
+/** Whether a token is protected from `pulumi destroy`: prod tokens are, unless declared with `protect: false`. */
+export function protectToken(token: TokenDeclaration, environment: Environment): boolean {
+  return token.protect ?? environment === "prod";
 }
 
 /** A stack's configuration, validated as a whole before anything is declared. */
@@ -37,6 +52,8 @@ export interface RawStackConfig {
   readonly tokens: unknown;
   /** `openclaw:rotator`; undefined when the stack does not set it. */
   readonly rotator?: unknown;
+  /** Every key the stack sets in the `openclaw:` namespace (without the prefix), to refuse a typo. */
+  readonly keys?: readonly string[];
 }
 
 /** Stack names that name an environment must name the one they deploy. */
@@ -56,6 +73,8 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
     if (!problems.some((q) => q.field === problem.field && q.message === problem.message)) problems.push(problem);
   };
   const key = (k: string) => `openclaw:${k}`;
+  const setKeys = Object.fromEntries((raw.keys ?? []).map((k) => [k, true]));
+  for (const p of unknownKeyProblems(setKeys, STACK_KEYS, "an openclaw config key")) add({ field: key(p.field), message: p.message });
   if (!isEnvironment(raw.environment)) {
     add({ field: key("environment"), message: `set it to dev, stage or prod (pulumi config set openclaw:environment dev)` });
   } else if (ENVIRONMENT_STACKS[raw.stack] && ENVIRONMENT_STACKS[raw.stack] !== raw.environment) {
@@ -88,8 +107,14 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
       return;
     }
     const declared = token as Record<string, unknown>;
+    for (const p of unknownKeyProblems(declared, TOKEN_KEYS, "a token declaration key")) add({ field: `${at}.${p.field}`, message: p.message });
+    if (declared.protect !== undefined && typeof declared.protect !== "boolean") {
+      add({ field: `${at}.protect`, message: "must be true or false (prod tokens are protected unless it is false)" });
+    }
+    // Only the resource's inputs go to its check: the unknown keys are reported above, once.
+    const inputs = Object.fromEntries(Object.entries(declared).filter(([k]) => (INPUT_KEYS as readonly string[]).includes(k)));
     const outcome = checkInputs({
-      ...declared,
+      ...inputs,
       environment: raw.environment,
       gatewayUrl: raw.gatewayUrl,
       backend: raw.backend,
@@ -122,6 +147,9 @@ export function loadStackConfig(): StackConfig {
     backend: config.get("backend"),
     tokens: config.getObject<unknown>("tokens"),
     rotator: config.getObject<unknown>("rotator"),
+    keys: Object.keys(pulumi.runtime.allConfig())
+      .filter((k) => k.startsWith("openclaw:"))
+      .map((k) => k.slice("openclaw:".length)),
   };
   const problems = stackConfigProblems(raw);
   const rotator = parseRotatorSettings(raw.rotator, "openclaw:rotator");

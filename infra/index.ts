@@ -6,32 +6,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayToken } from "../src/provider/gateway-token";
 import { RotatorDeployment } from "./aws/rotator-deployment";
-import { loadStackConfig } from "./config";
+import { loadStackConfig, protectToken } from "./config";
 import { buildProviderRuntime } from "./provider-runtime";
 
 const config = loadStackConfig();
 buildProviderRuntime();
 
-const tokens = config.tokens.map(
-  (token) =>
-    new GatewayToken(token.name, {
-      ...token,
-      scopes: [...token.scopes],
-      environment: config.environment,
-      gatewayUrl: config.gatewayUrl,
-      adminToken: config.adminToken,
-      backend: config.backend,
-    }),
-);
-
-/** Per token, where its consumers read it: the secret's AWSCURRENT version. */
-export const tokenSecrets = pulumi
-  .all(tokens.map((t) => pulumi.all([t.urn, t.secretName, t.secretArn])))
-  .apply((rows) => Object.fromEntries(rows.map(([urn, secretName, secretArn]) => [urn.split("::").pop() as string, { secretName, secretArn }])));
-export const environment = config.environment;
-
 /**
- * The scheduled rotator (Lambda, schedule, lease table, alarms), when `openclaw:rotator.deploy` is true. Off by
+ * The scheduled rotator (Lambda, schedule, ledger table, alarms), when `openclaw:rotator.deploy` is true. Off by
  * default, so that a stack that only declares tokens needs no AWS provider beyond Secrets Manager access.
  */
 const rotatorDeployment = config.rotator.deploy
@@ -45,8 +27,33 @@ const rotatorDeployment = config.rotator.deploy
       maxConcurrency: config.rotator.maxConcurrency,
       logRetentionDays: config.rotator.logRetentionDays,
       alarmEmail: config.rotator.alarmEmail,
+      heartbeatWindow: config.rotator.heartbeatWindow,
+      tracing: config.rotator.tracing,
     })
   : undefined;
+
+// Prod tokens are protected from an accidental `pulumi destroy`; `protect: false` in a declaration opts out. The ledger
+// table must exist before a token is recorded in it: the rotator's deployment, when there is one, creates it.
+const tokens = config.tokens.map(({ protect: _protect, ...token }, i) =>
+  new GatewayToken(
+    token.name,
+    {
+      ...token,
+      scopes: [...token.scopes],
+      environment: config.environment,
+      gatewayUrl: config.gatewayUrl,
+      adminToken: config.adminToken,
+      backend: config.backend,
+    },
+    { protect: protectToken(config.tokens[i], config.environment), ...(rotatorDeployment ? { dependsOn: [rotatorDeployment] } : {}) },
+  ),
+);
+
+/** Per token, where its consumers read it: the secret's AWSCURRENT version. */
+export const tokenSecrets = pulumi
+  .all(tokens.map((t) => pulumi.all([t.urn, t.secretName, t.secretArn])))
+  .apply((rows) => Object.fromEntries(rows.map(([urn, secretName, secretArn]) => [urn.split("::").pop() as string, { secretName, secretArn }])));
+export const environment = config.environment;
 
 /**
  * Secrets Manager's own rotation, pointed at the rotator, so that `aws secretsmanager rotate-secret` and the
@@ -74,8 +81,13 @@ export const rotator = rotatorDeployment && {
   functionArn: rotatorDeployment.functionArn,
   roleArn: rotatorDeployment.roleArn,
   adminSecretArn: rotatorDeployment.adminSecretArn,
-  leaseTableName: rotatorDeployment.leaseTableName,
+  ledgerTableName: rotatorDeployment.ledgerTableName,
   alarmTopicArn: rotatorDeployment.alarmTopicArn,
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,
+  failedRunsQueueUrl: rotatorDeployment.failedRunsQueueUrl,
+  dashboardName: rotatorDeployment.dashboardName,
+  operatorPolicyArn: rotatorDeployment.operatorPolicyArn,
+  viewerPolicyArn: rotatorDeployment.viewerPolicyArn,
+  tokenDeployerPolicyArn: rotatorDeployment.tokenDeployerPolicyArn,
   scheduleName: rotatorDeployment.scheduleName,
 };

@@ -13,16 +13,17 @@
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { Sensitive } from "../src/domain/sensitive";
 import { ownUserAgent } from "../src/gateway/backend";
 import { DocumentedApiGateway } from "../src/gateway/documented-api";
-import { DynamoDbLeaseStore } from "../src/lease/dynamodb-lease-store";
+import { DynamoDbLedger } from "../src/ledger/dynamodb-ledger";
+import { dueAt, LedgerEntry } from "../src/ledger/ledger";
 import { LogFields, RotationLogger } from "../src/rotation/observability";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
-import { dueAt } from "../src/rotation/state";
 import { computeTokenStatus } from "../src/status/token-status";
 import { renderStatusTable } from "../src/status/table";
-import { adminSecretName, TokenMetadata } from "../src/store/metadata";
+import { adminSecretName, ledgerTableName } from "../src/store/metadata";
 import { SecretsManagerTokenStore } from "../src/store/secrets-manager-store";
 import { Stage } from "../src/store/token-store";
 import { OffsetClock } from "./clock";
@@ -32,7 +33,7 @@ import { Progress } from "./progress";
 import { PROJECT_ROOT, PulumiWorkspace } from "./pulumi-workspace";
 import { ReferenceGateway, startReferenceGateway } from "./reference-gateway";
 
-const LEASE_TABLE = "openclaw-rotator-dev-leases";
+const LEDGER_TABLE = ledgerTableName("dev");
 const QUIET_PERIOD = "15m";
 /** Consumers re-read AWSCURRENT this often (real time), like a service with a short secrets cache. */
 const CONSUMER_CACHE_MS = 1000;
@@ -42,13 +43,21 @@ interface Options {
   readonly keepRunning: boolean;
 }
 
+const LOCAL_USAGE = "usage: npm start [-- --keep-running]\n  --keep-running  leave the local stack up for the operator CLI until Ctrl-C\n";
+
 function parseOptions(argv: readonly string[]): Options {
-  const unknown = argv.filter((a) => a !== "--keep-running");
-  if (argv.includes("--help") || unknown.length) {
-    process.stderr.write("usage: npm start [-- --keep-running]\n  --keep-running  leave the local stack up for the operator CLI until Ctrl-C\n");
-    process.exit(unknown.length && !argv.includes("--help") ? 2 : 0);
+  let parsed: { values: { "keep-running"?: boolean; help?: boolean } };
+  try {
+    parsed = parseArgs({ args: [...argv], options: { "keep-running": { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true });
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n${LOCAL_USAGE}`);
+    process.exit(2);
   }
-  return { keepRunning: argv.includes("--keep-running") };
+  if (parsed.values.help) {
+    process.stdout.write(LOCAL_USAGE);
+    process.exit(0);
+  }
+  return { keepRunning: parsed.values["keep-running"] === true };
 }
 
 /** Everything the run started, stopped in reverse order whatever happens. */
@@ -99,22 +108,23 @@ async function main(): Promise<void> {
 
     const clock = new OffsetClock();
     const store = new SecretsManagerTokenStore({ environment: "dev" });
-    const tokens = await listTokens(store);
+    const ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" });
+    const tokens = (await listTokens(ledger)).map((e) => e.declaration.name);
     ui.step(`Consumers: one per token, calling the gateway with AWSCURRENT (re-read every ${CONSUMER_CACHE_MS / 1000}s)`);
     const consumers = new Map<string, Consumer>();
-    for (const meta of tokens) {
-      const request: ConsumerRequest = meta.tokenName === "dashboard" ? listAgents : submitJob;
-      const consumer = new Consumer(() => currentToken(store, meta.tokenName), () => gateway.url, CONSUMER_CACHE_MS, request);
+    for (const name of tokens) {
+      const request: ConsumerRequest = name === "dashboard" ? listAgents : submitJob;
+      const consumer = new Consumer(() => currentToken(store, name), () => gateway.url, CONSUMER_CACHE_MS, request);
       consumer.start();
-      consumers.set(meta.tokenName, consumer);
+      consumers.set(name, consumer);
       teardown.add(() => consumer.stop());
     }
     ui.done(`${consumers.size} consumers running`);
 
-    const rotated = await rotateEveryToken(ui, gateway, clock, store);
+    const rotated = await rotateEveryToken(ui, gateway, clock, ledger);
 
     const backend = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: ownUserAgent("cli") });
-    const rows = await computeTokenStatus({ store, backend, clock });
+    const rows = await computeTokenStatus({ ledger, backend, clock });
     ui.step(`Status on simulated day ${Math.round(clock.offsetMs / 86400_000)} (${rotated} rotations completed)`);
     process.stdout.write(`\n${renderStatusTable(rows, clock.now())}\n\n`);
     ui.step("Consumers' tally: every call made with AWSCURRENT while the tokens rotated");
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
       writeCliEnv(moto, gateway, clock);
       ui.step("Keeping the local stack up (Ctrl-C to clean up). Try the operator CLI in another shell:");
       ui.detail(`source ${join(RUN_DIR, "cli.env")}`);
-      ui.detail("node dist/cli.js status --environment dev --lease-table " + LEASE_TABLE);
+      ui.detail("node dist/cli.js status --environment dev --ledger-table " + LEDGER_TABLE);
       await new Promise(() => undefined);
     }
     await stop(failures === 0 ? 0 : 1);
@@ -141,19 +151,19 @@ async function main(): Promise<void> {
   }
 }
 
-/** What a real environment has before any stack runs: the admin token in its own secret, and the lease table. */
+/** What a real environment has before any stack runs: the admin token in its own secret, and the ledger table. */
 async function bootstrapEnvironment(gateway: ReferenceGateway): Promise<void> {
   const client = new SecretsManagerClient({});
   await client.send(new CreateSecretCommand({ Name: adminSecretName("dev"), SecretString: gateway.adminToken }));
   client.destroy();
-  await new DynamoDbLeaseStore({ tableName: LEASE_TABLE }).ensureTable();
+  await new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" }).ensureTable();
 }
 
 /**
  * Runs the rotator Lambda's bundle like the schedule would, moving the clock from one due date to the next, until
  * every token has completed at least one full dual-active rotation. Returns how many rotations completed.
  */
-async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: OffsetClock, store: SecretsManagerTokenStore): Promise<number> {
+async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: OffsetClock, ledger: DynamoDbLedger): Promise<number> {
   const log = new FileAndProgressLog(join(RUN_DIR, "rotator.log"), ui);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createHandler } = require(join(PROJECT_ROOT, "dist", "lambda", "rotator", "index.js")) as typeof import("../lambdas/rotator/handler");
@@ -163,7 +173,7 @@ async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: 
       OPENCLAW_GATEWAY_URL: gateway.url,
       OPENCLAW_BACKEND: "documented-api",
       OPENCLAW_ADMIN_SECRET_ID: adminSecretName("dev"),
-      OPENCLAW_LEASE_TABLE: LEASE_TABLE,
+      OPENCLAW_LEDGER_TABLE: LEDGER_TABLE,
       OPENCLAW_QUIET_PERIOD: QUIET_PERIOD,
     },
     clock,
@@ -173,13 +183,13 @@ async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: 
   const completed = new Set<string>();
   let rotations = 0;
   for (let run = 0; run < 40; run++) {
-    const tokens = await listTokens(store);
-    const draining = tokens.some((t) => t.retiringTokenId);
+    const tokens = await listTokens(ledger);
+    const draining = tokens.some((t) => t.state.retiring);
     if (completed.size >= tokens.length && !draining) break;
     // Next interesting moment: the end of a quiet period while draining, else the earliest due date.
     const target = draining
       ? clock.now().getTime() + 16 * 60_000
-      : Math.min(...tokens.map((t) => dueAt(t, DEFAULT_SETTINGS.expiryMarginMs).getTime())) + 60_000;
+      : Math.min(...tokens.map((t) => (t.state.current ? dueAt(t.state.current, t.declaration, DEFAULT_SETTINGS.expiryMarginMs).getTime() : Infinity))) + 60_000;
     await moveClock(clock, gateway, Math.max(target, clock.now().getTime()));
     ui.step(`Rotator run on simulated day ${(clock.offsetMs / 86400_000).toFixed(1)}${draining ? " (after the quiet period)" : ""}`);
     const summary = (await handler({ kind: "scheduled-scan" })) as { outcomes: Record<string, string> };
@@ -203,10 +213,10 @@ async function moveClock(clock: OffsetClock, gateway: ReferenceGateway, to: numb
   await gateway.setClockOffset(clock.offsetMs);
 }
 
-async function listTokens(store: SecretsManagerTokenStore): Promise<TokenMetadata[]> {
-  const tokens: TokenMetadata[] = [];
-  for await (const secret of store.list()) if (!("problems" in secret.metadata)) tokens.push(secret.metadata);
-  return tokens;
+async function listTokens(ledger: DynamoDbLedger): Promise<LedgerEntry[]> {
+  const entries: LedgerEntry[] = [];
+  for await (const entry of ledger.list()) entries.push(entry);
+  return entries;
 }
 
 async function currentToken(store: SecretsManagerTokenStore, name: string): Promise<Sensitive> {

@@ -1,7 +1,11 @@
-/** What the local run tells a person while it works: one line per step, with its duration. */
+import { styleText } from "node:util";
+
+/**
+ * What the local run tells a person while it works: one line per step, with its duration. Emphasis only on a
+ * terminal, honouring NO_COLOR and FORCE_COLOR (node:util styleText checks both).
+ */
 export class Progress {
   private started = Date.now();
-  private readonly color = process.stdout.isTTY === true;
 
   step(text: string): void {
     this.started = Date.now();
@@ -21,6 +25,6 @@ export class Progress {
   }
 
   private bold(text: string): string {
-    return this.color ? `\u001b[1m${text}\u001b[0m` : text;
+    return styleText("bold", text, { stream: process.stdout });
   }
 }

@@ -1,3 +1,4 @@
+import { parseArgs as parseTokens } from "node:util";
 import { UsageError } from "./errors";
 
 export interface OptionSpec {
@@ -42,37 +43,30 @@ export class ParsedArgs {
   }
 }
 
+/**
+ * node:util parseArgs, run non-strict so that each mistake gets this CLI's own message (which option, and what
+ * the command accepts) rather than Node's.
+ */
 export function parseArgs(command: string, argv: readonly string[], specs: OptionSpecs): ParsedArgs {
+  const { tokens } = parseTokens({ args: [...argv], options: { ...specs }, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const values = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("--")) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = specs[name];
-    if (!spec) {
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const name = token.name;
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+    if (!spec || !token.rawName.startsWith("--")) {
       const known = Object.keys(specs).map((n) => `--${n}`).join(", ");
-      throw new UsageError(`unknown option --${name} for ${command}; it accepts ${known}`);
+      throw new UsageError(`unknown option ${token.rawName} for ${command}; it accepts ${known}`);
     }
     let value: string;
     if (spec.type === "boolean") {
-      if (eq !== -1) throw new UsageError(`--${name} is a flag and takes no value`);
+      if (token.value !== undefined) throw new UsageError(`--${name} is a flag and takes no value`);
       value = "true";
-    } else if (eq !== -1) {
-      value = arg.slice(eq + 1);
     } else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`--${name} needs a value`);
-      value = next;
-      i++;
+      if (token.value === undefined || (!token.inlineValue && token.value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
+      value = token.value;
     }
     const seen = values.get(name);
     if (seen && !spec.multiple) throw new UsageError(`--${name} may be given only once`);

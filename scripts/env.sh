@@ -16,5 +16,12 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 
-step() { if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
+# Emphasis as node:util styleText decides it: FORCE_COLOR (not 0) forces it, else NO_COLOR turns it off, else
+# only on a terminal.
+use_color() {
+  if [ -n "${FORCE_COLOR:-}" ]; then [ "${FORCE_COLOR}" != 0 ]; return; fi
+  if [ -n "${NO_COLOR:-}" ]; then return 1; fi
+  [ -t 2 ]
+}
+step() { if use_color; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

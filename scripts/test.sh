@@ -9,6 +9,9 @@ bash scripts/setup.sh
 step "Type-checking (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json || die "type errors: see above"
 
+step "Linting (eslint, typescript-eslint)"
+npx eslint || die "lint errors: see above"
+
 step "Running tests (jest)"
 mkdir -p .run
 status=0

@@ -8,9 +8,10 @@
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { Boundary } from "../../src/rotation/observability";
 import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
 import { adminSecretName } from "../../src/store/metadata";
-import { ENVIRONMENT, LEASE_TABLE } from "../environment";
+import { ENVIRONMENT, LEDGER_TABLE } from "../environment";
 import { CallLog, Service } from "../instrument";
 import { MiB, RssSampler } from "../memory";
 import { Figure, figure, ScenarioResult } from "../report";
@@ -27,6 +28,10 @@ export const AWS_WRITE_QUOTAS = {
   "PutSecretValue + UpdateSecret + UpdateSecretVersionStage": { ops: ["PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage"], perSecond: 50 },
   "TagResource + UntagResource": { ops: ["TagResource", "UntagResource"], perSecond: 50 },
 } as const;
+
+/** DynamoDB's throughput per partition (docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html). */
+export const DUE_INDEX_PARTITION_WRITES_PER_SECOND = 1000;
+const WRITES = ["PutItem", "UpdateItem", "DeleteItem"];
 
 /** The rotator's Lambda timeout and memory size (RotatorDeployment's defaults). */
 export const LAMBDA_TIMEOUT_MS = 300_000;
@@ -64,17 +69,21 @@ export async function dueRun(ctx: ScenarioContext): Promise<ScenarioResult> {
     serial: [] as number[],
     sm: [] as number[],
     gateway: [] as number[],
-    leases: [] as number[],
+    ledger: [] as number[],
     smCallMs: [] as number[],
     gwCallMs: [] as number[],
+    ddbCallMs: [] as number[],
     rssGrowth: [] as number[],
     quotaFloorS: [] as number[],
+    ddbIndexFloorS: [] as number[],
     lambdaWall: [] as number[],
     lambdaMaxRss: [] as number[],
     lambdaPeakRss: [] as number[],
     lambdaBaselineRss: [] as number[],
     lambdaHeap: [] as number[],
     deferred: [] as number[],
+    firstIntent: [] as number[],
+    readsBeforeFirstIntent: [] as number[],
   };
   const outcomesSeen: Array<Record<string, number>> = [];
   let perTokenByOp: Record<string, number> = {};
@@ -98,10 +107,16 @@ export async function dueRun(ctx: ScenarioContext): Promise<ScenarioResult> {
     s.serial.push(log.serialMs());
     s.sm.push(log.of(Service.SecretsManager).length / n);
     s.gateway.push(log.of(Service.Gateway).length / n);
-    s.leases.push(log.of(Service.DynamoDb).length / n);
+    s.ledger.push(log.of(Service.DynamoDb).length / n);
     s.smCallMs.push(median(log.of(Service.SecretsManager).map((call) => call.end - call.start)));
     s.gwCallMs.push(median(log.of(Service.Gateway).map((call) => call.end - call.start)));
+    s.ddbCallMs.push(median(log.of(Service.DynamoDb).map((call) => call.end - call.start)));
     s.quotaFloorS.push(quotaFloorSeconds(log));
+    s.ddbIndexFloorS.push(log.of(Service.DynamoDb).filter((call) => WRITES.includes(call.op)).length / DUE_INDEX_PARTITION_WRITES_PER_SECOND);
+    // The scan reads every listed entry before the pool starts: how long the first rotation waits for it.
+    const firstIntent = log.marks.find((m) => m.label === Boundary.IntentRecorded)?.at ?? Number.NaN;
+    s.firstIntent.push(firstIntent - start);
+    s.readsBeforeFirstIntent.push(log.of(Service.DynamoDb, start, firstIntent).filter((call) => call.op === "GetItem").length);
     perTokenByOp = Object.fromEntries(
       [Service.SecretsManager, Service.Gateway, Service.DynamoDb].flatMap((service) =>
         Object.entries(log.byOp(service)).map(([op, count]) => [`${service}.${op}`, Math.round((count / n) * 100) / 100]),
@@ -133,11 +148,15 @@ export async function dueRun(ctx: ScenarioContext): Promise<ScenarioResult> {
   figures.push(
     figure(`${label}, in-process: Secrets Manager calls per token`, "calls", s.sm),
     figure(`${label}, in-process: gateway calls per token`, "calls", s.gateway),
-    figure(`${label}, in-process: lease calls per token`, "calls", s.leases),
+    figure(`${label}, in-process: ledger (DynamoDB) calls per token`, "calls", s.ledger),
+    figure(`${label}, in-process: median ledger call under load`, "ms", s.ddbCallMs),
     figure(`${label}, in-process: median Secrets Manager call under load`, "ms", s.smCallMs),
     figure(`${label}, in-process: median gateway call under load`, "ms", s.gwCallMs),
     figure(`${label}, in-process: RSS growth during the run`, "MiB", s.rssGrowth),
+    figure(`${label}, in-process: time before the first rotation starts`, "ms", s.firstIntent, { value: median(s.wall), label: "the whole run" }),
+    figure(`${label}, in-process: ledger reads before the first rotation starts`, "calls", s.readsBeforeFirstIntent, { value: n, label: "N" }),
     figure(`${label}, on AWS: floor set by the 50/s write quotas`, "s", s.quotaFloorS, { value: LAMBDA_TIMEOUT_MS / 1000, label: "Lambda timeout" }),
+    figure(`${label}, on AWS: floor if every ledger write also writes the due index's one partition`, "s", s.ddbIndexFloorS, { value: LAMBDA_TIMEOUT_MS / 1000, label: "Lambda timeout" }),
     figure(`${label}, bundled Lambda: wall time`, "ms", s.lambdaWall, { value: LAMBDA_TIMEOUT_MS, label: "Lambda timeout" }),
     figure(`${label}, bundled Lambda: margin to the timeout`, "s", s.lambdaWall.map((w) => (LAMBDA_TIMEOUT_MS - w) / 1000)),
     figure(`${label}, bundled Lambda: peak RSS (maxRSS)`, "MiB", s.lambdaMaxRss, { value: LAMBDA_MEMORY_MB, label: "Lambda memory size" }),
@@ -149,6 +168,10 @@ export async function dueRun(ctx: ScenarioContext): Promise<ScenarioResult> {
   const notes = [
     `On AWS the run's writes fall under two quotas of 50 requests/s per region (shared with everything else in the account): ${Object.keys(AWS_WRITE_QUOTAS).join("; ")}. ` +
       `At the calls counted here that is at least ${median(s.quotaFloorS).toFixed(0)} s for ${n} tokens, whatever the concurrency; beyond the quota the SDK retries throttled calls (3 attempts) and then the token fails for this run.`,
+    `The ledger is DynamoDB on demand: no account-wide request quota of that size, and each token is its own partition key. ` +
+      `The due index, though, keys every entry under one partition ("due"), and one partition takes about ${DUE_INDEX_PARTITION_WRITES_PER_SECOND} writes/s; ` +
+      `if every ledger write also wrote the index (it does when nextCheckAtMs changes), the run's ${Math.round(median(s.ddbIndexFloorS) * DUE_INDEX_PARTITION_WRITES_PER_SECOND)} writes need at least ${median(s.ddbIndexFloorS).toFixed(0)} s.`,
+    `The scan reads every entry the due index lists (one consistent GetItem each, one after another) before the pool starts: the first rotation started ${(median(s.firstIntent) / 1000).toFixed(1)} s into the run, after ${median(s.readsBeforeFirstIntent)} reads.`,
     `Calls per token, by operation: ${JSON.stringify(perTokenByOp)}.`,
     `Outcomes per run: ${outcomesSeen.map((o) => JSON.stringify(o)).join(" ")} (each due token goes to "waiting": promoted, old token draining).`,
     `Pool utilisation: wall / (serial sum / ${c}) = ${(median(s.wall) / (median(s.serial) / c)).toFixed(2)}; 1.0 means all ${c} workers were busy on a call all the time.`,
@@ -189,7 +212,7 @@ function runBundledLambda(ctx: ScenarioContext): Promise<WorkerResult> {
     OPENCLAW_GATEWAY_URL: env.gateway.url,
     OPENCLAW_BACKEND: "documented-api",
     OPENCLAW_ADMIN_SECRET_ID: adminSecretName(ENVIRONMENT),
-    OPENCLAW_LEASE_TABLE: LEASE_TABLE,
+    OPENCLAW_LEDGER_TABLE: LEDGER_TABLE,
     OPENCLAW_MAX_CONCURRENCY: String(ctx.options.maxConcurrency),
     POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
     POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",

@@ -30,7 +30,7 @@ const HANDLER_ENV = {
   OPENCLAW_ENVIRONMENT: "dev",
   OPENCLAW_GATEWAY_URL: "http://127.0.0.1:9",
   OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
-  OPENCLAW_LEASE_TABLE: "openclaw-leases-dev",
+  OPENCLAW_LEDGER_TABLE: "openclaw-rotator-dev-ledger",
   AWS_REGION: "us-east-1",
 };
 

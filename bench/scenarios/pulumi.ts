@@ -1,7 +1,8 @@
 /**
  * The project's own stack program (infra/) on the real Pulumi engine with a throw-away file backend: `pulumi up`
  * creating N GatewayToken resources, against the same N tokens created directly through the provider runtime
- * (the code each resource's create runs: describe, mint, CreateSecret) with the engine's parallelism; then no-change
+ * (the code each resource's create runs: describe, ledger entry with the intent, mint, CreateSecret, ledger entry
+ * idle) with the engine's parallelism; then no-change
  * `preview` and `up` over them, and `destroy`. A 1-token preview gives the engine's and the program's fixed cost.
  */
 import { spawn } from "node:child_process";
@@ -47,7 +48,6 @@ export async function pulumiStack(ctx: ScenarioContext): Promise<ScenarioResult>
     await writeConfig(tokens);
 
     const runtime = env.providerRuntime();
-    const store = env.plainStore();
     for (let cycle = 0; cycle < options.pulumiCycles; cycle++) {
       ctx.progress(`pulumi: cycle ${cycle + 1}/${options.pulumiCycles}: ${n} tokens directly through the provider runtime`);
       const direct = await timed(() =>
@@ -58,8 +58,9 @@ export async function pulumiStack(ctx: ScenarioContext): Promise<ScenarioResult>
         }),
       );
       s.direct.push(direct.ms);
-      // Not measured: make room for the stack's secrets of the same names.
-      await inParallel(direct.result, ENGINE_PARALLELISM, (created) => store.delete(created.id, { recoveryWindowDays: 0 }));
+      // Not measured: make room for the stack's tokens of the same names (their secrets and ledger entries), the way
+      // pulumi destroy does.
+      await inParallel(direct.result, ENGINE_PARALLELISM, (created) => runtime.delete(created.id, created.outs));
 
       ctx.progress(`pulumi: cycle ${cycle + 1}/${options.pulumiCycles}: pulumi up creating ${n} GatewayTokens`);
       const up = await timed(() => run(["up", "--yes", "--skip-preview"]));

@@ -1,8 +1,6 @@
 import { formatDuration } from "../../src/domain/duration";
 import { TokenOutcome } from "../../src/rotation/engine";
-import { deriveState } from "../../src/rotation/state";
-import { TokenMetadata } from "../../src/store/metadata";
-import { StoredSecret } from "../../src/store/token-store";
+import { LedgerEntry } from "../../src/ledger/ledger";
 import { CliContext } from "../context";
 import { CommandFailedError } from "../errors";
 import { ExitCode } from "../output";
@@ -12,17 +10,18 @@ import { ExitCode } from "../output";
  * the old one stays valid; a token already draining has its old token revoked if consumers have moved.
  */
 export async function rotate(ctx: CliContext, name: string): Promise<ExitCode> {
-  const secret = await ctx.findToken(name);
-  const before = metadataOf(secret);
+  const entry = await ctx.findToken(name);
+  const secret = { name: entry.declaration.secretName };
+  const before = view(entry);
   const engine = await ctx.engine();
 
   const outcome = await engine.rotateNow(secret.name);
 
   const failure = FAILURES[outcome];
   if (failure) throw new CommandFailedError(`rotate_${outcome}`, `${name}: ${failure.message}`, { hint: failure.hint });
-  const afterSecret = await ctx.store.describe(secret.name);
-  const after = afterSecret ? metadataOf(afterSecret) : undefined;
-  const phase = afterSecret && after ? deriveState(afterSecret, after).phase : undefined;
+  const afterEntry = await ctx.ledger.get(secret.name);
+  const after = afterEntry ? view(afterEntry) : undefined;
+  const phase = afterEntry?.state.phase;
   const quiet = formatDuration(ctx.options.quietPeriodMs / 1000);
 
   ctx.output.data({
@@ -46,8 +45,8 @@ interface Explained {
   readonly name: string;
   readonly secretName: string;
   readonly outcome: TokenOutcome;
-  readonly before: TokenMetadata | undefined;
-  readonly after: TokenMetadata | undefined;
+  readonly before: TokenView | undefined;
+  readonly after: TokenView | undefined;
   readonly quiet: string;
 }
 
@@ -77,7 +76,7 @@ function explain({ name, secretName, outcome, before, after, quiet }: Explained)
 const FAILURES: Partial<Record<TokenOutcome, { readonly message: string; readonly hint: string }>> = {
   busy: {
     message: "another rotator run is working on this token right now",
-    hint: "wait a few minutes and run the command again (a run's lease expires after 5m)",
+    hint: "wait a few minutes and run the command again (a run's lease expires after 10m)",
   },
   failed: {
     message: "the rotation did not complete (see the error above); what it did is recorded, and the next run (scheduled, or this command again) resumes from there",
@@ -89,6 +88,11 @@ const FAILURES: Partial<Record<TokenOutcome, { readonly message: string; readonl
   },
 };
 
-function metadataOf(secret: StoredSecret): TokenMetadata | undefined {
-  return "problems" in secret.metadata ? undefined : secret.metadata;
+interface TokenView {
+  readonly tokenId: string | undefined;
+  readonly retiringTokenId: string | undefined;
+}
+
+function view(entry: LedgerEntry): TokenView {
+  return { tokenId: entry.state.current?.tokenId, retiringTokenId: entry.state.retiring?.tokenId };
 }

@@ -1,29 +1,41 @@
 import { formatDuration } from "../../src/domain/duration";
 import { GatewayError } from "../../src/gateway/errors";
-import { deriveState, Phase } from "../../src/rotation/state";
+import { fingerprint } from "../../src/ledger/fingerprint";
+import { LedgerEntry, LedgerPhase } from "../../src/ledger/ledger";
 import { shortDate } from "../../src/status/table";
-import { Stage, StoredSecret } from "../../src/store/token-store";
+import { Stage } from "../../src/store/token-store";
 import { CliContext } from "../context";
 import { CommandFailedError } from "../errors";
 import { ExitCode } from "../output";
 
-/** `verify NAME`: whoami with the token consumers read (AWSCURRENT), checked against what the record says. */
+/**
+ * `verify NAME`: whoami with the token consumers read (AWSCURRENT), checked against the ledger: the value must be the
+ * one recorded, and the gateway must answer with the recorded ID and the declared scopes.
+ */
 export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
-  const secret = await ctx.findToken(name);
+  const entry = await ctx.findToken(name);
+  const secret = { name: entry.declaration.secretName };
+  const expected = entry.state.current;
   const record = await ctx.store.read(secret.name, Stage.Current);
-  if (!record) {
-    throw new CommandFailedError("no_current_version", `${secret.name} has no AWSCURRENT version`, {
-      hint: "restore AWSCURRENT from AWSPREVIOUS, or run pulumi up to re-create the token",
+  if (!record || !expected) {
+    throw new CommandFailedError("no_current_version", `${secret.name} has no AWSCURRENT version${expected ? "" : " recorded in the ledger"}`, {
+      hint: "run `openclaw-tokens rotate " + name + "` (or pulumi up) to issue a token",
     });
   }
   const backend = await ctx.backend();
-  if (record.gatewayUrl.replace(/\/+$/, "") !== backend.url) {
-    // A credential goes only to the gateway that issued it.
-    throw new CommandFailedError("gateway_mismatch", `${name}'s token belongs to ${record.gatewayUrl}; refusing to send it to ${backend.url}`, {
+  if (entry.declaration.gatewayUrl.replace(/\/+$/, "") !== backend.url) {
+    // A credential goes only to the gateway its declaration names.
+    throw new CommandFailedError("gateway_mismatch", `${name}'s token belongs to ${entry.declaration.gatewayUrl}; refusing to send it to ${backend.url}`, {
       hint: "drop --gateway-url (or OPENCLAW_GATEWAY_URL), or point it at the token's own gateway",
     });
   }
-  refuseFakeTraffic(backend.trafficShowsCaller, secret, name);
+  if (fingerprint(record.token) !== expected.valueSha256) {
+    // A value someone else wrote is not sent anywhere: it may be another credential altogether.
+    throw new CommandFailedError("verify_mismatch", `${name}: AWSCURRENT of ${secret.name} does not hold the value the ledger recorded for token ${expected.tokenId}`, {
+      hint: "someone wrote the secret outside this tool; run `openclaw-tokens rotate " + name + "` (or pulumi up) to issue a token, and find out who wrote it",
+    });
+  }
+  refuseFakeTraffic(backend.trafficShowsCaller, entry, name);
 
   const who = await backend.whoami(record.token).catch((error: unknown) => {
     if (!(error instanceof GatewayError) || error.status === undefined || error.status >= 500) throw error;
@@ -35,9 +47,9 @@ export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
   });
 
   const problems: string[] = [];
-  if (who.id !== record.tokenId) problems.push(`it answers as token ${who.id}, but the record says ${record.tokenId}`);
+  if (who.id !== expected.tokenId) problems.push(`it answers as token ${who.id}, but the ledger says ${expected.tokenId}`);
   const sorted = (s: readonly string[]) => [...s].sort().join(",");
-  if (sorted(who.scopes) !== sorted(record.scopes)) problems.push(`it has scopes ${sorted(who.scopes)}, but the record says ${sorted(record.scopes)}`);
+  if (sorted(who.scopes) !== sorted(entry.declaration.scopes)) problems.push(`it has scopes ${sorted(who.scopes)}, but the declaration says ${sorted(entry.declaration.scopes)}`);
   if (problems.length) {
     throw new CommandFailedError("verify_mismatch", `${name}: the gateway accepts the stored token, but ${problems.join("; ")}`, {
       hint: "the secret no longer matches the gateway; run `openclaw-tokens rotate " + name + "` to issue a token that does",
@@ -46,7 +58,7 @@ export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
 
   const now = ctx.clock.now();
   const remainingSeconds = who.expiresAt ? Math.max(0, Math.round((who.expiresAt.getTime() - now.getTime()) / 1000)) : null;
-  const ttlSeconds = Math.round((record.expiresAt.getTime() - record.issuedAt.getTime()) / 1000);
+  const ttlSeconds = Math.round((expected.expiresAt.getTime() - expected.issuedAt.getTime()) / 1000);
   ctx.output.data({
     name,
     secretName: secret.name,
@@ -74,12 +86,11 @@ export async function verify(ctx: CliContext, name: string): Promise<ExitCode> {
  * consumers having moved. A whoami (a device connect) while the token drains would be taken for that, and the old
  * token revoked under consumers still using it. The documented API tells this CLI's calls apart by User-Agent.
  */
-function refuseFakeTraffic(trafficShowsCaller: boolean, secret: StoredSecret, name: string): void {
-  const meta = secret.metadata;
-  if (trafficShowsCaller || "problems" in meta || deriveState(secret, meta).phase !== Phase.Draining) return;
+function refuseFakeTraffic(trafficShowsCaller: boolean, entry: LedgerEntry, name: string): void {
+  if (trafficShowsCaller || entry.state.phase !== LedgerPhase.Draining) return;
   throw new CommandFailedError(
     "verify_would_fake_traffic",
-    `${name} is draining, and on an OpenClaw gateway a connect with the new token counts as a consumer's: verifying now could get the old token ${meta.retiringTokenId} revoked before consumers have moved`,
+    `${name} is draining, and on an OpenClaw gateway a connect with the new token counts as a consumer's: verifying now could get the old token ${entry.state.retiring?.tokenId} revoked before consumers have moved`,
     { hint: "wait until `openclaw-tokens status` no longer shows it draining, or check from a consumer's own logs that the new token works" },
   );
 }

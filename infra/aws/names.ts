@@ -1,4 +1,5 @@
 import { Environment } from "../../src/domain/environments";
+import { ledgerTableName } from "../../src/store/metadata";
 
 /**
  * Physical names of one environment's rotator resources. Every name carries the environment, so a dev and a prod
@@ -10,10 +11,14 @@ export interface RotatorNames {
   readonly functionName: string;
   /** The log group Lambda writes to by convention; created by the stack so that it has a retention. */
   readonly logGroupName: string;
-  readonly leaseTableName: string;
+  /** The ledger (src/ledger/): declarations and rotation state, one item per token. */
+  readonly ledgerTableName: string;
   /** The gateway admin token, outside the tokens' namespace (`openclaw/<env>/`) so that the rotator cannot write it. */
   readonly adminSecretName: string;
   readonly deadLetterQueueName: string;
+  /** Where Lambda records scheduled runs that failed or were too old to run (the async on-failure destination). */
+  readonly failedRunsQueueName: string;
+  readonly dashboardName: string;
   readonly alarmTopicName: string;
   readonly scheduleName: string;
   /** EventBridge Scheduler's default group: schedules in it need no group resource. */
@@ -21,6 +26,8 @@ export interface RotatorNames {
   readonly lambdaRoleName: (region: string) => string;
   readonly schedulerRoleName: (region: string) => string;
   readonly alarmName: (what: string) => string;
+  /** Managed policies for the people and pipelines around the rotator (global like roles, so with the region). */
+  readonly accessPolicyName: (who: "operator" | "viewer" | "token-deployer", region: string) => string;
 }
 
 export function rotatorNames(environment: Environment): RotatorNames {
@@ -28,9 +35,11 @@ export function rotatorNames(environment: Environment): RotatorNames {
   return {
     functionName: base,
     logGroupName: `/aws/lambda/${base}`,
-    leaseTableName: `${base}-leases`,
+    ledgerTableName: ledgerTableName(environment),
     adminSecretName: adminSecretName(environment),
     deadLetterQueueName: `${base}-dlq`,
+    failedRunsQueueName: `${base}-failed-runs`,
+    dashboardName: base,
     alarmTopicName: `${base}-alarms`,
     scheduleName: base,
     scheduleGroupName: "default",
@@ -38,6 +47,7 @@ export function rotatorNames(environment: Environment): RotatorNames {
     lambdaRoleName: (region) => `${base}-${region}`,
     schedulerRoleName: (region) => `${base}-scheduler-${region}`,
     alarmName: (what) => `${base}-${what}`,
+    accessPolicyName: (who, region) => `openclaw-tokens-${environment}-${who}-${region}`,
   };
 }
 

@@ -3,10 +3,11 @@
  * can drop into its own Pulumi program.
  *
  *   EventBridge Scheduler ──(scheduler role: InvokeFunction)──▶ Lambda ◀── Secrets Manager rotation events
- *        └─ undeliverable events ─▶ SQS dead-letter queue        │
+ *        └─ undeliverable events ─▶ SQS dead-letter queue        ├─ failed/expired async runs ─▶ SQS failed-runs queue
  *                                                               ├─ openclaw/<env>/*   (rotate; tag-fenced)
  *   CloudWatch alarms ─▶ SNS topic (─▶ email)                   ├─ openclaw-admin/<env>/gateway (read only)
- *                                                               ├─ DynamoDB lease table
+ *   CloudWatch dashboard (one per environment)                  │
+ *                                                               ├─ DynamoDB ledger table (+ due index)
  *                                                               └─ /aws/lambda/<function> (retention)
  */
 import { existsSync } from "node:fs";
@@ -18,8 +19,11 @@ import { TokenOpsError, ValidationError } from "../../src/domain/errors";
 import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
-import { Metric as RotatorMetric } from "../../src/rotation/observability";
+import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE } from "../../src/rotation/observability";
+import { DUE_INDEX } from "../../src/ledger/dynamodb-ledger";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
+import { operatorPolicyDocument, tokenDeployerPolicyDocument, viewerPolicyDocument } from "./access-policies";
+import { rotatorDashboard } from "./dashboard";
 import { rotatorNames } from "./names";
 import {
   AwsLocation,
@@ -32,14 +36,15 @@ import {
   wildcardActions,
 } from "./rotator-policy";
 import { ROTATOR_DEFAULTS, validate } from "./rotator-settings";
+import { packageRoot } from "../../src/package-root";
+import { ASYNC_RETRY_ATTEMPTS, heartbeatWindow, HeartbeatWindow, maximumEventAgeSeconds } from "./run-watch";
 
 /** Where scripts/build.mjs writes the rotator's esbuild bundle (index.js and its source map). */
-export const DEFAULT_BUNDLE_DIR = resolve(__dirname, "..", "..", "dist", "lambda", "rotator");
+export const DEFAULT_BUNDLE_DIR = resolve(packageRoot(__dirname), "dist", "lambda", "rotator");
 
-/** The CloudWatch namespace and metrics the rotator emits (EMF, dimension `environment`). */
-export const METRICS_NAMESPACE = "OpenClawTokens";
-// The rotator's own metric names: an alarm can never watch a name the rotator does not emit.
-export { RotatorMetric };
+// The namespace, metric names and dimension set the rotator emits (EMF, dimensions `service` and `environment`),
+// shared with the handler: an alarm can never watch a metric the rotator does not publish.
+export { METRICS_NAMESPACE, metricDimensions, RotatorMetric, ROTATOR_SERVICE };
 
 /** What each scheduled invocation receives; Secrets Manager's own events carry SecretId/ClientRequestToken/Step. */
 export const SCHEDULED_EVENT = { kind: "scheduled-scan" } as const;
@@ -71,6 +76,11 @@ export interface RotatorDeploymentArgs {
   readonly bundleDir?: pulumi.Input<string>;
   /** EventBridge Scheduler expression for the scan. @default "rate(1 hour)" */
   readonly schedule?: pulumi.Input<string>;
+  /**
+   * The longest normal time without a completed run, e.g. "2h": the heartbeat alarm fires past it. Required with a
+   * cron schedule; a rate schedule is watched over two of its intervals. @default two schedule intervals
+   */
+  readonly heartbeatWindow?: pulumi.Input<string>;
   /** How long a retiring token must see no traffic before it is revoked. @default "15m" */
   readonly quietPeriod?: pulumi.Input<string>;
   /** Tokens rotated in parallel by one run. @default 8 */
@@ -81,6 +91,8 @@ export interface RotatorDeploymentArgs {
   readonly alarmEmail?: pulumi.Input<string>;
   /** Lambda timeout, 30 to 900 seconds. @default 300 */
   readonly lambdaTimeoutSeconds?: pulumi.Input<number>;
+  /** X-Ray tracing of every run (Powertools Tracer, active tracing, the two X-Ray write permissions). @default false */
+  readonly tracing?: pulumi.Input<boolean>;
   /** Lambda memory in MB (CPU scales with it). @default 256 */
   readonly memorySize?: pulumi.Input<number>;
   /** Extra tags for every taggable resource; the openclaw:environment and openclaw:managed-by tags always win. @default {} */
@@ -105,11 +117,19 @@ export class RotatorDeployment extends pulumi.ComponentResource {
   readonly roleArn: pulumi.Output<string>;
   /** The secret holding the gateway admin token (`openclaw-admin/<env>/gateway`). */
   readonly adminSecretArn: pulumi.Output<string>;
-  readonly leaseTableName: pulumi.Output<string>;
+  readonly ledgerTableName: pulumi.Output<string>;
   /** SNS topic every alarm notifies. */
   readonly alarmTopicArn: pulumi.Output<string>;
   /** Where EventBridge Scheduler parks invocations it could not deliver. */
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** Where Lambda records scheduled runs that failed, or waited too long to run. */
+  readonly failedRunsQueueUrl: pulumi.Output<string>;
+  /** The environment's CloudWatch dashboard. */
+  readonly dashboardName: pulumi.Output<string>;
+  /** Managed policies to attach to people's and pipelines' roles (see access-policies.ts and docs/runbook.md). */
+  readonly operatorPolicyArn: pulumi.Output<string>;
+  readonly viewerPolicyArn: pulumi.Output<string>;
+  readonly tokenDeployerPolicyArn: pulumi.Output<string>;
   readonly scheduleName: pulumi.Output<string>;
 
   constructor(name: string, args: RotatorDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -148,8 +168,20 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     const logRetentionDays = checked<number>("logRetentionDays", args.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays, validate.logRetentionDays);
     const timeout = checked<number>("lambdaTimeoutSeconds", args.lambdaTimeoutSeconds ?? ROTATOR_DEFAULTS.lambdaTimeoutSeconds, validate.lambdaTimeoutSeconds);
     const memorySize = checked<number>("memorySize", args.memorySize ?? ROTATOR_DEFAULTS.memorySize, validate.memorySize);
+    const tracing = checked<boolean>("tracing", args.tracing ?? false, (v) => (typeof v === "boolean" ? undefined : `${JSON.stringify(v)} is not true or false`));
     const alarmEmail = args.alarmEmail === undefined ? undefined : checked<string>("alarmEmail", args.alarmEmail, validate.alarmEmail);
     const bundleDir = bundleArchive(args.bundleDir ?? DEFAULT_BUNDLE_DIR);
+    // The heartbeat window follows the schedule; a plain schedule and window are judged at once.
+    const windowOf = (expression: string, window: string | undefined): HeartbeatWindow => {
+      const found = heartbeatWindow(expression, window);
+      if ("problem" in found) throw new ValidationError("RotatorDeployment's arguments", [{ field: "heartbeatWindow", message: found.problem }]);
+      return found;
+    };
+    if (typeof (args.schedule ?? ROTATOR_DEFAULTS.schedule) === "string" && !pulumi.Output.isInstance(args.heartbeatWindow) && !(args.heartbeatWindow instanceof Promise)) {
+      const plainSchedule = (args.schedule ?? ROTATOR_DEFAULTS.schedule) as string;
+      if (!validate.schedule(plainSchedule)) windowOf(plainSchedule, args.heartbeatWindow as string | undefined);
+    }
+    const heartbeat = pulumi.all([schedule, args.heartbeatWindow]).apply(([expression, window]) => windowOf(expression, window));
 
     const names = environment.apply(rotatorNames);
     const region = aws.getRegionOutput({}, parent).region;
@@ -183,16 +215,22 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       parent,
     );
 
-    // Rotation leases: one item per token being rotated, expired by DynamoDB's TTL if a run dies holding one.
-    const leaseTable = new aws.dynamodb.Table(
-      `${name}-leases`,
+    // The ledger: one item per token (declaration, rotation state, lease, version), and the due index a scheduled
+    // run queries. Point-in-time recovery: losing it loses the record of which tokens are live (docs/runbook.md).
+    const ledgerTable = new aws.dynamodb.Table(
+      `${name}-ledger`,
       {
-        name: names.leaseTableName,
+        name: names.ledgerTableName,
         billingMode: "PAY_PER_REQUEST",
         hashKey: "pk",
-        attributes: [{ name: "pk", type: "S" }],
-        ttl: { attributeName: "expiresAt", enabled: true },
+        attributes: [
+          { name: "pk", type: "S" },
+          { name: "dueBucket", type: "S" },
+          { name: "nextCheckAtMs", type: "N" },
+        ],
+        globalSecondaryIndexes: [{ name: DUE_INDEX, hashKey: "dueBucket", rangeKey: "nextCheckAtMs", projectionType: "KEYS_ONLY" }],
         pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: true,
         tags,
       },
       parent,
@@ -202,6 +240,13 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: names.logGroupName, retentionInDays: logRetentionDays, tags },
+      parent,
+    );
+
+    // Scheduled runs that failed, or waited in Lambda's queue past their age: the on-failure destination.
+    const failedRunsQueue = new aws.sqs.Queue(
+      `${name}-failed-runs`,
+      { name: names.failedRunsQueueName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, tags },
       parent,
     );
 
@@ -221,13 +266,32 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         role: role.id,
         name: "openclaw-rotator-least-privilege",
         policy: pulumi
-          .all([location, environment, adminSecret.arn, leaseTable.arn, logGroup.arn])
-          .apply(([loc, env, adminSecretArn, leaseTableArn, logGroupArn]) =>
-            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, leaseTableArn, logGroupArn })),
+          .all([location, environment, adminSecret.arn, ledgerTable.arn, logGroup.arn, failedRunsQueue.arn, tracing])
+          .apply(([loc, env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, traced]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, tracing: traced })),
           ),
       },
       parent,
     );
+
+    // The operator, viewer and token-deployer policies, on this deployment's ARNs.
+    const accessContext = pulumi
+      .all([location, environment, adminSecret.arn, ledgerTable.arn])
+      .apply(([loc, env, adminSecretArn, ledgerTableArn]) => ({ ...loc, environment: env, adminSecretArn, ledgerTableArn }));
+    const accessPolicy = (who: "operator" | "viewer" | "token-deployer", description: pulumi.Input<string>, document: typeof operatorPolicyDocument) =>
+      new aws.iam.Policy(
+        `${name}-${who}-policy`,
+        {
+          name: pulumi.all([names, region]).apply(([n, r]) => n.accessPolicyName(who, r)),
+          description,
+          policy: accessContext.apply((ctx) => policyJson(document(ctx))),
+          tags,
+        },
+        parent,
+      );
+    const operatorPolicy = accessPolicy("operator", pulumi.interpolate`OpenClaw ${environment} tokens: leak response and manual rotation with the CLI`, operatorPolicyDocument);
+    const viewerPolicy = accessPolicy("viewer", pulumi.interpolate`OpenClaw ${environment} tokens: status, without any secret value`, viewerPolicyDocument);
+    const tokenDeployerPolicy = accessPolicy("token-deployer", pulumi.interpolate`OpenClaw ${environment} tokens: pulumi up/destroy of GatewayToken resources`, tokenDeployerPolicyDocument);
 
     // arm64 (Graviton): about 20% cheaper per GB-second than x86_64 at equal or better speed for this workload,
     // and the bundle is plain JavaScript (esbuild, no native modules), so nothing in it depends on the CPU.
@@ -243,6 +307,12 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         architectures: ["arm64"],
         timeout,
         memorySize,
+        // Lambda's JSON log format: its own platform lines (START, REPORT, errors) become JSON like the rotator's, so
+        // one Logs Insights query reads both. The rotator's Powertools lines and EMF are written as they are
+        // (Powertools writes to stdout through its own console, which the runtime does not wrap).
+        loggingConfig: { logFormat: "JSON", logGroup: names.logGroupName, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        // PassThrough: no trace of our own unless the caller sampled one; Active: Lambda samples and the tracer records.
+        tracingConfig: { mode: tracing.apply((t) => (t ? "Active" : "PassThrough")) },
         environment: {
           // The contract with lambdas/rotator. No secret here: the admin token is read from Secrets Manager.
           variables: {
@@ -250,11 +320,12 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_GATEWAY_URL: gatewayUrl,
             OPENCLAW_BACKEND: backend,
             OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName,
-            OPENCLAW_LEASE_TABLE: leaseTable.name,
+            OPENCLAW_LEDGER_TABLE: ledgerTable.name,
             OPENCLAW_QUIET_PERIOD: quietPeriod,
             OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
-            POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
+            POWERTOOLS_SERVICE_NAME: ROTATOR_SERVICE,
             POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            POWERTOOLS_TRACE_ENABLED: tracing.apply(String),
             // The bundle ships its source map: stack traces in the logs point at the TypeScript.
             NODE_OPTIONS: "--enable-source-maps",
           },
@@ -276,6 +347,19 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         sourceAccount: location.accountId,
       },
       parent,
+    );
+
+    // How Lambda treats the scheduler's asynchronous invocations (see run-watch.ts for why these values).
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-async`,
+      {
+        functionName: fn.name,
+        maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: heartbeat.apply(maximumEventAgeSeconds),
+        destinationConfig: { onFailure: { destination: failedRunsQueue.arn } },
+      },
+      // The role must be allowed to send to the queue before Lambda accepts it as a destination.
+      { parent: this, dependsOn: [rolePolicy] },
     );
 
     const deadLetterQueue = new aws.sqs.Queue(
@@ -333,30 +417,41 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-alarm-email`, { topic: topic.arn, protocol: "email", endpoint: alarmEmail }, parent);
     }
 
-    const alarm = (what: string, description: pulumi.Input<string>, metric: { namespace: string; metricName: string; statistic: string; dimensions: pulumi.Input<Record<string, pulumi.Input<string>>> }) =>
-      new aws.cloudwatch.MetricAlarm(
+    type AlarmMetric = { namespace: string; metricName: string; statistic: string; dimensions: pulumi.Input<Record<string, pulumi.Input<string>>> };
+    type AlarmRule = Pick<aws.cloudwatch.MetricAlarmArgs, "period" | "evaluationPeriods" | "datapointsToAlarm" | "comparisonOperator" | "threshold" | "treatMissingData">;
+    // Most alarms fire on one occurrence in a 5-minute period. No data is no failure: quiet hours are not an outage
+    // (the heartbeat alarm is the one that treats silence as a failure).
+    const onAnyOccurrence: AlarmRule = {
+      period: ALARM_PERIOD_SECONDS,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+    };
+    const alarms: aws.cloudwatch.MetricAlarm[] = [];
+    const alarm = (what: string, description: pulumi.Input<string>, metric: AlarmMetric, rule: AlarmRule = onAnyOccurrence) => {
+      const created = new aws.cloudwatch.MetricAlarm(
         `${name}-${what}`,
         {
           name: names.apply((n) => n.alarmName(what)),
           alarmDescription: description,
           ...metric,
-          period: ALARM_PERIOD_SECONDS,
-          evaluationPeriods: 1,
-          datapointsToAlarm: 1,
-          comparisonOperator: "GreaterThanOrEqualToThreshold",
-          threshold: 1,
-          // No run, no data: quiet hours are not an outage (the Lambda Errors and DLQ alarms catch runs that fail).
-          treatMissingData: "notBreaching",
+          ...rule,
           alarmActions: [topic.arn],
           tags,
         },
         parent,
       );
+      alarms.push(created);
+      return created;
+    };
     const rotatorMetric = (metricName: RotatorMetric) => ({
       namespace: METRICS_NAMESPACE,
       metricName,
       statistic: "Sum",
-      dimensions: { environment },
+      // The exact set Powertools publishes (service and environment): a subset would be another, silent metric.
+      dimensions: environment.apply(metricDimensions),
     });
     alarm("rotations-failed", pulumi.interpolate`A ${environment} token rotation failed; see the rotator's logs for the token and the fix`, rotatorMetric(RotatorMetric.RotationsFailed));
     alarm(
@@ -377,23 +472,66 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       statistic: "Sum",
       dimensions: { FunctionName: fn.name },
     });
+    alarm("failed-runs", pulumi.interpolate`A scheduled ${environment} rotator run failed or expired unrun; the event is in the failed-runs queue`, {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      statistic: "Maximum",
+      dimensions: { QueueName: failedRunsQueue.name },
+    });
+    // Silence is the failure here: a disabled or deleted schedule, a broken deployment or lost permissions.
+    alarm(
+      "no-recent-run",
+      pulumi.interpolate`No scheduled ${environment} rotator run completed within its heartbeat window (schedule disabled, deployment broken or permissions lost)`,
+      rotatorMetric(RotatorMetric.Heartbeat),
+      {
+        period: heartbeat.periodSeconds,
+        evaluationPeriods: heartbeat.evaluationPeriods,
+        datapointsToAlarm: heartbeat.evaluationPeriods,
+        comparisonOperator: "LessThanThreshold",
+        threshold: 1,
+        treatMissingData: "breaching",
+      },
+    );
+
+    const dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: names.dashboardName,
+        dashboardBody: pulumi
+          .all([environment, region, fn.name, deadLetterQueue.name, failedRunsQueue.name, ...alarms.map((a) => a.arn)])
+          .apply(([env, r, functionName, dlqName, failedRunsName, ...alarmArns]) =>
+            JSON.stringify(rotatorDashboard({ environment: env, region: r, functionName, queueNames: [dlqName, failedRunsName], alarmArns })),
+          ),
+      },
+      parent,
+    );
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
     this.roleArn = role.arn;
     this.adminSecretArn = adminSecret.arn;
-    this.leaseTableName = leaseTable.name;
+    this.ledgerTableName = ledgerTable.name;
     this.alarmTopicArn = topic.arn;
     this.deadLetterQueueUrl = deadLetterQueue.url;
+    this.failedRunsQueueUrl = failedRunsQueue.url;
+    this.dashboardName = dashboard.dashboardName;
+    this.operatorPolicyArn = operatorPolicy.arn;
+    this.viewerPolicyArn = viewerPolicy.arn;
+    this.tokenDeployerPolicyArn = tokenDeployerPolicy.arn;
     this.scheduleName = scheduleResource.name;
     this.registerOutputs({
       functionName: this.functionName,
       functionArn: this.functionArn,
       roleArn: this.roleArn,
       adminSecretArn: this.adminSecretArn,
-      leaseTableName: this.leaseTableName,
+      ledgerTableName: this.ledgerTableName,
       alarmTopicArn: this.alarmTopicArn,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
+      failedRunsQueueUrl: this.failedRunsQueueUrl,
+      dashboardName: this.dashboardName,
+      operatorPolicyArn: this.operatorPolicyArn,
+      viewerPolicyArn: this.viewerPolicyArn,
+      tokenDeployerPolicyArn: this.tokenDeployerPolicyArn,
       scheduleName: this.scheduleName,
     });
   }

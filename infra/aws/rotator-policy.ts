@@ -1,7 +1,7 @@
 /**
  * The IAM documents of a rotator deployment, as pure functions of plain strings, so that each can be tested
  * statement by statement without an engine. Least privilege throughout: every action is named (no wildcards), and
- * every resource is one ARN of this environment's deployment, except ListSecrets, which IAM cannot scope.
+ * every resource is one ARN of this environment's deployment.
  */
 import { Environment } from "../../src/domain/environments";
 import { secretNamespace, Tag } from "../../src/store/metadata";
@@ -33,26 +33,46 @@ export interface RotatorPolicyContext extends AwsLocation {
   readonly environment: Environment;
   /** The full ARN of the gateway admin token's secret (with Secrets Manager's random suffix). */
   readonly adminSecretArn: string;
-  readonly leaseTableArn: string;
+  /** The environment's ledger table (src/ledger/): the rotator writes its rotation state, never the declarations. */
+  readonly ledgerTableArn: string;
   /** The log group's ARN as the AWS provider reports it, without a trailing `:*`. */
   readonly logGroupArn: string;
+  /** The queue Lambda sends failed scheduled runs to (the async on-failure destination, sent with this role). */
+  readonly failedRunsQueueArn: string;
+  /** Whether the function sends X-Ray traces (RotatorDeployment's `tracing`). @default false */
+  readonly tracing?: boolean;
 }
 
 /**
  * Every action the rotator performs on its environment's token secrets. No CreateSecret or DeleteSecret: secrets
  * are created and destroyed by the stack (GatewayToken), the rotator only adds versions and moves stages. No
  * UpdateSecret: the rotator never rewrites a secret's description or KMS key, nor its value outside a new version.
+ * No TagResource or ListSecrets: the rotation state is in the ledger, not in tags, and the scan queries the ledger.
  */
 export const TOKEN_SECRET_ACTIONS = [
   "secretsmanager:DescribeSecret",
   "secretsmanager:GetSecretValue",
   "secretsmanager:PutSecretValue",
   "secretsmanager:UpdateSecretVersionStage",
-  "secretsmanager:TagResource",
-  "secretsmanager:UntagResource",
 ] as const;
 
-export const LEASE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;
+/** Reading the ledger: an entry by key, and the due index. */
+export const LEDGER_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"] as const;
+
+/**
+ * The only attributes the rotator (and an operator's leak response) may write with UpdateItem: the rotation state,
+ * the lease, the version that fences every write, and the due index's keys. The declaration (scopes, TTL, gateway)
+ * is the deployer's alone.
+ */
+export const LEDGER_ROTATOR_ATTRIBUTES = ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] as const;
+
+/** What `pulumi up`/`destroy` (the provider) do with the ledger: create, replace and delete whole entries. */
+export const LEDGER_DEPLOYER_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"] as const;
+
+/** A table and its secondary indexes (a Query on an index is authorized against `<table>/index/<name>`). */
+export function tableAndIndexes(tableArn: string): string[] {
+  return [tableArn, `${tableArn}/index/*`];
+}
 
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 
@@ -76,19 +96,7 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Resource: [tokenSecrets],
         Condition: {
           StringEquals: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment },
-          // A TagResource that sets the environment tag may only set it to this environment: the rotator rewrites
-          // its tags on every rotation, and must not be able to relabel a secret for another environment.
-          StringEqualsIfExists: { [`aws:RequestTag/${Tag.Environment}`]: ctx.environment },
         },
-      },
-      {
-        // The scan that finds due tokens. ListSecrets supports no resource-level permissions (the Service
-        // Authorization Reference lists no resource type for it), so "*" is the only valid Resource; it returns
-        // names and tags only, never a value, and the rotator filters by name prefix and tag itself.
-        Sid: "FindTokensListSecretsHasNoResourceScope",
-        Effect: "Allow",
-        Action: ["secretsmanager:ListSecrets"],
-        Resource: ["*"],
       },
       {
         // The gateway admin token lives outside openclaw/<env>/ so that this read is the only access there is.
@@ -98,10 +106,18 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Resource: [ctx.adminSecretArn],
       },
       {
-        Sid: "RotationLeases",
+        Sid: "ReadLedger",
         Effect: "Allow",
-        Action: LEASE_TABLE_ACTIONS,
-        Resource: [ctx.leaseTableArn],
+        Action: LEDGER_READ_ACTIONS,
+        Resource: tableAndIndexes(ctx.ledgerTableArn),
+      },
+      {
+        // dynamodb:Attributes names every attribute an UpdateItem touches: only the rotation state's.
+        Sid: "WriteRotationStateOnly",
+        Effect: "Allow",
+        Action: ["dynamodb:UpdateItem"],
+        Resource: [ctx.ledgerTableArn],
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": LEDGER_ROTATOR_ATTRIBUTES } },
       },
       {
         // CreateLogStream is checked against the log group, PutLogEvents against its streams (`<group>:log-stream:…`),
@@ -111,6 +127,25 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Action: LOG_ACTIONS,
         Resource: [ctx.logGroupArn, `${ctx.logGroupArn}:*`],
       },
+      {
+        // Lambda delivers an asynchronous invocation's on-failure record with the function's own role.
+        Sid: "RecordFailedRuns",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: [ctx.failedRunsQueueArn],
+      },
+      ...(ctx.tracing
+        ? [
+            {
+              // X-Ray's write actions have no resource-level permissions: "*" is the only valid Resource (the same
+              // two actions as AWS's AWSXRayDaemonWriteAccess, without its sampling reads, which Lambda does itself).
+              Sid: "WriteTracesXRayHasNoResourceScope",
+              Effect: "Allow" as const,
+              Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+              Resource: ["*"],
+            },
+          ]
+        : []),
       {
         // The identity tags are what the first statement's condition and the scan rely on: never removable.
         Sid: "KeepIdentityTags",

@@ -5,6 +5,8 @@
  */
 import { parseDuration } from "../../src/domain/duration";
 import { Problem } from "../../src/domain/errors";
+import { closest } from "../../src/domain/suggest";
+import { heartbeatWindow } from "./run-watch";
 
 export const ROTATOR_DEFAULTS = {
   deploy: false,
@@ -30,6 +32,10 @@ export interface RotatorSettings {
   readonly logRetentionDays: number;
   /** Where alarm notifications go by email; none if unset. */
   readonly alarmEmail: string | undefined;
+  /** X-Ray tracing of the rotator's runs. @default false */
+  readonly tracing?: boolean;
+  /** The longest normal gap between completed runs (required with a cron schedule). @default two rate intervals */
+  readonly heartbeatWindow?: string | undefined;
 }
 
 /** The retention periods CloudWatch Logs accepts (0, "never expire", is refused: logs would grow without bound). */
@@ -103,7 +109,7 @@ export const validate = {
   },
 } as const;
 
-const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "maxConcurrency", "logRetentionDays", "alarmEmail"] as const;
+const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "maxConcurrency", "logRetentionDays", "alarmEmail", "heartbeatWindow", "tracing"] as const;
 
 export type RotatorSettingsOutcome =
   | { readonly ok: true; readonly settings: RotatorSettings }
@@ -125,7 +131,8 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
   const problems: Problem[] = [];
   for (const name of Object.keys(given)) {
     if (!(SETTING_KEYS as readonly string[]).includes(name)) {
-      problems.push({ field: `${key}.${name}`, message: `${name} is not a rotator setting; the settings are ${SETTING_KEYS.join(", ")}` });
+      const suggestion = closest(name, SETTING_KEYS);
+      problems.push({ field: `${key}.${name}`, message: `${name} is not a rotator setting${suggestion ? `; did you mean ${suggestion}?` : ""} (the settings are ${SETTING_KEYS.join(", ")})` });
     }
   }
   const settings: RotatorSettings = {
@@ -135,7 +142,10 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
     maxConcurrency: (given.maxConcurrency ?? ROTATOR_DEFAULTS.maxConcurrency) as number,
     logRetentionDays: (given.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays) as number,
     alarmEmail: given.alarmEmail as string | undefined,
+    heartbeatWindow: given.heartbeatWindow as string | undefined,
+    tracing: (given.tracing ?? false) as boolean,
   };
+  if (typeof settings.tracing !== "boolean") problems.push({ field: `${key}.tracing`, message: `${JSON.stringify(given.tracing)} is not true or false` });
   if (typeof settings.deploy !== "boolean") problems.push({ field: `${key}.deploy`, message: `${JSON.stringify(given.deploy)} is not true or false` });
   const checks: [keyof typeof validate, unknown][] = [
     ["schedule", settings.schedule],
@@ -147,6 +157,13 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
   for (const [name, value] of checks) {
     const message = validate[name](value);
     if (message) problems.push({ field: `${key}.${name}`, message });
+  }
+  // The heartbeat alarm must be able to watch the schedule (judged once the schedule itself is good).
+  if (!validate.schedule(settings.schedule) && (settings.heartbeatWindow === undefined || typeof settings.heartbeatWindow === "string")) {
+    const window = heartbeatWindow(settings.schedule, settings.heartbeatWindow);
+    if ("problem" in window) problems.push({ field: `${key}.heartbeatWindow`, message: window.problem });
+  } else if (settings.heartbeatWindow !== undefined && typeof settings.heartbeatWindow !== "string") {
+    problems.push({ field: `${key}.heartbeatWindow`, message: `${JSON.stringify(settings.heartbeatWindow)} is not a duration such as "2h"` });
   }
   return problems.length ? { ok: false, problems } : { ok: true, settings };
 }

@@ -1,5 +1,5 @@
 /**
- * The rotator Lambda. Thin: it reads its settings, wires the engine to Secrets Manager, the gateway, the lease
+ * The rotator Lambda. Thin: it reads its settings, wires the engine to Secrets Manager, the gateway, the ledger
  * table, Powertools' logger and EMF metrics, and dispatches the event:
  *   - an EventBridge Scheduler event (anything else)     -> one scheduled run over the environment's tokens
  *   - a Secrets Manager rotation step {Step, SecretId, ClientRequestToken}
@@ -7,6 +7,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { Clock, systemClock } from "../../src/domain/clock";
 import { TokenOpsError } from "../../src/domain/errors";
@@ -14,9 +15,9 @@ import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
 import { createBackend } from "../../src/gateway/factory";
 import { HttpOptions } from "../../src/gateway/http";
-import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
+import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
 import { EmergencyResult, RotationEngine, RunSummary, SecretsManagerStep, TokenOutcome } from "../../src/rotation/engine";
-import { MetricsSink, RotationLogger, RotationObserver } from "../../src/rotation/observability";
+import { Metric, metricDimensions, METRICS_NAMESPACE, MetricsSink, ROTATOR_SERVICE, RotationLogger, RotationObserver } from "../../src/rotation/observability";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { readAdminToken } from "../../src/store/admin-secret";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
@@ -48,18 +49,18 @@ export function createHandler(options: HandlerOptions = {}) {
   const env = options.env ?? process.env;
   const config = readRotatorEnvironment(env);
   const { settings } = config;
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "openclaw-rotator", persistentKeys: { environment: settings.environment } });
-  const metrics = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "OpenClawTokens",
-    serviceName: "openclaw-rotator",
-    // Every metric carries the environment, so that each environment's alarms watch only their own rotator.
-    defaultDimensions: { environment: settings.environment },
-  });
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? ROTATOR_SERVICE, persistentKeys: { environment: settings.environment } });
+  // The namespace and dimensions are fixed, not taken from the environment: the alarms watch exactly these
+  // (metricDimensions), and a metric published under any other set would be a different metric that nothing watches.
+  const { service, ...defaultDimensions } = metricDimensions(settings.environment);
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions });
   // Secrets Manager allows 50 writes/s per region and account: adaptive retries slow the rotator down when
   // throttled instead of failing the token for this run.
-  const client = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
+  const tracer = createTracer(env);
+  const secretsClient = new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 6 });
+  const client = tracer ? tracer.captureAWSv3Client(secretsClient) : secretsClient;
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
-  const leases = new DynamoDbLeaseStore({ tableName: config.leaseTable });
+  const ledger = new DynamoDbLedger({ tableName: config.ledgerTable, environment: settings.environment });
   // Warm invocations reuse the admin token for a while rather than reading it on every run.
   let admin: { token: Sensitive; readAt: number } | undefined;
 
@@ -82,10 +83,19 @@ export function createHandler(options: HandlerOptions = {}) {
       userAgent: ownUserAgent("rotator"),
       http: options.http,
     });
-    return new RotationEngine({ store, backend, leases, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
+    return new RotationEngine({ store, backend, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
   }
 
-  return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<RotatorResult> {
+  return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>): Promise<RotatorResult> {
+    // Every log line of this invocation carries its request ID, the function and whether it is a cold start, so
+    // that one run's lines can be found together (CloudWatch Logs Insights: filter function_request_id = "...").
+    if (context?.awsRequestId) logger.addContext(context as Context);
+    // One subsegment per invocation under Lambda's own segment, annotated so that traces can be searched by them.
+    const segment = tracer?.getSegment();
+    const subsegment = segment?.addNewSubsegment("## rotator");
+    if (subsegment) tracer?.setSegment(subsegment);
+    tracer?.putAnnotation("environment", settings.environment);
+    tracer?.annotateColdStart();
     try {
       const rotator = await engine();
       if ("Step" in event && typeof event.Step === "string") {
@@ -96,6 +106,8 @@ export function createHandler(options: HandlerOptions = {}) {
       if (request.action === "rotate") return { outcome: await rotator.rotateNow(String(request.secretName)) };
       if (request.action === "emergency-revoke") return await rotator.emergencyRevoke(String(request.secretName));
       const summary = await rotator.runScheduled(() => context?.getRemainingTimeInMillis() ?? Infinity);
+      // The heartbeat: this run completed. Only scheduled runs beat, so an operator's rotate never hides a dead schedule.
+      sink.add(Metric.Heartbeat);
       log.info("run: finished", { outcomes: summary.outcomes, scanned: summary.scanned, due: summary.due });
       return summary;
     } catch (error) {
@@ -104,8 +116,23 @@ export function createHandler(options: HandlerOptions = {}) {
       throw error;
     } finally {
       if (!options.metrics) metrics.publishStoredMetrics();
+      if (subsegment && segment) {
+        subsegment.close();
+        tracer?.setSegment(segment);
+      }
     }
   };
+}
+
+/**
+ * X-Ray tracing, when the stack turns it on (RotatorDeployment's `tracing`: active tracing and
+ * POWERTOOLS_TRACE_ENABLED=true). Loaded only then, so that the default (off) never evaluates the X-Ray SDK at
+ * a cold start (it installs an async hook on every promise when loaded).
+ */
+function createTracer(env: NodeJS.ProcessEnv): Tracer | undefined {
+  if (env.POWERTOOLS_TRACE_ENABLED !== "true") return undefined;
+  const powertools = require("@aws-lambda-powertools/tracer") as typeof import("@aws-lambda-powertools/tracer");
+  return new powertools.Tracer({ serviceName: ROTATOR_SERVICE });
 }
 
 let lambdaHandler: ReturnType<typeof createHandler> | undefined;

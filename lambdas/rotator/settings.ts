@@ -9,7 +9,8 @@ export interface RotatorEnvironment {
   readonly settings: RotatorSettings;
   /** The secret holding the gateway's admin token (openclaw-admin/<env>/gateway). */
   readonly adminSecretId: string;
-  readonly leaseTable: string;
+  /** The environment's ledger table (the rotation state). */
+  readonly ledgerTable: string;
 }
 
 /** Reads and checks the rotator's environment variables in one place, naming every one that is missing or bad. */
@@ -46,7 +47,7 @@ export function readRotatorEnvironment(env: NodeJS.ProcessEnv): RotatorEnvironme
       minRemainingMs: DEFAULT_SETTINGS.minRemainingMs,
     },
     adminSecretId: need("OPENCLAW_ADMIN_SECRET_ID"),
-    leaseTable: need("OPENCLAW_LEASE_TABLE"),
+    ledgerTable: need("OPENCLAW_LEDGER_TABLE"),
   };
   if (problems.length) throw new ValidationError("The rotator's environment", problems);
   return result;

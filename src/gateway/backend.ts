@@ -66,6 +66,8 @@ export interface TokenMetadata extends TokenIdentity {
   readonly createdAt: Date;
   readonly status: TokenStatus;
   readonly lastUsedAt: Date | undefined;
+  /** When it was revoked, if the gateway says (the documented API does; an audit flags calls after it). */
+  readonly revokedAt?: Date;
 }
 
 /** A freshly minted token: the only moment its value is known outside the secret store. */

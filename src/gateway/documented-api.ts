@@ -29,6 +29,7 @@ interface WireMetadata {
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
+  revokedAt?: string | null;
   status: TokenMetadata["status"];
 }
 
@@ -147,5 +148,6 @@ function toMetadata(wire: WireMetadata): TokenMetadata {
     createdAt: new Date(wire.createdAt),
     status: wire.status,
     lastUsedAt: wire.lastUsedAt ? new Date(wire.lastUsedAt) : undefined,
+    ...(wire.revokedAt && { revokedAt: new Date(wire.revokedAt) }),
   };
 }

@@ -3,7 +3,8 @@ import { formatDuration, MAX_TTL_SECONDS, MIN_TTL_SECONDS, parseDuration } from 
 import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
-import { defaultSecretName, secretNamespace } from "../store/metadata";
+import { defaultSecretName, ledgerTableName, secretNamespace } from "../store/metadata";
+import { closest } from "../domain/suggest";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
 
@@ -49,6 +50,8 @@ export interface GatewayTokenInputs {
   readonly recoveryWindowDays: number;
   readonly backend: BackendKind;
   readonly awsRegion: string | undefined;
+  /** The environment's ledger table (the rotation state); its name must carry the environment. */
+  readonly ledgerTable: string;
 }
 
 export const DEFAULT_ROTATION_FRACTION = 0.8;
@@ -65,6 +68,36 @@ const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
  */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** Every input a GatewayToken takes (GatewayTokenArgs); any other key is refused, naming the closest of these. */
+export const INPUT_KEYS = [
+  "name",
+  "scopes",
+  "ttl",
+  "environment",
+  "gatewayUrl",
+  "adminToken",
+  "rotationFraction",
+  "secretName",
+  "allowAdminScope",
+  "recoveryWindowDays",
+  "backend",
+  "awsRegion",
+  "ledgerTable",
+] as const;
+
+/**
+ * Keys that are not inputs: a typo (`rotationFracton`) would otherwise be ignored and the default used. Pulumi's
+ * own properties (`__provider`, the serialised dynamic provider) are not the declaration's.
+ */
+export function unknownKeyProblems(raw: Record<string, unknown>, known: readonly string[], what: string): Problem[] {
+  return Object.keys(raw)
+    .filter((key) => !key.startsWith("__") && raw[key] !== undefined && !known.includes(key))
+    .map((key) => {
+      const suggestion = closest(key, known);
+      return { field: key, message: `${key} is not ${what}${suggestion ? `; did you mean ${suggestion}?` : ""} (the keys are ${known.join(", ")})` };
+    });
+}
+
 export type CheckOutcome =
   | { readonly ok: true; readonly inputs: GatewayTokenInputs }
   | { readonly ok: false; readonly problems: readonly Problem[] };
@@ -74,6 +107,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   const problems: Problem[] = [];
   const problem = (field: string, message: string) => problems.push({ field, message });
   const known = (value: unknown) => value !== UNKNOWN;
+  problems.push(...unknownKeyProblems(raw, INPUT_KEYS, "a GatewayToken input"));
 
   const name = raw.name;
   if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
@@ -189,6 +223,16 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     problem("awsRegion", `${JSON.stringify(awsRegion)} is not an AWS region; write it like us-east-1`);
   }
 
+  const ledgerTable = raw.ledgerTable ?? (envOk ? ledgerTableName(environment) : undefined);
+  if (known(ledgerTable) && envOk) {
+    const words = typeof ledgerTable === "string" ? ledgerTable.toLowerCase().split(/[^a-z]+/) : [];
+    if (typeof ledgerTable !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(ledgerTable)) {
+      problem("ledgerTable", `${JSON.stringify(ledgerTable)} is not a DynamoDB table name; use 3-255 letters, digits and _.-`);
+    } else if (!words.includes(environment) || ALL_ENVIRONMENTS.some((e) => e !== environment && words.includes(e))) {
+      problem("ledgerTable", `${ledgerTable} does not name the ${environment} environment (alone); each environment has its own ledger, e.g. ${ledgerTableName(environment)}`);
+    }
+  }
+
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -205,6 +249,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       recoveryWindowDays: recoveryWindowDays as number,
       backend: backend as BackendKind,
       awsRegion: awsRegion as string | undefined,
+      ledgerTable: ledgerTable as string,
     },
   };
 }

@@ -1,35 +1,40 @@
 /**
- * The GatewayToken provider, as the Pulumi engine drives it:
+ * The GatewayToken provider, as the Pulumi engine drives it. Every decision comes from the ledger (src/ledger/), which
+ * the provider writes as the deployer: the declaration, and the state when it mints. Secrets Manager holds values.
  *
- *   check   validate and default inputs                     (no remote call)
- *   create  mint on the gateway -> CreateSecret             (token revoked if the secret cannot be written)
- *   read    DescribeSecret + whoami with AWSCURRENT          (revoked/expired out of band -> drift; on a gateway
- *           whose traffic cannot tell callers apart, the admin API's status instead: a whoami would look like
- *           consumers moving to a draining token)
+ *   check   validate and default inputs                                     (no remote call)
+ *   create  ledger: declaration + intent (mint name) -> mint -> CreateSecret -> ledger: idle with the token
+ *           (a crash after minting leaves the mint name: the next create, or the rotator, revokes what it minted)
+ *   read    ledger + the gateway's record of the current token by ID; AWSCURRENT must hold the recorded value
  *   diff    inputs vs state; drift -> update
- *   update  scopes or drift: mint -> AWSCURRENT, old token kept live as AWSPREVIOUS for the rotator to retire
- *           ttl/fraction: tags only
- *   delete  revoke every recorded token -> whoami 401 -> DeleteSecret
+ *   update  scopes or drift: a rotation with the new declaration, under the entry's lease (old token kept live as
+ *           AWSPREVIOUS for the rotator to retire); ttl/fraction: the declaration only
+ *   delete  under the lease: revoke every token the ledger records -> gateway confirms -> DeleteSecret -> ledger entry
  *
  * This module is bundled into dist/provider-runtime.js and loaded by the thin shell that Pulumi serialises into
  * state (gateway-token.ts), so no SDK client or credential is ever captured in a closure.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomUUID } from "node:crypto";
-import { Clock, systemClock } from "../domain/clock";
+import { Clock, sleep, systemClock } from "../domain/clock";
 import { parseDuration } from "../domain/duration";
 import { TokenOpsError, ValidationError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
 import { GatewayBackend, IssuedToken, ownUserAgent, TokenStatus } from "../gateway/backend";
-import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
+import { AmbiguousOutcomeError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
-import { mintUnique, revokeAllNamed, revokeOnFailure } from "../gateway/minting";
-import { abortRotation } from "../rotation/steps";
-import { metadataForRecord, Tag, TokenMetadata } from "../store/metadata";
-import { TokenRecord } from "../store/record";
-import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
+import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
+import { DynamoDbLedger } from "../ledger/dynamodb-ledger";
+import { FencedEntry } from "../ledger/fenced-entry";
+import { fingerprint } from "../ledger/fingerprint";
+import { Declaration, dueAt, idleState, Ledger, LedgerEntry, LedgerPhase, LedgerToken, MAX_CLOCK_SKEW_MS, RotationState } from "../ledger/ledger";
+import { silentLogger, noMetrics } from "../rotation/observability";
+import { DEFAULT_SETTINGS, RotatorSettings } from "../rotation/settings";
+import { abandonedState, ledgerToken, mintAndStage, newIntent, recordFor, revokeWitnessed, StepContext, sweep, verifyAndPromote } from "../rotation/steps";
+import { Tag } from "../store/metadata";
 import { writeAsCurrent } from "../store/promote";
-import { Stage, StoredSecret, TokenStore } from "../store/token-store";
+import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
+import { Stage, TokenStore } from "../store/token-store";
 import { checkInputs, GatewayTokenInputs } from "./inputs";
 import { GatewayTokenOutputs, REPLACE_ON_CHANGE, TokenHealth, UPDATE_IN_PLACE } from "./outputs";
 
@@ -37,7 +42,10 @@ import { GatewayTokenOutputs, REPLACE_ON_CHANGE, TokenHealth, UPDATE_IN_PLACE } 
 export interface ProviderDependencies {
   backend(inputs: GatewayTokenInputs): GatewayBackend;
   store(inputs: GatewayTokenInputs): TokenStore;
+  ledger(inputs: GatewayTokenInputs): Ledger;
   readonly clock: Clock;
+  /** How long update and delete wait for a rotator step that holds the token's lease. @default 3 minutes */
+  readonly leaseWaitMs?: number;
 }
 
 export const defaultDependencies: ProviderDependencies = {
@@ -54,12 +62,39 @@ export const defaultDependencies: ProviderDependencies = {
       environment: inputs.environment,
       clientConfig: inputs.awsRegion ? { region: inputs.awsRegion } : {},
     }),
+  ledger: (inputs) =>
+    new DynamoDbLedger({ tableName: inputs.ledgerTable, environment: inputs.environment, clientConfig: inputs.awsRegion ? { region: inputs.awsRegion } : {} }),
   clock: systemClock,
 };
 
 export type ProviderRuntime = Required<Pick<dynamic.ResourceProvider, "check" | "diff" | "create" | "read" | "update" | "delete">>;
 
+const LEASE_TTL_MS = DEFAULT_SETTINGS.leaseTtlMs;
+
 export function createProviderRuntime(deps: ProviderDependencies = defaultDependencies): ProviderRuntime {
+  const owner = `provider-${randomUUID()}`;
+
+  /** The entry's lease, waiting for a rotator step that holds it: the provider never takes a token over mid-step. */
+  async function hold(ledger: Ledger, secretName: string): Promise<FencedEntry | undefined> {
+    const deadline = Date.now() + (deps.leaseWaitMs ?? 3 * 60_000);
+    for (;;) {
+      const acquired = await FencedEntry.acquire(ledger, secretName, { owner, clock: deps.clock, ttlMs: LEASE_TTL_MS });
+      if (acquired.kind === "missing") return undefined;
+      if (acquired.kind === "acquired") return acquired.entry;
+      if (Date.now() > deadline) {
+        throw new TokenOpsError("rotate_busy", `${secretName} is being worked on by ${acquired.holder}`, {
+          hint: "a rotator step or another pulumi run holds the token; run pulumi up again in a few minutes",
+        });
+      }
+      await sleep(2_000);
+    }
+  }
+
+  function stepContext(fence: FencedEntry, inputs: GatewayTokenInputs, store: TokenStore, backend: GatewayBackend): StepContext {
+    const settings: RotatorSettings = { ...DEFAULT_SETTINGS, environment: inputs.environment, gatewayUrl: inputs.gatewayUrl, backend: inputs.backend };
+    return { fence, store, backend, settings, log: silentLogger, metrics: noMetrics, now: () => deps.clock.now(), checkpoint: async () => undefined, force: true, freshIntents: new Set() };
+  }
+
   return {
     async check(_olds, news) {
       const outcome = checkInputs(news);
@@ -85,46 +120,88 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       const inputs = validated(raw);
       const store = deps.store(inputs);
       const backend = deps.backend(inputs);
+      const ledger = deps.ledger(inputs);
+      const declaration = declarationOf(inputs);
+      const now = deps.clock.now();
       // Look before minting: a name clash is refused without creating anything.
       const existing = await store.describe(inputs.secretName);
-      if (existing && !existing.deletedAt) {
-        throw new TokenOpsError("secret_exists", `secret ${inputs.secretName} already exists`, {
-          hint: "another stack or an earlier, lost state owns it: destroy it there, delete the secret, or set secretName",
+      let entry = await ledger.get(inputs.secretName);
+      const resuming = entry?.state.phase === LedgerPhase.Creating;
+      if ((entry && !resuming) || (existing && !existing.deletedAt && !resuming)) {
+        throw new TokenOpsError("secret_exists", `token ${inputs.secretName} already exists${entry ? " in the ledger" : " in Secrets Manager (with no ledger entry)"}`, {
+          hint: entry
+            ? "another stack or an earlier, lost state owns it: destroy it there, or choose another secretName"
+            : "the secret is left over (its token is not tracked): delete the secret (aws secretsmanager delete-secret) or choose another secretName",
         });
       }
-      if (existing && existing.tags[Tag.TokenName] !== inputs.name) {
+      if (existing?.deletedAt && existing.tags[Tag.TokenName] !== inputs.name) {
         throw new TokenOpsError("secret_exists", `secret ${inputs.secretName} is scheduled for deletion and belongs to another token`, {
           hint: "choose another secretName or wait until its recovery window ends",
         });
       }
-      const now = deps.clock.now();
-      const issued = await mint(backend, inputs, now);
-      const record = toRecord(inputs, issued, backend.kind, now);
-      const stored = await revokeOnFailure(backend, issued.metadata.id, async () => {
-        if (!existing) return store.create(inputs.secretName, record, toMetadata(inputs, record, {}));
-        // Destroyed earlier with a recovery window: take the secret back rather than failing on its name.
-        await store.restore(inputs.secretName);
-        await writeAsCurrent(store, inputs.secretName, randomUUID(), record, existing.stages.AWSCURRENT);
-        await store.setMetadata(inputs.secretName, toMetadata(inputs, record, {}));
-        return (await store.describe(inputs.secretName)) as StoredSecret;
+      // The intent first, so that a crash after minting leaves the mint name where the next create (or the rotator,
+      // once this lease is long expired) finds it and revokes what was minted.
+      const intent = newIntent(inputs.name, now, "provider");
+      const lease = { owner, renewedAt: now, ttlMs: LEASE_TTL_MS };
+      const creating = (previous?: RotationState): RotationState => ({
+        phase: LedgerPhase.Creating,
+        current: undefined,
+        pending: undefined,
+        retiring: undefined,
+        rotation: intent,
+        promotedAt: undefined,
+        lastRotatedAt: undefined,
+        abandonedMints: previous?.abandonedMints ?? [],
+        revokeNow: previous?.revokeNow ?? [],
+        nextCheckAt: new Date(now.getTime() + LEASE_TTL_MS + MAX_CLOCK_SKEW_MS),
+        lastError: undefined,
       });
-      return { id: inputs.secretName, outs: definedOnly(toOutputs(inputs, stored.arn, record)) };
+      if (!entry) {
+        entry = await ledger.create({ declaration, state: creating(), lease });
+      } else {
+        for (const name of [entry.state.rotation?.mintName, ...entry.state.abandonedMints.map((m) => m.mintName)]) {
+          if (name) await revokeAllNamed(backend, name, undefined);
+        }
+        entry = await ledger.writeAll(entry, declaration, { ...creating(), abandonedMints: [] }, lease);
+      }
+      let issued: IssuedToken;
+      try {
+        issued = await backend.mint({ name: intent.mintName, scopes: inputs.scopes, expiresAt: new Date(now.getTime() + ttlSeconds(inputs) * 1000) });
+      } catch (error) {
+        if (error instanceof AmbiguousOutcomeError) await revokeAllNamed(backend, intent.mintName, error);
+        await ledger.delete(entry).catch(() => undefined);
+        throw error;
+      }
+      const record = recordFor(declaration, issued, now);
+      const token = ledgerToken(record, intent.versionId);
+      const written = entry;
+      const arn = await revokeOnFailure(backend, issued.metadata.id, async () => {
+        let stored;
+        if (!existing) stored = await store.create(inputs.secretName, intent.versionId, record);
+        else {
+          // Destroyed earlier with a recovery window, or left by a create that died: take the secret back.
+          if (existing.deletedAt) await store.restore(inputs.secretName);
+          await writeAsCurrent(store, inputs.secretName, intent.versionId, record, existing.stages.AWSCURRENT);
+          stored = await store.describe(inputs.secretName);
+        }
+        await ledger.writeAll(written, declaration, idleState(token, declaration, DEFAULT_SETTINGS.expiryMarginMs), undefined);
+        return stored?.arn ?? "";
+      }).catch(async (error: unknown) => {
+        // Nothing half-made: the minted token is revoked (above); the entry goes unless someone else wrote it since.
+        await ledger.delete(written).catch(() => undefined);
+        throw error;
+      });
+      return { id: inputs.secretName, outs: definedOnly(toOutputs(inputs, arn, token)) };
     },
 
     async read(id, props: GatewayTokenOutputs) {
-      const store = deps.store(props);
+      const inputs = { ...props, ledgerTable: props.ledgerTable } as GatewayTokenInputs;
+      const store = deps.store(inputs);
       const secret = await store.describe(props.secretName);
+      const entry = await deps.ledger(inputs).get(props.secretName);
       // Deleted out of band: the resource is gone, and the next `pulumi up` creates it again.
-      if (!secret || secret.deletedAt) return { id: undefined, props: {} };
-      const current = await store.read(props.secretName, Stage.Current);
-      if (!current) {
-        throw new TokenOpsError("corrupt_secret", `secret ${props.secretName} has no AWSCURRENT version`, {
-          hint: "move AWSCURRENT back to a valid version (aws secretsmanager update-secret-version-stage) or delete the secret and run pulumi up",
-        });
-      }
-      const backend = deps.backend(props);
-      // Where a whoami would pass for consumer traffic (and could end a drain early), ask the admin API instead.
-      const tokenStatus = backend.trafficShowsCaller ? await health(backend, current) : await statusById(backend, current);
+      if (!secret || secret.deletedAt || !entry) return { id: undefined, props: {} };
+      const tokenStatus = await health(deps.backend(inputs), store, entry);
       return { id, props: definedOnly({ ...props, secretArn: secret.arn, tokenStatus } satisfies GatewayTokenOutputs) };
     },
 
@@ -132,62 +209,95 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       const inputs = validated(raw);
       const store = deps.store(inputs);
       const backend = deps.backend(inputs);
-      const secret = await requireSecret(store, inputs.secretName);
-      const current = await store.read(inputs.secretName, Stage.Current);
-      const needsNewToken = !sameValue(olds.scopes, inputs.scopes) || olds.tokenStatus !== TokenHealth.Active || !current;
-      if (!needsNewToken) {
-        // TTL, fraction and the like are metadata: the live token is untouched.
-        const meta = secret.metadata;
-        if ("problems" in meta) throw corruptTags(inputs.secretName, meta.problems);
-        await store.setMetadata(inputs.secretName, { ...meta, ttlSeconds: ttlSeconds(inputs), rotationFraction: inputs.rotationFraction });
-        return { outs: definedOnly({ ...olds, ...inputs } satisfies GatewayTokenOutputs) };
+      const ledger = deps.ledger(inputs);
+      const declaration = declarationOf(inputs);
+      const fence = await hold(ledger, inputs.secretName);
+      if (!fence) {
+        throw new TokenOpsError("secret_missing", `the ledger has no entry for ${inputs.secretName}`, {
+          hint: "run `pulumi refresh` so that Pulumi sees it is gone, then `pulumi up` to create it again",
+        });
       }
-      const now = deps.clock.now();
-      const meta = secret.metadata;
-      // A rotation the rotator has started but not promoted would be superseded by this token: undo it first.
-      if (!("problems" in meta) && meta.rotation) await abortRotation(store, backend, secret, meta);
-      // Dual-active: the old token stays valid as AWSPREVIOUS until the rotator has seen consumers move off it.
-      // A token two generations old would drop out of every stage, so it is retired now.
-      const retiring = current && (await health(backend, current)) === TokenHealth.Active ? current : undefined;
-      const older = !("problems" in meta) ? meta.retiringTokenId : undefined;
-      if (older && older !== retiring?.tokenId) await backend.revoke(older);
-      const issued = await mint(backend, inputs, now);
-      const record = toRecord(inputs, issued, backend.kind, now);
-      await revokeOnFailure(backend, issued.metadata.id, async () => {
-        await writeAsCurrent(store, inputs.secretName, randomUUID(), record, secret.stages.AWSCURRENT);
-        await store.setMetadata(
-          inputs.secretName,
-          toMetadata(inputs, record, retiring ? { retiringTokenId: retiring.tokenId, retiringExpiresAt: retiring.expiresAt, promotedAt: now } : {}),
-        );
-      });
-      return { outs: definedOnly(toOutputs(inputs, secret.arn, record)) };
+      try {
+        const entry = fence.entry;
+        const status = entry.state.current ? await health(backend, store, entry) : TokenHealth.Revoked;
+        const needsNewToken = !sameValue([...entry.declaration.scopes], [...declaration.scopes]) || !sameValue(olds.scopes, inputs.scopes) || status !== TokenHealth.Active;
+        if (!needsNewToken) {
+          // TTL, fraction and the like are the declaration: the live token is untouched.
+          const state = entry.state;
+          const nextCheckAt = state.phase === LedgerPhase.Idle && state.current ? dueAt(state.current, declaration, DEFAULT_SETTINGS.expiryMarginMs) : state.nextCheckAt;
+          await ledger.writeAll(entry, declaration, { ...state, nextCheckAt }, undefined);
+          return { outs: definedOnly({ ...olds, ...inputs, tokenStatus: TokenHealth.Active } satisfies GatewayTokenOutputs) };
+        }
+        // A rotation with the new declaration: a rotation the rotator started is abandoned (what it minted is revoked),
+        // and a token two generations old (still draining) is revoked, since it would drop out of every stage.
+        const now = deps.clock.now();
+        const state = entry.state;
+        const intent = newIntent(inputs.name, now, "provider");
+        // A current token the gateway no longer accepts is not kept as retiring (nothing would drain from it): it is
+        // listed for revocation like the older one, and the new token becomes current with nothing to drain.
+        const dead = status === TokenHealth.Revoked || status === TokenHealth.Expired;
+        const next: RotationState = {
+          ...abandonedState(state, now),
+          phase: LedgerPhase.Minting,
+          current: dead ? undefined : state.current,
+          retiring: undefined,
+          promotedAt: undefined,
+          revokeNow: [...abandonedState(state, now).revokeNow, ...(state.retiring ? [state.retiring] : []), ...(dead && state.current ? [state.current] : [])].map((t) => ({
+            tokenId: t.tokenId,
+            gatewayName: t.gatewayName,
+          })),
+          rotation: intent,
+        };
+        await ledger.writeAll(entry, declaration, next, entry.lease);
+        const renewed = await FencedEntry.acquire(ledger, inputs.secretName, { owner, clock: deps.clock, ttlMs: LEASE_TTL_MS });
+        if (renewed.kind !== "acquired") throw new TokenOpsError("rotate_busy", `${inputs.secretName} was taken over during pulumi up`, { hint: "run pulumi up again" });
+        const ctx = stepContext(renewed.entry, inputs, store, backend);
+        ctx.freshIntents.add(intent.id);
+        await sweep(ctx);
+        await mintAndStage(ctx);
+        await verifyAndPromote(ctx);
+        const current = renewed.entry.state.current as LedgerToken;
+        await renewed.entry.release();
+        return { outs: definedOnly(toOutputs(inputs, olds.secretArn, current)) };
+      } finally {
+        await fence.release().catch(() => undefined);
+      }
     },
 
     async delete(_id, props: GatewayTokenOutputs) {
-      const store = deps.store(props);
-      const backend = deps.backend(props);
+      const inputs = props as GatewayTokenInputs;
+      const store = deps.store(inputs);
+      const backend = deps.backend(inputs);
+      const ledger = deps.ledger(inputs);
       const secret = await store.describe(props.secretName);
-      if (!secret || secret.deletedAt) return;
-      const records: TokenRecord[] = [];
-      for (const stage of [Stage.Current, Stage.Pending, Stage.Previous]) {
-        if (!secret.stages[stage]) continue;
-        const record = await store.read(props.secretName, stage);
-        if (record) records.push(record);
+      const fence = await hold(ledger, props.secretName);
+      if (!fence) {
+        // No ledger entry: nothing says which tokens are this one's. Tokens are revoked only where the gateway's own
+        // record names them as this token's (a secret's value is not trusted to say which token to revoke).
+        if (secret && !secret.deletedAt) await revokeStoredValues(backend, store, props);
+        if (secret && !secret.deletedAt) await store.delete(props.secretName, { recoveryWindowDays: props.recoveryWindowDays });
+        return;
       }
-      const ids = new Set(records.map((r) => r.tokenId));
-      for (const key of [Tag.TokenId, Tag.RetiringTokenId]) if (secret.tags[key]) ids.add(secret.tags[key]);
-      for (const tokenId of ids) await backend.revoke(tokenId);
-      // A rotation may have minted a token that never reached the secret: it is found by its recorded name.
-      if (secret.tags[Tag.RotationMintName]) await revokeAllNamed(backend, secret.tags[Tag.RotationMintName], undefined);
-      // Keep the secret (the only record of these tokens) unless the gateway really refuses every one of them.
-      for (const record of records) {
-        if ((await health(backend, record)) === TokenHealth.Active) {
-          throw new TokenOpsError("revoke_unconfirmed", `token ${record.tokenId} is still accepted after revocation`, {
-            hint: `the secret ${props.secretName} was kept; revoke the token on ${backend.url} by hand, then run pulumi destroy again`,
-          });
+      try {
+        const state = fence.state;
+        const tokens = [state.current, state.pending, state.retiring, ...state.revokeNow].filter((t) => t !== undefined);
+        for (const token of tokens) {
+          if ((await revokeWitnessed(backend, token, props.secretName)) === "still-active") {
+            throw new TokenOpsError("revoke_unconfirmed", `token ${token.tokenId} is still accepted after revocation`, {
+              hint: `the secret ${props.secretName} was kept; revoke the token on ${backend.url} by hand, then run pulumi destroy again`,
+            });
+          }
         }
+        // A mint whose answer never reached the ledger is found by its recorded name.
+        for (const name of [state.rotation?.mintName, ...state.abandonedMints.map((m) => m.mintName)]) {
+          if (name) await revokeAllNamed(backend, name, undefined);
+        }
+        if (secret && !secret.deletedAt) await store.delete(props.secretName, { recoveryWindowDays: props.recoveryWindowDays });
+        await ledger.delete(fence.entry);
+      } catch (error) {
+        await fence.release().catch(() => undefined);
+        throw error;
       }
-      await store.delete(props.secretName, { recoveryWindowDays: props.recoveryWindowDays });
     },
   };
 }
@@ -205,84 +315,54 @@ function ttlSeconds(inputs: GatewayTokenInputs): number {
   return parseDuration(inputs.ttl) as number;
 }
 
-function mint(backend: GatewayBackend, inputs: GatewayTokenInputs, now: Date): Promise<IssuedToken> {
-  return mintUnique(backend, {
-    declaredName: inputs.name,
-    scopes: inputs.scopes,
-    expiresAt: new Date(now.getTime() + ttlSeconds(inputs) * 1000),
-    now,
-  });
-}
-
-/** Whether the gateway accepts a stored token. Any other failure (unreachable gateway) is an error, not drift. */
-async function health(backend: GatewayBackend, record: TokenRecord): Promise<TokenHealth> {
-  try {
-    const who = await backend.whoami(record.token);
-    if (who.id !== record.tokenId) {
-      throw new TokenOpsError("corrupt_secret", `the stored token answers as ${who.id}, but its record says ${record.tokenId}`, {
-        hint: "the secret was edited by hand; run pulumi up after restoring the right version",
-      });
-    }
-    return TokenHealth.Active;
-  } catch (error) {
-    if (error instanceof TokenExpiredError) return TokenHealth.Expired;
-    if (error instanceof InvalidTokenError) return TokenHealth.Revoked;
-    throw error;
-  }
-}
-
-/** The token's status from the gateway's admin API, without using the token itself. */
-async function statusById(backend: GatewayBackend, record: TokenRecord): Promise<TokenHealth> {
-  const status = (await backend.describe(record.tokenId))?.status;
-  if (status === TokenStatus.Active) return TokenHealth.Active;
-  return status === TokenStatus.Expired ? TokenHealth.Expired : TokenHealth.Revoked;
-}
-
-async function requireSecret(store: TokenStore, name: string): Promise<StoredSecret> {
-  const secret = await store.describe(name);
-  if (!secret || secret.deletedAt) {
-    throw new TokenOpsError("secret_missing", `secret ${name} does not exist`, {
-      hint: "run `pulumi refresh` so that Pulumi sees it is gone, then `pulumi up` to create it again",
-    });
-  }
-  return secret;
-}
-
-function corruptTags(name: string, problems: readonly string[]): TokenOpsError {
-  return new TokenOpsError("corrupt_secret", `secret ${name} has bad metadata tags: ${problems.join("; ")}`, {
-    hint: "restore the tags or run `pulumi up` after `pulumi refresh`; do not edit managed secrets by hand",
-  });
-}
-
-function toRecord(inputs: GatewayTokenInputs, issued: IssuedToken, backend: string, now: Date): TokenRecord {
+/** The ledger's declaration of a token, from its checked inputs. */
+export function declarationOf(inputs: GatewayTokenInputs): Declaration {
   return {
-    token: issued.value,
-    tokenId: issued.metadata.id,
-    gatewayTokenName: issued.metadata.name,
     name: inputs.name,
+    secretName: inputs.secretName,
     environment: inputs.environment,
     gatewayUrl: inputs.gatewayUrl,
-    backend,
-    scopes: [...issued.metadata.scopes],
-    issuedAt: now,
-    expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + ttlSeconds(inputs) * 1000),
+    backend: inputs.backend,
+    scopes: [...inputs.scopes],
+    allowAdminScope: inputs.allowAdminScope,
+    ttlSeconds: ttlSeconds(inputs),
+    rotationFraction: inputs.rotationFraction,
   };
 }
 
-function toMetadata(
-  inputs: GatewayTokenInputs,
-  record: TokenRecord,
-  retiring: { retiringTokenId?: string; retiringExpiresAt?: Date; promotedAt?: Date },
-): TokenMetadata {
-  return metadataForRecord(record, { ttlSeconds: ttlSeconds(inputs), rotationFraction: inputs.rotationFraction }, retiring);
+/**
+ * The current token's health, from the gateway's own record of it by ID (no whoami: that would pass for consumer
+ * traffic on a gateway that cannot tell callers apart), and whether AWSCURRENT holds the value the ledger recorded.
+ * An unreachable gateway is an error, not drift.
+ */
+async function health(backend: GatewayBackend, store: TokenStore, entry: LedgerEntry): Promise<TokenHealth> {
+  const current = entry.state.current;
+  if (!current) return TokenHealth.Revoked;
+  const record = await backend.describe(current.tokenId);
+  if (!record || record.name !== current.gatewayName) return TokenHealth.Revoked;
+  if (record.status === TokenStatus.Expired) return TokenHealth.Expired;
+  if (record.status !== TokenStatus.Active) return TokenHealth.Revoked;
+  const stored = await store.read(entry.declaration.secretName, Stage.Current).catch(() => undefined);
+  if (!stored || fingerprint(stored.token) !== current.valueSha256) return TokenHealth.Mismatch;
+  return TokenHealth.Active;
 }
 
-function toOutputs(inputs: GatewayTokenInputs, secretArn: string, record: TokenRecord): GatewayTokenOutputs {
+/** Without a ledger entry: revoke what the secret's versions hold only where whoami names it as this token's. */
+async function revokeStoredValues(backend: GatewayBackend, store: TokenStore, props: GatewayTokenOutputs): Promise<void> {
+  for (const stage of [Stage.Current, Stage.Pending, Stage.Previous]) {
+    const record = await store.read(props.secretName, stage).catch(() => undefined);
+    if (!record) continue;
+    const who = await backend.whoami(record.token).catch(() => undefined);
+    if (who && who.name.startsWith(`${props.name}-`)) await backend.revoke(who.id);
+  }
+}
+
+function toOutputs(inputs: GatewayTokenInputs, secretArn: string, token: LedgerToken): GatewayTokenOutputs {
   return {
     ...inputs,
     secretArn,
-    tokenId: record.tokenId,
-    expiresAt: record.expiresAt.toISOString(),
+    tokenId: token.tokenId,
+    expiresAt: token.expiresAt.toISOString(),
     tokenStatus: TokenHealth.Active,
   };
 }

@@ -1,25 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { Clock } from "../domain/clock";
 import { TokenOpsError } from "../domain/errors";
-import { GatewayBackend } from "../gateway/backend";
-import { mintUnique, revokeOnFailure } from "../gateway/minting";
-import { InvalidTokenError, TokenExpiredError } from "../gateway/errors";
-import { Lease, LeaseStore } from "../lease/lease-store";
-import { TokenMetadata } from "../store/metadata";
-import { CorruptRecordError, TokenRecord } from "../store/record";
-import { writeAsCurrent } from "../store/promote";
-import { Stage, StoredSecret, TokenStore } from "../store/token-store";
+import { GatewayBackend, TokenStatus } from "../gateway/backend";
+import { FencedEntry } from "../ledger/fenced-entry";
+import { LedgerPhase, Ledger, LedgerConflictError, LedgerEntry, LedgerToken, RotationState, TokenRef, dueAt } from "../ledger/ledger";
+import { CorruptRecordError } from "../store/record";
+import { TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
 import { Boundary, Metric, MetricsSink, RotationLogger, RotationObserver } from "./observability";
 import { forEachLimited } from "./pool";
 import { RotatorSettings } from "./settings";
-import { deriveState, isDue, Phase, RotationState } from "./state";
-import { abortRotation, StepContext, StepOutcome, STEPS, verifyPending } from "./steps";
+import { abandonedState, abandonRotation, mintAndStage, newIntent, STEPS, StepContext, StepOutcome, sweep, verifyAndPromote, verifyPending } from "./steps";
 
 export interface EngineDependencies {
   readonly store: TokenStore;
   readonly backend: GatewayBackend;
-  readonly leases: LeaseStore;
+  readonly ledger: Ledger;
   readonly clock: Clock;
   readonly settings: RotatorSettings;
   readonly log: RotationLogger;
@@ -39,6 +35,7 @@ export type TokenOutcome =
   | "bad-state";
 
 export interface RunSummary {
+  /** Entries the run looked at: those due or mid-rotation (the ledger's due index), not every token. */
   readonly scanned: number;
   readonly due: number;
   readonly outcomes: Readonly<Record<string, TokenOutcome>>;
@@ -53,75 +50,68 @@ export const SecretsManagerStep = {
 } as const;
 export type SecretsManagerStep = (typeof SecretsManagerStep)[keyof typeof SecretsManagerStep];
 
-/** A replacement issued by the leak response; `tagsError` when it is AWSCURRENT but the tags could not follow. */
-interface Replacement {
-  readonly tokenId: string;
-  readonly tagsError?: unknown;
-}
-
 export interface EmergencyResult {
   readonly revokedTokenIds: readonly string[];
   readonly newTokenId: string;
   readonly elapsedMs: number;
 }
 
-/** At most this many steps per token per run: a full rotation up to the drain needs five. */
+/** At most this many steps per token per run: a full rotation up to the drain needs four. */
 const MAX_STEPS_PER_RUN = 8;
 /**
  * The longest one step may take: up to three gateway calls of at most ~70 s each with every retry (4 attempts of
- * 10 s, backoff capped at 10 s) and a few Secrets Manager calls. The lease is renewed before every step, and no
- * step starts unless the lease has at least this long to run.
+ * 10 s, backoff capped at 10 s) and a few AWS calls. Every ledger write renews the lease, and no step starts unless
+ * the lease has at least this long to run.
  */
 const LEASE_SAFETY_MS = 4 * 60_000;
 
 /**
- * Rotates one environment's tokens. Every decision is re-derived from the secret (state.ts), every step is
- * idempotent (steps.ts), and a per-token lease keeps overlapping runs from working on the same token.
+ * Rotates one environment's tokens. Every decision comes from the ledger (declaration and rotation state) and the
+ * gateway; every step is idempotent (steps.ts) and fenced by the ledger entry's version (FencedEntry).
  */
 export class RotationEngine {
-  /** Identifies this engine's leases; a crashed run's leases simply expire. */
+  /** Identifies this engine's leases; a crashed run's leases expire (judged with a bounded clock skew). */
   private readonly owner = `rotator-${randomUUID()}`;
 
   constructor(private readonly deps: EngineDependencies) {}
 
   /**
-   * One scheduled run. Tokens that are neither due nor mid-rotation are decided from their tags alone: no value
-   * is read and the gateway is not called for them. `remainingMs` is the Lambda's time left.
+   * One scheduled run over the entries that are due or mid-rotation, from the ledger's due index: the cost of a run
+   * grows with what there is to do, not with the number of tokens. No secret is read for a token with nothing to do.
    */
   async runScheduled(remainingMs: () => number = () => Infinity): Promise<RunSummary> {
     const now = this.deps.clock.now();
     const outcomes: Record<string, TokenOutcome> = {};
-    const work: StoredSecret[] = [];
-    let scanned = 0;
+    const work: LedgerEntry[] = [];
     let due = 0;
-    for await (const secret of this.deps.store.list()) {
-      scanned++;
-      const meta = this.checkedMetadata(secret);
-      if (!meta) {
-        outcomes[secret.name] = "bad-state";
+    for await (const entry of this.deps.ledger.due(now)) {
+      const name = entry.declaration.secretName;
+      const problem = this.foreign(entry);
+      if (problem) {
+        outcomes[name] = this.failed(name, problem);
         continue;
       }
-      const state = deriveState(secret, meta);
-      if (state.phase === Phase.Idle && !isDue(meta, now, this.deps.settings.expiryMarginMs)) {
-        outcomes[secret.name] = "not-due";
-        continue;
+      if (entry.state.phase === LedgerPhase.Idle && entry.state.current && now < dueAt(entry.state.current, entry.declaration, this.deps.settings.expiryMarginMs)) {
+        // Listed for a sweep or a stale check time: still handled, but not counted as due.
+      } else if (entry.state.phase === LedgerPhase.Idle) {
+        due++;
       }
-      if (state.phase === Phase.Idle) due++;
-      work.push(secret);
+      work.push(entry);
     }
     this.deps.metrics.add(Metric.TokensDue, due);
-    this.deps.log.info(`scan: ${scanned} managed tokens, ${due} due, ${work.length - due} mid-rotation`, { step: "scan" });
+    this.deps.log.info(`scan: ${work.length} ledger entries to look at, ${due} due`, { step: "scan" });
 
-    await forEachLimited(work, this.deps.settings.maxConcurrency, async (secret) => {
+    await forEachLimited(work, this.deps.settings.maxConcurrency, async (entry) => {
+      const name = entry.declaration.secretName;
       if (remainingMs() < this.deps.settings.minRemainingMs) {
-        outcomes[secret.name] = "deferred";
+        outcomes[name] = "deferred";
         return;
       }
-      outcomes[secret.name] = await this.advance(secret.name, false);
+      outcomes[name] = await this.advance(name, false, entry);
     });
     const deferred = Object.values(outcomes).filter((o) => o === "deferred").length;
     if (deferred) this.deps.log.warn(`run: ${deferred} tokens left for the next run (Lambda time running out)`, { step: "run" });
-    return { scanned, due, outcomes };
+    return { scanned: work.length, due, outcomes };
   }
 
   /** Starts (or continues) a rotation of one token now, due or not: the operator's `rotate`. */
@@ -130,228 +120,184 @@ export class RotationEngine {
   }
 
   /**
-   * The leak response: issue a replacement as AWSCURRENT, then revoke every live token the secret had (the
-   * current one and any still retiring) and confirm the leaked one is refused. Consumers that reload get the
-   * replacement; those holding the leaked value fail until they do, which is the price of a leak.
+   * The leak response: records that every live token of the entry is to be revoked, issues a replacement as
+   * AWSCURRENT, revokes the leaked tokens and confirms the gateway refuses them. It takes the entry over from any holder
+   * (whose next write then fails), and whatever stops it midway, the next actor revokes what the ledger lists first.
    */
   async emergencyRevoke(secretName: string): Promise<EmergencyResult> {
     const started = Date.now();
-    // A leak waits for nothing: the lease is taken over from a scheduled run that holds it (which stops at its next
-    // step, when it fails to renew it), and a lease table that cannot be reached is not waited for either.
-    const lease = await this.deps.leases
-      .takeOver(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now())
-      .catch((error: unknown) => {
-        this.deps.log.warn(`emergency: the lease could not be taken (${String(error)}); proceeding without it`, { token: secretName, step: "emergency" });
-        return undefined;
-      });
+    const fence = await this.acquireOrThrow(secretName, true);
+    const { declaration } = fence.entry;
+    const ctx = this.context(fence, false);
     try {
-      const secret = await this.describeOrThrow(secretName);
-      const meta = this.metadataOrThrow(secret);
-      const current = await this.deps.store.read(secretName, Stage.Current);
-      const template = current ?? (await this.deps.store.read(secretName, Stage.Previous));
-      // Every live token the secret knows of: the tags' current and retiring ones, and the version AWSCURRENT holds,
-      // which is ahead of the tags when a rotation stopped between promoting and recording the promotion.
-      const ids = new Set<string>([meta.tokenId, ...(meta.retiringTokenId ? [meta.retiringTokenId] : []), ...(current ? [current.tokenId] : [])]);
-      await abortRotation(this.deps.store, this.deps.backend, secret, meta);
-      // The replacement first: consumers that reload find a working token at once. The leaked tokens are revoked
-      // in `finally`, so a replacement that cannot be issued delays their revocation by one failed call, no more.
-      let replacement: Replacement | undefined;
+      const state = fence.state;
+      const leaked: TokenRef[] = [state.current, state.pending, state.retiring].filter((t): t is LedgerToken => t !== undefined).map(ref);
+      const intent = newIntent(declaration.name, ctx.now(), "emergency");
+      // Durable first: whoever resumes this entry revokes the leaked tokens before anything else.
+      await fence.write({ ...abandonedState(state, ctx.now()), phase: LedgerPhase.Minting, rotation: intent, revokeNow: [...state.revokeNow, ...leaked], lastError: "emergency revocation" });
+      ctx.freshIntents.add(intent.id);
       let failure: unknown;
+      let replacement: LedgerToken | undefined;
       try {
-        replacement = await this.issueReplacement(secretName, meta, template);
+        await mintAndStage(ctx);
+        await verifyAndPromote(ctx);
+        replacement = fence.state.current;
       } catch (error) {
         failure = error;
-      } finally {
-        for (const id of ids) await this.deps.backend.revoke(id);
-        if (current && (await this.accepted(current.token))) {
-          throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${current.tokenId} is still accepted after revocation`, {
-            hint: "revoke it on the gateway by hand now",
-          });
+      }
+      // The leaked tokens go whether or not a replacement could be issued: for a leak, an outage is the lesser harm.
+      await sweep(ctx);
+      for (const token of leaked) {
+        if ((await this.deps.backend.describe(token.tokenId))?.status === TokenStatus.Active) {
+          throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${token.tokenId} is still accepted after revocation`, { hint: "revoke it on the gateway by hand now" });
         }
-        this.deps.log.warn("emergency: leaked token revoked and confirmed refused", { token: meta.tokenName, tokenId: meta.tokenId, step: "emergency" });
       }
-      if (replacement?.tagsError) {
-        throw new TokenOpsError(
-          "replacement_untagged",
-          `${secretName}: the leaked token ${meta.tokenId} was revoked and the replacement ${replacement.tokenId} is AWSCURRENT and valid, but the secret's tags could not be updated: ${String(replacement.tagsError)}`,
-          {
-            hint: `rotations of this token stop with "bad state" until the tags match: run \`openclaw-tokens revoke ${meta.tokenName} --emergency\` again (it issues another replacement and writes the tags)`,
-            cause: replacement.tagsError,
-          },
-        );
-      }
-      if (!replacement) {
-        throw new TokenOpsError("replacement_failed", `${secretName}: the leaked token ${meta.tokenId} was revoked, but no replacement could be issued: ${String(failure)}`, {
-          hint: `consumers have no valid token until one is issued: fix the cause, then run \`openclaw-tokens rotate ${meta.tokenName}\` or pulumi up`,
+      this.deps.log.warn("emergency: leaked tokens revoked and confirmed refused", { token: declaration.name, tokenIds: leaked.map((t) => t.tokenId), step: "emergency" });
+      if (!replacement || failure) {
+        await fence.write({ ...fence.state, lastError: "emergency revocation: no replacement could be issued", nextCheckAt: ctx.now() });
+        throw new TokenOpsError("replacement_failed", `${secretName}: the leaked tokens were revoked, but no replacement could be issued: ${String(failure)}`, {
+          hint: `consumers have no valid token until one is issued: fix the cause, then run \`openclaw-tokens rotate ${declaration.name}\` or pulumi up`,
           cause: failure,
         });
       }
+      // The replacement is current and the leaked ones are revoked: nothing is left to drain.
+      const after = fence.state;
+      await fence.write({ ...after, phase: LedgerPhase.Idle, retiring: undefined, promotedAt: undefined, lastRotatedAt: ctx.now(), lastError: undefined, nextCheckAt: dueAt(replacement, declaration, this.deps.settings.expiryMarginMs) });
       this.deps.metrics.add(Metric.EmergencyRevocations);
       const elapsedMs = Date.now() - started;
-      this.deps.log.warn("emergency: replacement is AWSCURRENT", { token: meta.tokenName, tokenId: replacement.tokenId, step: "emergency", elapsedMs });
-      return { revokedTokenIds: [...ids], newTokenId: replacement.tokenId, elapsedMs };
+      this.deps.log.warn("emergency: replacement is AWSCURRENT", { token: declaration.name, tokenId: replacement.tokenId, step: "emergency", elapsedMs });
+      return { revokedTokenIds: leaked.map((t) => t.tokenId), newTokenId: replacement.tokenId, elapsedMs };
     } finally {
-      if (lease) await this.deps.leases.release(lease).catch(() => undefined);
+      await fence.release().catch(() => undefined);
     }
   }
 
   /**
-   * Mints a token like the current one and makes it AWSCURRENT, with clean rotation tags. The new token is revoked
-   * if it could not be stored, but never once it is AWSCURRENT: a failure to write the tags after that is returned
-   * with it, so that the leak response never ends with a revoked token as the current one.
-   */
-  private async issueReplacement(secretName: string, meta: TokenMetadata, template: TokenRecord | undefined): Promise<Replacement> {
-    if (!template) throw new BadStateError(secretName, "no version to take the token's scopes from", "run pulumi up to re-create the token");
-    const now = this.deps.clock.now();
-    const issued = await mintUnique(this.deps.backend, {
-      declaredName: meta.tokenName,
-      scopes: template.scopes,
-      expiresAt: new Date(now.getTime() + meta.ttlSeconds * 1000),
-      now,
-    });
-    const record: TokenRecord = {
-      ...template,
-      token: issued.value,
-      tokenId: issued.metadata.id,
-      gatewayTokenName: issued.metadata.name,
-      issuedAt: now,
-      expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + meta.ttlSeconds * 1000),
-    };
-    const versionId = randomUUID();
-    const before = await revokeOnFailure(this.deps.backend, issued.metadata.id, async () => {
-      const before = await this.describeOrThrow(secretName);
-      try {
-        await writeAsCurrent(this.deps.store, secretName, versionId, record, before.stages.AWSCURRENT);
-      } catch (error) {
-        // Past the move of AWSCURRENT (only the AWSPENDING clean-up failed) the new token is what consumers read.
-        const after = await this.deps.store.describe(secretName).catch(() => undefined);
-        if (after?.stages.AWSCURRENT !== versionId) throw error;
-      }
-      return before;
-    });
-    try {
-      await this.deps.store.setMetadata(secretName, {
-        ...this.metadataOrThrow(before),
-        tokenId: record.tokenId,
-        issuedAt: now,
-        expiresAt: record.expiresAt,
-        retiringTokenId: undefined,
-        retiringExpiresAt: undefined,
-        promotedAt: undefined,
-        rotation: undefined,
-        lastRotatedAt: now,
-      }, before);
-    } catch (tagsError) {
-      return { tokenId: issued.metadata.id, tagsError };
-    }
-    return { tokenId: issued.metadata.id };
-  }
-
-  /**
-   * One step of Secrets Manager's rotation protocol, mapped onto the same durable phases. The drain and the
-   * revocation of the old token happen on the schedule, as for any rotation.
+   * One step of Secrets Manager's rotation protocol, on the same ledger phases. AWS names the secret by its ARN: it
+   * is resolved to the name first, so the namespace check and the ledger key are the same as a scheduled run's. The
+   * drain and the revocation of the old token happen on the schedule, as for any rotation.
    */
   async handleSecretsManagerStep(step: SecretsManagerStep, secretId: string, clientRequestToken: string): Promise<void> {
-    await this.withLease(secretId, async () => {
-      const secret = await this.describeOrThrow(secretId);
-      const meta = this.metadataOrThrow(secret);
-      const ctx = this.context(secret, meta, false);
-      const log = (message: string) => this.deps.log.info(`${step}: ${message}`, { token: meta.tokenName, step, rotationId: clientRequestToken });
+    const secretName = await this.deps.store.resolveName(secretId);
+    const acquired = await FencedEntry.acquire(this.deps.ledger, secretName, this.leaseOptions(false));
+    if (acquired.kind === "missing") throw this.unknown(secretName);
+    if (acquired.kind === "busy") {
+      throw new TokenOpsError("rotate_busy", `${secretName}: another run (${acquired.holder}) is working on this token`, { hint: "Secrets Manager retries the step; the schedule completes any rotation" });
+    }
+    const fence = acquired.entry;
+    const problem = this.foreign(fence.entry);
+    try {
+      if (problem) throw problem;
+      const ctx = this.context(fence, false);
+      const state = fence.state;
+      const ours = state.rotation?.id === clientRequestToken;
+      const log = (message: string) => this.deps.log.info(`${step}: ${message}`, { token: fence.entry.declaration.name, step, rotationId: clientRequestToken });
       switch (step) {
         case SecretsManagerStep.CreateSecret: {
-          if (secret.stages.AWSPENDING === clientRequestToken) return log("AWSPENDING already staged");
-          if (meta.rotation && meta.rotation.id !== clientRequestToken) {
-            throw new TokenOpsError("rotation_in_progress", `${secret.name}: a scheduled rotation (${meta.rotation.id}) is in progress`, {
-              hint: "wait for it to finish; the schedule completes it",
+          if (ours && state.phase === LedgerPhase.Staged) return log("AWSPENDING already staged");
+          if (state.phase !== LedgerPhase.Idle && !ours) {
+            throw new TokenOpsError("rotation_in_progress", `${secretName}: a rotation is in progress (phase ${state.phase})`, {
+              hint: "wait until the schedule has finished it (and revoked the old token), then rotate again",
             });
           }
-          // A second rotation now would push the draining token off AWSPREVIOUS and out of the tags, live and untracked.
-          if (meta.retiringTokenId) {
-            throw new TokenOpsError("rotation_in_progress", `${secret.name}: the previous rotation is still draining (old token ${meta.retiringTokenId})`, {
-              hint: "wait until the schedule has revoked the old token, then rotate again",
+          // Secrets Manager's token is the version ID; a version of that ID that exists already (an earlier attempt that
+          // died after storing it) cannot take another value: that attempt is abandoned and Secrets Manager must retry anew.
+          if (await this.deps.store.read(secretName, { versionId: clientRequestToken }).catch(() => undefined)) {
+            if (ours) await abandonRotation(ctx, state.pending);
+            throw new TokenOpsError("version_exists", `${secretName}: version ${clientRequestToken} already holds an earlier attempt`, {
+              hint: "start a new rotation (aws secretsmanager rotate-secret) so that Secrets Manager issues a new version ID",
             });
           }
-          // Record the intent under Secrets Manager's token, then mint exactly as a scheduled rotation does.
-          const intent = meta.rotation ?? { id: clientRequestToken, mintName: `${meta.tokenName}-sm-${clientRequestToken.slice(0, 8)}`.toLowerCase(), startedAt: ctx.now() };
-          if (!meta.rotation) {
-            await this.deps.store.setMetadata(secret.name, { ...meta, rotation: intent }, secret);
+          if (!ours) {
+            const intent = { ...newIntent(fence.entry.declaration.name, ctx.now(), "secrets-manager", clientRequestToken), versionId: clientRequestToken };
+            await fence.write({ ...state, phase: LedgerPhase.Minting, rotation: intent, nextCheckAt: ctx.now() });
+            ctx.freshIntents.add(intent.id);
             this.deps.metrics.add(Metric.RotationsStarted);
           }
-          const fresh = await this.describeOrThrow(secret.name);
-          await STEPS[Phase.Minting](this.context(fresh, this.metadataOrThrow(fresh), false), { phase: Phase.Minting, intent });
+          await mintAndStage(ctx, { fixedVersionId: clientRequestToken });
           return log("new token staged as AWSPENDING");
         }
         case SecretsManagerStep.SetSecret:
           // The gateway minted the token already; there is nothing to push anywhere.
           return log("nothing to set: the gateway issued the token");
         case SecretsManagerStep.TestSecret: {
-          if (!meta.rotation || meta.rotation.id !== clientRequestToken) {
-            throw new BadStateError(secret.name, `no rotation ${clientRequestToken} is staged (AWSPENDING missing)`, "start the rotation again");
+          if (!ours || state.phase !== LedgerPhase.Staged) {
+            throw new BadStateError(secretName, `no rotation ${clientRequestToken} is staged`, "start the rotation again");
           }
-          await verifyPending(ctx, meta.rotation);
+          await verifyPending(ctx);
           return log("AWSPENDING verified with whoami");
         }
         case SecretsManagerStep.FinishSecret: {
-          if (secret.stages.AWSCURRENT === clientRequestToken && !meta.rotation) return log("already promoted");
-          let current = secret;
-          if (current.stages.AWSCURRENT !== clientRequestToken) {
-            // Promote only this rotation's staged token, verified again: it may have been aborted (an emergency
-            // revocation in between) since testSecret.
-            if (meta.rotation?.id !== clientRequestToken || secret.stages.AWSPENDING !== clientRequestToken) {
-              throw new BadStateError(secret.name, `rotation ${clientRequestToken} is no longer staged (aborted, or AWSPENDING moved)`, "start the rotation again");
-            }
-            await verifyPending(ctx, meta.rotation);
-            await this.deps.store.moveStage(secret.name, Stage.Current, clientRequestToken, secret.stages.AWSCURRENT);
-            current = await this.describeOrThrow(secret.name);
+          if (!ours && state.current?.versionId === clientRequestToken) return log("already promoted");
+          if (!ours || state.phase !== LedgerPhase.Staged) {
+            throw new BadStateError(secretName, `rotation ${clientRequestToken} is no longer staged (aborted, or replaced)`, "start the rotation again");
           }
-          const currentMeta = this.metadataOrThrow(current);
-          const state = deriveState(current, currentMeta);
-          if (state.phase === Phase.Promoting) await STEPS[Phase.Promoting](this.context(current, currentMeta, false), state);
+          await verifyAndPromote(ctx);
           return log("promoted; the old token is revoked once consumers have moved");
         }
       }
-    });
-  }
-
-  /** Takes the token's lease and runs its steps until it has to wait, completes, or fails. */
-  private async advance(secretName: string, force: boolean): Promise<TokenOutcome> {
-    try {
-      const outcome = await this.withLease(secretName, (lease) => this.runSteps(secretName, force, lease));
-      return outcome ?? "busy";
-    } catch (error) {
-      return this.failed(secretName, error);
+    } finally {
+      await fence.release();
     }
   }
 
-  private async runSteps(secretName: string, force: boolean, taken: Lease): Promise<TokenOutcome> {
-    let lease = taken;
-    const freshIntents = new Set<string>();
-    for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
-      if (i > 0) {
-        const renewed = await this.deps.leases.acquire(lease.key, lease.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
-        if (!renewed) {
-          this.deps.log.warn("lease: taken over (an emergency revocation?); this run stops here", { token: secretName, step: "lease" });
-          return "busy";
-        }
-        lease = renewed;
+  /** Takes the token's entry and runs its steps until it has to wait, completes, or fails. */
+  private async advance(secretName: string, force: boolean, known?: LedgerEntry): Promise<TokenOutcome> {
+    let fence: FencedEntry | undefined;
+    try {
+      const acquired = await FencedEntry.acquire(this.deps.ledger, secretName, this.leaseOptions(false), known);
+      if (acquired.kind === "missing") throw this.unknown(secretName);
+      if (acquired.kind === "busy") {
+        this.deps.log.info("lease: another actor is working on this token; skipped", { token: secretName, step: "lease", holder: acquired.holder });
+        return "busy";
       }
-      // A step must finish inside the lease: past this point another run may take the token over.
-      if (this.deps.clock.now().getTime() > lease.expiresAt.getTime() - LEASE_SAFETY_MS) {
-        this.deps.log.warn("lease: close to expiry; the token is left in its phase for the next run", { token: secretName, step: "lease" });
+      fence = acquired.entry;
+      const problem = this.foreign(fence.entry);
+      if (problem) throw problem;
+      return await this.runSteps(fence, force);
+    } catch (error) {
+      if (error instanceof LedgerConflictError) {
+        this.deps.log.warn("lease: the entry was taken over (the leak response, pulumi or another run); this run stops here", { token: secretName, step: "lease" });
+        return "busy";
+      }
+      const outcome = this.failed(secretName, error);
+      await fence?.release({ ...fence.state, lastError: error instanceof Error ? error.message : String(error) }).catch(() => undefined);
+      fence = undefined;
+      return outcome;
+    } finally {
+      await fence?.release().catch(() => undefined);
+    }
+  }
+
+  private async runSteps(fence: FencedEntry, force: boolean): Promise<TokenOutcome> {
+    const freshIntents = new Set<string>();
+    const name = fence.entry.declaration.secretName;
+    if (fence.state.phase === LedgerPhase.Creating) {
+      await this.cleanUpAbandonedCreate(fence);
+      return "bad-state";
+    }
+    await sweep(this.context(fence, false, freshIntents));
+    for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
+      // A step must finish inside the lease: past this point another actor may take the token over.
+      if (fence.expiresWithin(LEASE_SAFETY_MS)) {
+        this.deps.log.warn("lease: close to expiry; the token is left in its phase for the next run", { token: name, step: "lease" });
         return "deferred";
       }
-      // Re-read after every step: the state machine trusts only what is durable.
-      const secret = await this.describeOrThrow(secretName);
-      const meta = this.metadataOrThrow(secret);
-      const state: RotationState = deriveState(secret, meta);
-      const ctx = { ...this.context(secret, meta, force && i === 0), freshIntents };
-      const outcome: StepOutcome = await (STEPS[state.phase] as (c: StepContext, s: RotationState) => Promise<StepOutcome>)(ctx, state);
+      // No renewal here: every step ends with a ledger write, which renews the lease.
+      const ctx = this.context(fence, force && i === 0, freshIntents);
+      const phase = fence.state.phase as Exclude<LedgerPhase, "creating">;
+      const outcome: StepOutcome = await STEPS[phase](ctx);
       switch (outcome.kind) {
         case "advanced":
           continue;
-        case "not-due":
+        case "not-due": {
+          // The due index may list an entry early (a TTL change, a sweep): put it back at its due time.
+          const current = fence.state.current as LedgerToken;
+          await fence.release({ ...fence.state, nextCheckAt: dueAt(current, fence.entry.declaration, this.deps.settings.expiryMarginMs) });
           return "not-due";
+        }
         case "waiting":
+          await fence.release({ ...fence.state, nextCheckAt: outcome.recheckAt });
           return "waiting";
         case "completed":
           if (outcome.consumersMoved) {
@@ -362,9 +308,21 @@ export class RotationEngine {
           return "consumers-still-on-old-token";
       }
     }
-    throw new TokenOpsError("too_many_steps", `${secretName}: rotation did not settle after ${MAX_STEPS_PER_RUN} steps`, {
+    throw new TokenOpsError("too_many_steps", `${name}: rotation did not settle after ${MAX_STEPS_PER_RUN} steps`, {
       hint: "this is a bug; the token is left in a resumable phase",
     });
+  }
+
+  /**
+   * A provider's create that died between minting and recording the token (its lease long expired): whatever it minted
+   * under its recorded name is revoked, and the entry waits for the next `pulumi up`, which finishes or redoes it.
+   */
+  private async cleanUpAbandonedCreate(fence: FencedEntry): Promise<void> {
+    const state = fence.state;
+    await fence.write({ ...abandonedState(state, this.deps.clock.now()), phase: LedgerPhase.Creating });
+    await sweep(this.context(fence, false));
+    await fence.write({ ...fence.state, lastError: "pulumi up did not finish creating this token", nextCheckAt: new Date(this.deps.clock.now().getTime() + 86400_000) });
+    this.deps.log.warn("create: an unfinished create was cleaned up; run pulumi up to finish it", { token: fence.entry.declaration.name, step: "sweep" });
   }
 
   private failed(secretName: string, error: unknown): TokenOutcome {
@@ -378,24 +336,26 @@ export class RotationEngine {
     return bad ? "bad-state" : "failed";
   }
 
-  private async withLease<T>(secretName: string, work: (lease: Lease) => Promise<T>): Promise<T | undefined> {
-    const lease = await this.deps.leases.acquire(this.leaseKey(secretName), this.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now());
-    if (!lease) {
-      this.deps.log.info("lease: another run is working on this token; skipped", { token: secretName, step: "lease" });
-      return undefined;
-    }
-    try {
-      return await work(lease);
-    } finally {
-      await this.deps.leases.release(lease);
-    }
+  private leaseOptions(takeOver: boolean) {
+    return { owner: this.owner, clock: this.deps.clock, ttlMs: this.deps.settings.leaseTtlMs, takeOver };
   }
 
-  private context(secret: StoredSecret, meta: TokenMetadata, force: boolean): StepContext {
+  private async acquireOrThrow(secretName: string, takeOver: boolean): Promise<FencedEntry> {
+    const acquired = await FencedEntry.acquire(this.deps.ledger, secretName, this.leaseOptions(takeOver));
+    if (acquired.kind === "missing") throw this.unknown(secretName);
+    if (acquired.kind === "busy") throw new TokenOpsError("rotate_busy", `${secretName}: another actor (${acquired.holder}) holds this token`, { hint: "try again in a few minutes" });
+    const problem = this.foreign(acquired.entry.entry);
+    if (problem) {
+      await acquired.entry.release();
+      throw problem;
+    }
+    return acquired.entry;
+  }
+
+  private context(fence: FencedEntry, force: boolean, freshIntents = new Set<string>()): StepContext {
     const observer = this.deps.observer;
     return {
-      secret,
-      meta,
+      fence,
       store: this.deps.store,
       backend: this.deps.backend,
       settings: this.deps.settings,
@@ -403,53 +363,32 @@ export class RotationEngine {
       metrics: this.deps.metrics,
       now: () => this.deps.clock.now(),
       checkpoint: async (boundary: Boundary) => {
-        await observer?.checkpoint?.(boundary, meta.tokenName);
+        await observer?.checkpoint?.(boundary, fence.entry.declaration.name);
       },
       force,
-      freshIntents: new Set(),
+      freshIntents,
     };
   }
 
-  /** The secret's metadata if it belongs to this rotator (environment, gateway, backend); otherwise reported. */
-  private checkedMetadata(secret: StoredSecret): TokenMetadata | undefined {
-    try {
-      return this.metadataOrThrow(secret);
-    } catch (error) {
-      this.failed(secret.name, error);
-      return undefined;
-    }
-  }
-
-  private metadataOrThrow(secret: StoredSecret): TokenMetadata {
-    const meta = secret.metadata;
-    if ("problems" in meta) {
-      throw new BadStateError(secret.name, `bad metadata tags: ${meta.problems.join("; ")}`, "restore the tags, or run pulumi up; do not edit managed secrets by hand");
-    }
+  /** Why this rotator must not touch an entry (another environment, gateway or backend), if it must not. */
+  private foreign(entry: LedgerEntry): BadStateError | undefined {
+    const d = entry.declaration;
     const { settings } = this.deps;
-    if (meta.environment !== settings.environment || meta.gatewayUrl !== settings.gatewayUrl || meta.backend !== settings.backend) {
-      throw new BadStateError(
-        secret.name,
-        `belongs to ${meta.environment} at ${meta.gatewayUrl} (${meta.backend}), but this rotator serves ${settings.environment} at ${settings.gatewayUrl} (${settings.backend})`,
-        "each environment's rotator manages only its own gateway's tokens; check the stack's gateway URL",
-      );
-    }
-    return meta;
-  }
-
-  private async describeOrThrow(secretId: string): Promise<StoredSecret> {
-    const secret = await this.deps.store.describe(secretId);
-    if (!secret || secret.deletedAt) throw new BadStateError(secretId, "the secret does not exist", "check the name; pulumi up creates it");
-    return secret;
-  }
-
-  private accepted(token: import("../domain/sensitive").Sensitive): Promise<boolean> {
-    return this.deps.backend.whoami(token).then(
-      () => true,
-      (error) => (error instanceof InvalidTokenError || error instanceof TokenExpiredError ? false : Promise.reject(error)),
+    if (d.environment === settings.environment && d.gatewayUrl === settings.gatewayUrl && d.backend === settings.backend) return undefined;
+    return new BadStateError(
+      d.secretName,
+      `belongs to ${d.environment} at ${d.gatewayUrl} (${d.backend}), but this rotator serves ${settings.environment} at ${settings.gatewayUrl} (${settings.backend})`,
+      "each environment's rotator manages only its own gateway's tokens; check the stack's gateway URL",
     );
   }
 
-  private leaseKey(secretName: string): string {
-    return `token#${secretName}`;
+  private unknown(secretName: string): BadStateError {
+    return new BadStateError(secretName, "the ledger has no entry for this token", "check the name; pulumi up declares it");
   }
 }
+
+function ref(token: LedgerToken): TokenRef {
+  return { tokenId: token.tokenId, gatewayName: token.gatewayName };
+}
+
+export type { RotationState };

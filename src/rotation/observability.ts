@@ -1,3 +1,22 @@
+/** The CloudWatch namespace the rotator's EMF metrics are published under. */
+export const METRICS_NAMESPACE = "OpenClawTokens";
+
+/**
+ * The rotator's Powertools service name. Powertools Metrics always adds it as a `service` dimension (its default
+ * dimensions are `{ service, ...defaultDimensions }`, with no option to leave it out), so it is part of every
+ * metric's identity in CloudWatch and every alarm must name it.
+ */
+export const ROTATOR_SERVICE = "openclaw-rotator";
+
+/**
+ * The exact dimension set of every metric the rotator publishes. CloudWatch treats each distinct dimension set as a
+ * different metric: an alarm on a subset of these watches a metric no one publishes. The handler and the alarms
+ * both take it from here.
+ */
+export function metricDimensions(environment: string): { readonly service: string; readonly environment: string } {
+  return { service: ROTATOR_SERVICE, environment };
+}
+
 /** Metrics the rotator emits (EMF in the Lambda); alarms fire on the failure ones. */
 export const Metric = {
   TokensDue: "TokensDue",
@@ -7,6 +26,8 @@ export const Metric = {
   ConsumersStillOnOldToken: "ConsumersStillOnOldToken",
   BadState: "BadState",
   EmergencyRevocations: "EmergencyRevocations",
+  /** 1 for every scheduled run that completed (whatever its tokens' outcomes): its absence is what an alarm watches. */
+  Heartbeat: "Heartbeat",
 } as const;
 export type Metric = (typeof Metric)[keyof typeof Metric];
 

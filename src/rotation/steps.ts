@@ -1,30 +1,34 @@
 /**
- * The rotation state machine: one function per phase, in execution order. Each step does the next durable thing
- * and returns; the engine then re-reads the secret and derives the next phase (state.ts). Every step is safe to
- * run again after a crash at any point inside it.
+ * The rotation's steps, one function per ledger phase, in execution order. Each step reads only the ledger (the
+ * declaration and the rotation state) and what the gateway says; Secrets Manager is where values are written for
+ * consumers, and a value read back is used only if its digest is the one the ledger recorded. Every ledger write is
+ * conditional on the version this actor last wrote (FencedEntry), so an actor that lost the token stops at its next
+ * write. Every step is safe to run again after a crash at any point inside it.
  *
- *   idle       --due-->  record intent (rotation ID, unique mint name)            [intent-recorded]
- *   minting    -------->  revoke leftovers of a crashed mint; mint; AWSPENDING     [minted] [staged]
- *   staged     -------->  whoami(new) = expected ID, scopes, future expiry;
- *                         AWSCURRENT -> new (old becomes AWSPREVIOUS)             [verified] [promoted]
- *   promoting  -------->  tags: new token current, old token retiring            [draining-recorded]
- *   draining   --moved-->  revoke old; whoami(old) = 401; tags: done             [old-revoked] [revocation-confirmed] [completed]
+ *   idle      --due-->  intent: rotation ID, unique mint name, new version ID          [intent-recorded]
+ *   minting   ------->  (resumed: revoke what the old name minted; new name and version)
+ *                       mint with the DECLARED scopes; store as AWSPENDING; ledger: staged [minted] [staged]
+ *   staged    ------->  whoami(new) = recorded ID, name, declared scopes, future expiry;
+ *                       AWSCURRENT -> new; ledger: draining (old token retiring)        [verified] [promoted] [draining-recorded]
+ *   draining  --moved-> gateway's record of the old token is this rotation's; ledger: revoking
+ *   revoking  ------->  revoke old; gateway confirms; ledger: idle                       [old-revoked] [revocation-confirmed] [completed]
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { GatewayBackend, gatewayTokenName, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
-import { AmbiguousOutcomeError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
+import { GatewayBackend, gatewayTokenName, IssuedToken, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
+import { AmbiguousOutcomeError, GatewayError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
-import { RotationIntent, TokenMetadata } from "../store/metadata";
+import { FencedEntry } from "../ledger/fenced-entry";
+import { fingerprint } from "../ledger/fingerprint";
+import { Declaration, dueAt, idleState, LedgerPhase, LedgerToken, MAX_CLOCK_SKEW_MS, RotationIntent, RotationState, TokenRef } from "../ledger/ledger";
 import { TokenRecord } from "../store/record";
-import { Stage, StoredSecret, TokenStore } from "../store/token-store";
+import { Stage, TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
+import { mintPolicyProblems } from "./mint-policy";
 import { Boundary, Metric, MetricsSink, RotationLogger } from "./observability";
 import { RotatorSettings } from "./settings";
-import { isDue, Phase, RotationState } from "./state";
 
 export interface StepContext {
-  readonly secret: StoredSecret;
-  readonly meta: TokenMetadata;
+  readonly fence: FencedEntry;
   readonly store: TokenStore;
   readonly backend: GatewayBackend;
   readonly settings: RotatorSettings;
@@ -34,252 +38,386 @@ export interface StepContext {
   checkpoint(boundary: Boundary): Promise<void>;
   /** Start a rotation even if the token is not due (operator's `rotate`). */
   readonly force: boolean;
-  /** Intents this run recorded itself: nothing can have been minted under their names yet. */
+  /** Intents this actor recorded itself: nothing can have been minted under their names by anyone else. */
   readonly freshIntents: Set<string>;
 }
 
 export type StepOutcome =
   | { readonly kind: "advanced" }
-  | { readonly kind: "waiting"; readonly reason: string }
+  | { readonly kind: "waiting"; readonly reason: string; readonly recheckAt: Date }
   | { readonly kind: "not-due" }
   | { readonly kind: "completed"; readonly consumersMoved: boolean };
 
-type Step<P extends RotationState["phase"]> = (ctx: StepContext, state: Extract<RotationState, { phase: P }>) => Promise<StepOutcome>;
+type Step = (ctx: StepContext) => Promise<StepOutcome>;
 
-export const STEPS: { readonly [P in RotationState["phase"]]: Step<P> } = {
-  [Phase.Idle]: startRotation,
-  [Phase.Minting]: mintAndStage,
-  [Phase.Staged]: verifyAndPromote,
-  [Phase.Promoting]: recordPromotion,
-  [Phase.Draining]: drainAndRevoke,
+export const STEPS: Readonly<Record<Exclude<LedgerPhase, "creating">, Step>> = {
+  [LedgerPhase.Idle]: startRotation,
+  [LedgerPhase.Minting]: mintAndStage,
+  [LedgerPhase.Staged]: verifyAndPromote,
+  [LedgerPhase.Draining]: drain,
+  [LedgerPhase.Revoking]: revokeRetiring,
 };
 
 /** idle: if due, record the intent before anything is minted, so that a crash leaves a trail. */
 async function startRotation(ctx: StepContext): Promise<StepOutcome> {
-  if (!ctx.force && !isDue(ctx.meta, ctx.now(), ctx.settings.expiryMarginMs)) return { kind: "not-due" };
-  const intent = newIntent(ctx.meta.tokenName, ctx.now());
-  await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent }, ctx.secret);
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  if (!state.current) throw new BadStateError(declaration.secretName, "the ledger records no current token", "run pulumi up to create the token again");
+  if (!ctx.force && ctx.now().getTime() < dueAt(state.current, declaration, ctx.settings.expiryMarginMs).getTime()) return { kind: "not-due" };
+  const intent = newIntent(declaration.name, ctx.now(), ctx.force ? "operator" : "schedule");
+  await ctx.fence.write({ ...state, phase: LedgerPhase.Minting, rotation: intent, nextCheckAt: ctx.now(), lastError: undefined });
   ctx.freshIntents.add(intent.id);
   ctx.metrics.add(Metric.RotationsStarted);
-  ctx.log.info("start: rotation intent recorded", { token: ctx.meta.tokenName, tokenId: ctx.meta.tokenId, step: "start", rotationId: intent.id });
+  ctx.log.info("start: rotation intent recorded", { token: declaration.name, tokenId: state.current.tokenId, step: "start", rotationId: intent.id });
   await ctx.checkpoint(Boundary.IntentRecorded);
   return { kind: "advanced" };
 }
 
-/** minting: mint the new token under the intent's name and stage it as AWSPENDING (version ID = rotation ID). */
-async function mintAndStage(ctx: StepContext, state: { intent: RotationIntent }): Promise<StepOutcome> {
-  let intent = state.intent;
+/** minting: mint under the intent's name with the declared scopes; store it as AWSPENDING under the intent's version. */
+export async function mintAndStage(ctx: StepContext, options: { fixedVersionId?: string } = {}): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  let intent = ctx.fence.state.rotation as RotationIntent;
   if (!ctx.freshIntents.has(intent.id)) {
-    // A run died here before: whatever it minted was never stored, so revoke it and mint under a new name.
+    // An actor died here before: whatever it minted was never recorded. Revoke it and mint under a new name, into a
+    // new version (a Secrets Manager version is immutable: a retry must not reuse one that may hold another value).
     await revokeAllNamed(ctx.backend, intent.mintName, undefined);
-    intent = { ...intent, mintName: newIntent(ctx.meta.tokenName, ctx.now()).mintName };
-    await ctx.store.setMetadata(ctx.secret.name, { ...ctx.meta, rotation: intent }, ctx.secret);
+    const fresh = newIntent(declaration.name, ctx.now(), intent.origin);
+    intent = { ...intent, mintName: fresh.mintName, versionId: options.fixedVersionId ?? fresh.versionId };
+    await ctx.fence.write({ ...ctx.fence.state, rotation: intent });
     ctx.freshIntents.add(intent.id);
-    ctx.log.warn("mint: resumed a rotation; leftovers of the earlier attempt revoked", { token: ctx.meta.tokenName, step: "mint" });
+    ctx.log.warn("mint: resumed a rotation; leftovers of the earlier attempt revoked", { token: declaration.name, step: "mint" });
   }
-  const current = await readCurrent(ctx);
+  const problems = mintPolicyProblems(declaration);
+  if (problems.length) {
+    await abandonRotation(ctx, undefined);
+    throw new BadStateError(declaration.secretName, `the declaration may not be minted: ${problems.join("; ")}`, "fix the token's declaration and run pulumi up");
+  }
+  await ctx.fence.check(); // a mint cannot be undone but by revoking: not after a take-over
   const now = ctx.now();
-  let issued;
+  let issued: IssuedToken;
   try {
-    issued = await ctx.backend.mint({
-      name: intent.mintName,
-      scopes: current.scopes,
-      expiresAt: new Date(now.getTime() + ctx.meta.ttlSeconds * 1000),
-    });
+    issued = await ctx.backend.mint({ name: intent.mintName, scopes: declaration.scopes, expiresAt: new Date(now.getTime() + declaration.ttlSeconds * 1000) });
   } catch (error) {
     if (error instanceof AmbiguousOutcomeError) await revokeAllNamed(ctx.backend, intent.mintName, error);
     throw error;
   }
   await ctx.checkpoint(Boundary.Minted);
-  const record: TokenRecord = {
-    ...current,
-    token: issued.value,
-    tokenId: issued.metadata.id,
-    gatewayTokenName: intent.mintName,
-    issuedAt: now,
-    expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + ctx.meta.ttlSeconds * 1000),
-  };
-  await revokeOnFailure(ctx.backend, record.tokenId, () =>
-    ctx.store.putVersion(ctx.secret.name, intent.id, record, [Stage.Pending]),
-  );
-  ctx.log.info("mint: new token staged as AWSPENDING", { token: ctx.meta.tokenName, tokenId: record.tokenId, step: "mint" });
+  const record = recordFor(declaration, issued, now);
+  const pending = ledgerToken(record, intent.versionId);
+  await revokeOnFailure(ctx.backend, record.tokenId, async () => {
+    await ctx.store.putVersion(declaration.secretName, intent.versionId, record, [Stage.Pending]);
+    await ctx.fence.write({ ...ctx.fence.state, phase: LedgerPhase.Staged, pending });
+  });
+  ctx.log.info("mint: new token staged as AWSPENDING", { token: declaration.name, tokenId: record.tokenId, step: "mint" });
   await ctx.checkpoint(Boundary.Staged);
   return { kind: "advanced" };
 }
 
-/** staged: prove the new token works as intended, then make it AWSCURRENT; the old one becomes AWSPREVIOUS. */
-async function verifyAndPromote(ctx: StepContext, state: { intent: RotationIntent }): Promise<StepOutcome> {
-  const pending = await verifyPending(ctx, state.intent);
+/** staged: prove the new token is what the ledger recorded and the declaration asks for, then make it AWSCURRENT. */
+export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  const pending = await verifyPending(ctx);
   await ctx.checkpoint(Boundary.Verified);
-  await ctx.store.moveStage(ctx.secret.name, Stage.Current, state.intent.id, ctx.secret.stages.AWSCURRENT);
-  ctx.log.info("promote: new token is AWSCURRENT; old token stays valid as AWSPREVIOUS", {
-    token: ctx.meta.tokenName,
-    tokenId: pending.tokenId,
-    step: "promote",
+  // A compare-and-swap: AWSCURRENT moves only from the version the ledger records as current. If another actor promoted
+  // something since (one that took this token over while this one was paused), the move fails instead of putting back
+  // a token that actor has revoked. No describe first: the ledger says where the stage should be.
+  const from = ctx.fence.state.current?.versionId;
+  const moved = from
+    ? await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, from).then(
+        () => true,
+        (error: unknown) => (isStageMismatch(error) ? false : Promise.reject(error)),
+      )
+    : false;
+  if (!moved) {
+    // Still this actor's (the fence holds)? Then the stage is already ours (a resumed promotion), or an outsider moved
+    // it: take it from wherever it is.
+    await ctx.fence.renew();
+    const secret = await ctx.store.describe(declaration.secretName);
+    if (!secret) throw new BadStateError(declaration.secretName, "the secret does not exist", "run pulumi up to create it again");
+    if (secret.stages.AWSCURRENT !== pending.versionId) {
+      if (from) ctx.log.warn("promote: AWSCURRENT was moved outside this tool; moving it to the new token", { token: declaration.name, step: "promote" });
+      await ctx.store.moveStage(declaration.secretName, Stage.Current, pending.versionId, secret.stages.AWSCURRENT);
+    }
+  }
+  // AWSPENDING was put on this version by the mint; a resumed run may have removed it already.
+  await ctx.store.removeStage(declaration.secretName, Stage.Pending, pending.versionId).catch((error: unknown) => {
+    if (!isStageMismatch(error)) throw error;
   });
+  ctx.log.info("promote: new token is AWSCURRENT; old token stays valid as AWSPREVIOUS", { token: declaration.name, tokenId: pending.tokenId, step: "promote" });
   await ctx.checkpoint(Boundary.Promoted);
-  return { kind: "advanced" };
-}
-
-/**
- * whoami with the staged token must answer with its ID, its scopes and an expiry in the future. A staged token
- * that fails is revoked and the rotation starts over; the current token is never touched.
- */
-export async function verifyPending(ctx: StepContext, intent: RotationIntent): Promise<TokenRecord> {
-  const pending = await ctx.store.read(ctx.secret.name, { versionId: intent.id });
-  if (!pending) {
-    throw new BadStateError(ctx.secret.name, `version ${intent.id} (AWSPENDING) is missing`, "the rotation will start over on the next run");
-  }
-  const problem = await ctx.backend.whoami(pending.token).then(
-    (who) => {
-      if (who.id !== pending.tokenId) return `answers as ${who.id}, expected ${pending.tokenId}`;
-      if ([...who.scopes].sort().join(" ") !== [...pending.scopes].sort().join(" ")) return `has scopes ${who.scopes.join(",")}, expected ${pending.scopes.join(",")}`;
-      if (who.expiresAt && who.expiresAt.getTime() <= ctx.now().getTime()) return "is already expired";
-      return undefined;
-    },
-    (error) => {
-      if (error instanceof InvalidTokenError || error instanceof TokenExpiredError) return `is refused by the gateway (${error.code})`;
-      throw error;
-    },
-  );
-  if (problem) {
-    await abortRotation(ctx.store, ctx.backend, ctx.secret, ctx.meta);
-    throw new BadStateError(ctx.secret.name, `the staged token ${pending.tokenId} ${problem}; it was revoked`, "the rotation starts over on the next run");
-  }
-  return pending;
-}
-
-/** promoting: the stages moved; now the tags say so (new token current, old one retiring). */
-async function recordPromotion(ctx: StepContext, state: { intent: RotationIntent }): Promise<StepOutcome> {
-  const [current, previous] = await Promise.all([readCurrent(ctx), ctx.store.read(ctx.secret.name, Stage.Previous)]);
-  if (ctx.secret.stages.AWSPENDING === state.intent.id) {
-    await ctx.store.removeStage(ctx.secret.name, Stage.Pending, state.intent.id);
-  }
-  const retiring = previous && previous.tokenId !== current.tokenId ? previous : undefined;
-  await ctx.store.setMetadata(ctx.secret.name, {
-    ...ctx.meta,
-    tokenId: current.tokenId,
-    issuedAt: current.issuedAt,
-    expiresAt: current.expiresAt,
-    retiringTokenId: retiring?.tokenId,
-    retiringExpiresAt: retiring?.expiresAt,
-    promotedAt: ctx.now(),
+  const state = ctx.fence.state;
+  const now = ctx.now();
+  const retiring = state.current && state.current.tokenId !== pending.tokenId ? state.current : undefined;
+  await ctx.fence.write({
+    ...state,
+    phase: retiring ? LedgerPhase.Draining : LedgerPhase.Idle,
+    current: pending,
+    pending: undefined,
+    retiring,
     rotation: undefined,
-  }, ctx.secret);
+    promotedAt: retiring ? now : undefined,
+    lastRotatedAt: retiring ? state.lastRotatedAt : now,
+    nextCheckAt: retiring ? new Date(now.getTime() + ctx.settings.quietPeriodMs) : dueAt(pending, declaration, ctx.settings.expiryMarginMs),
+  });
   await ctx.checkpoint(Boundary.DrainingRecorded);
   return retiring ? { kind: "advanced" } : { kind: "completed", consumersMoved: true };
 }
 
 /**
- * draining: revoke the old token once consumers' traffic shows up under the new one and the old one has been
- * quiet for the quiet period; or, whatever the traffic, just before the old token would expire.
+ * whoami with the staged value must answer with the recorded ID and name, the declared scopes and a future expiry, and
+ * the value must be the one stored. A staged token that fails is revoked and the rotation starts over; the current
+ * token is never touched.
  */
-async function drainAndRevoke(ctx: StepContext, state: { retiringTokenId: string; promotedAt: Date }): Promise<StepOutcome> {
+export async function verifyPending(ctx: StepContext): Promise<LedgerToken> {
+  const { declaration } = ctx.fence.entry;
+  const pending = ctx.fence.state.pending as LedgerToken;
+  const record = await ctx.store.read(declaration.secretName, { versionId: pending.versionId }).catch(() => undefined);
+  let problem: string | undefined;
+  if (!record) problem = `is missing from version ${pending.versionId}`;
+  else if (fingerprint(record.token) !== pending.valueSha256) problem = "was replaced in Secrets Manager by another value";
+  else {
+    problem = await ctx.backend.whoami(record.token).then(
+      (who) => {
+        if (who.id !== pending.tokenId) return `answers as ${who.id}, expected ${pending.tokenId}`;
+        if (who.name !== pending.gatewayName) return `is named ${who.name} on the gateway, expected ${pending.gatewayName}`;
+        if (!sameScopes(who.scopes, declaration.scopes)) return `has scopes ${who.scopes.join(",")}, the declaration says ${declaration.scopes.join(",")}`;
+        if (who.expiresAt && who.expiresAt.getTime() <= ctx.now().getTime()) return "is already expired";
+        return undefined;
+      },
+      (error) => {
+        if (error instanceof InvalidTokenError || error instanceof TokenExpiredError) return `is refused by the gateway (${error.code})`;
+        throw error;
+      },
+    );
+  }
+  if (problem) {
+    await abandonRotation(ctx, pending);
+    throw new BadStateError(declaration.secretName, `the staged token ${pending.tokenId} ${problem}; it was revoked`, "the rotation starts over on the next run");
+  }
+  return pending;
+}
+
+/**
+ * draining: the old token is retired once consumers' traffic shows up under the new one and the old one has been quiet
+ * for the quiet period; or, whatever the traffic, just before the old token would expire.
+ */
+async function drain(ctx: StepContext): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  const retiring = state.retiring as LedgerToken;
+  const current = state.current as LedgerToken;
+  const promotedAt = state.promotedAt ?? state.nextCheckAt;
   const now = ctx.now();
-  const name = ctx.meta.tokenName;
-  const deadline = ctx.meta.retiringExpiresAt ? ctx.meta.retiringExpiresAt.getTime() - ctx.settings.expiryMarginMs : Infinity;
+  const name = declaration.name;
+  const deadline = retiring.expiresAt.getTime() - ctx.settings.expiryMarginMs;
   const forced = now.getTime() >= deadline;
-  if (!forced && now.getTime() - state.promotedAt.getTime() < ctx.settings.quietPeriodMs) {
+  const recheck = (reason: string): StepOutcome => {
+    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: retiring.tokenId, step: "drain" });
+    const at = Math.min(now.getTime() + Math.max(60_000, ctx.settings.quietPeriodMs / 2), deadline);
+    return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)) };
+  };
+  if (!forced && now.getTime() - promotedAt.getTime() < ctx.settings.quietPeriodMs) {
     // The old token cannot have been quiet for the quiet period yet, whatever the traffic says: nothing to ask.
-    const reason = `promoted ${Math.round((now.getTime() - state.promotedAt.getTime()) / 1000)}s ago, quiet period not over`;
-    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: state.retiringTokenId, step: "drain" });
-    return { kind: "waiting", reason };
+    return recheck(`promoted ${Math.round((now.getTime() - promotedAt.getTime()) / 1000)}s ago, quiet period not over`);
   }
   const [moved, lastOldUse] = await Promise.all([
-    consumerTraffic(ctx.backend, ctx.meta.tokenId, state.promotedAt).then((entries) => entries.length > 0),
-    consumerTraffic(ctx.backend, state.retiringTokenId, state.promotedAt).then((entries) => entries.at(-1)?.at),
+    consumerTraffic(ctx.backend, current.tokenId, promotedAt).then((entries) => entries !== "unknown-token" && entries.length > 0),
+    consumerTraffic(ctx.backend, retiring.tokenId, promotedAt).then((entries) => (entries === "unknown-token" ? "unknown-token" : entries.at(-1)?.at)),
   ]);
-  const quietSince = lastOldUse && lastOldUse > state.promotedAt ? lastOldUse : state.promotedAt;
+  if (lastOldUse === "unknown-token") {
+    // The gateway no longer knows the old token (purged, restored from a backup): nothing is left to revoke.
+    return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
+  }
+  const quietSince = lastOldUse && lastOldUse > promotedAt ? lastOldUse : promotedAt;
   const quiet = now.getTime() - quietSince.getTime() >= ctx.settings.quietPeriodMs;
   if (!forced && !(moved && quiet)) {
-    const reason = !moved ? "no consumer traffic under the new token yet" : `old token used ${Math.round((now.getTime() - quietSince.getTime()) / 1000)}s ago`;
-    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: state.retiringTokenId, step: "drain" });
-    return { kind: "waiting", reason };
+    return recheck(!moved ? "no consumer traffic under the new token yet" : `old token used ${Math.round((now.getTime() - quietSince.getTime()) / 1000)}s ago`);
   }
-  // Never revoke what may be the only valid token: the current one must be live on the gateway. Even at the
-  // deadline the old token is kept while it is valid; once its own expiry has passed it goes (for a backend without
-  // native expiry, this revocation is the expiry).
-  const current = await ctx.backend.describe(ctx.meta.tokenId);
-  const expired = ctx.meta.retiringExpiresAt !== undefined && now.getTime() >= ctx.meta.retiringExpiresAt.getTime();
-  if (current?.status !== TokenStatus.Active && !expired) {
+  // Never revoke what may be the only valid token: the current one must be live on the gateway, and its record ours.
+  // Even at the deadline the old token is kept while the current one is not valid; once the old one's own expiry has
+  // passed it goes (for a backend without native expiry, this revocation is the expiry).
+  const live = await ctx.backend.describe(current.tokenId);
+  const expired = now.getTime() >= retiring.expiresAt.getTime();
+  if ((live?.status !== TokenStatus.Active || live.name !== current.gatewayName) && !expired) {
     throw new BadStateError(
-      ctx.secret.name,
-      `the current token ${ctx.meta.tokenId} is ${current ? current.status : "unknown to the gateway"}; the old token ${state.retiringTokenId} is kept`,
+      declaration.secretName,
+      `the current token ${current.tokenId} is ${live ? (live.name !== current.gatewayName ? `named ${live.name} on the gateway` : live.status) : "unknown to the gateway"}; the old token ${retiring.tokenId} is kept`,
       "run `openclaw-tokens rotate` (or pulumi up) to issue a valid token",
     );
   }
   const stillUsed = !moved || !quiet;
   if (stillUsed) {
     ctx.metrics.add(Metric.ConsumersStillOnOldToken);
-    ctx.log.error("drain: consumers still on the old token at its deadline; revoking it anyway", { token: name, tokenId: state.retiringTokenId, step: "drain", moved, quiet });
+    ctx.log.error("drain: consumers still on the old token at its deadline; revoking it anyway", { token: name, tokenId: retiring.tokenId, step: "drain", moved, quiet });
   }
-  await ctx.backend.revoke(state.retiringTokenId);
+  await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, forcedRevocation: stillUsed || undefined, lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined });
+  return { kind: "advanced" };
+}
+
+/** revoking: the decision is recorded; revoke the old token after checking the gateway's record is this rotation's. */
+async function revokeRetiring(ctx: StepContext): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  const retiring = state.retiring as LedgerToken;
+  await ctx.fence.check(); // a revocation cannot be undone: not after a take-over
+  const outcome = await revokeWitnessed(ctx.backend, retiring, declaration.secretName);
   await ctx.checkpoint(Boundary.OldRevoked);
-  await confirmRevoked(ctx, state.retiringTokenId);
+  if (outcome === "still-active") {
+    throw new BadStateError(declaration.secretName, `token ${retiring.tokenId} is still accepted after revocation`, "check the gateway; the next run revokes it again");
+  }
   await ctx.checkpoint(Boundary.RevocationConfirmed);
-  await ctx.store.setMetadata(ctx.secret.name, {
-    ...ctx.meta,
-    retiringTokenId: undefined,
-    retiringExpiresAt: undefined,
-    promotedAt: undefined,
-    lastRotatedAt: now,
-  }, ctx.secret);
-  ctx.log.info("revoke: old token revoked and confirmed; rotation complete", { token: name, tokenId: state.retiringTokenId, step: "revoke" });
+  const consumersMoved = !state.forcedRevocation;
+  await complete(ctx);
+  ctx.log.info("revoke: old token revoked and confirmed; rotation complete", { token: declaration.name, tokenId: retiring.tokenId, step: "revoke" });
+  return { kind: "completed", consumersMoved };
+}
+
+async function finishWithoutRevoking(ctx: StepContext, why: string): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  ctx.log.warn(`drain: ${why}`, { token: declaration.name, tokenId: ctx.fence.state.retiring?.tokenId, step: "drain" });
+  await complete(ctx);
+  return { kind: "completed", consumersMoved: true };
+}
+
+async function complete(ctx: StepContext): Promise<void> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  await ctx.fence.write(
+    idleState(state.current as LedgerToken, declaration, ctx.settings.expiryMarginMs, {
+      lastRotatedAt: ctx.now(),
+      abandonedMints: state.abandonedMints,
+      revokeNow: state.revokeNow,
+      lastError: undefined,
+      forcedRevocation: undefined,
+    }),
+  );
   await ctx.checkpoint(Boundary.Completed);
-  return { kind: "completed", consumersMoved: !stillUsed };
-}
-
-/** Requests under a token since `since` by anyone but this project's own tools. */
-async function consumerTraffic(backend: GatewayBackend, tokenId: string, since: Date) {
-  return (await backend.traffic(tokenId, since)).filter((entry) => !entry.userAgent.startsWith(OWN_USER_AGENT_PREFIX));
-}
-
-/** whoami with the old value must now be refused; where the value is gone, the gateway's metadata must agree. */
-async function confirmRevoked(ctx: StepContext, tokenId: string): Promise<void> {
-  const previous = await ctx.store.read(ctx.secret.name, Stage.Previous);
-  let accepted: boolean;
-  if (previous?.tokenId === tokenId) {
-    accepted = await ctx.backend.whoami(previous.token).then(
-      () => true,
-      (error) => (error instanceof InvalidTokenError || error instanceof TokenExpiredError ? false : Promise.reject(error)),
-    );
-  } else {
-    accepted = (await ctx.backend.describe(tokenId))?.status === TokenStatus.Active;
-  }
-  if (accepted) {
-    throw new BadStateError(ctx.secret.name, `token ${tokenId} is still accepted after revocation`, "check the gateway; the next run revokes it again");
-  }
-}
-
-async function readCurrent(ctx: StepContext): Promise<TokenRecord> {
-  const current = await ctx.store.read(ctx.secret.name, Stage.Current);
-  if (!current) throw new BadStateError(ctx.secret.name, "there is no AWSCURRENT version", "restore AWSCURRENT or run pulumi up");
-  if (current.tokenId !== ctx.meta.tokenId && !ctx.meta.rotation) {
-    throw new BadStateError(
-      ctx.secret.name,
-      `AWSCURRENT holds token ${current.tokenId} but the tags say ${ctx.meta.tokenId}`,
-      "the secret was edited by hand; restore the version the tags name, or run pulumi up",
-    );
-  }
-  return current;
-}
-
-function newIntent(tokenName: string, now: Date): RotationIntent {
-  return { id: randomUUID(), mintName: gatewayTokenName(tokenName, now, randomBytes(3).toString("hex")), startedAt: now };
 }
 
 /**
- * Undoes a rotation that has not been promoted: revokes whatever it minted, drops AWSPENDING, clears the intent.
- * Used when the staged token fails verification, and by the provider before it replaces a token itself.
+ * Revokes a token the ledger recorded, once the gateway's own record agrees it is that token (same name): a ledger
+ * entry can be wrong only through a bug, but a revocation is not undone, so the gateway is asked as a second witness.
+ * Returns "gone" when the gateway does not know it, "revoked" once it is refused, "still-active" if the revocation did
+ * not take.
  */
-export async function abortRotation(store: TokenStore, backend: GatewayBackend, secret: StoredSecret, meta: TokenMetadata): Promise<void> {
-  const intent = meta.rotation;
-  if (!intent || secret.stages.AWSCURRENT === intent.id) return;
-  await revokeAllNamed(backend, intent.mintName, undefined);
-  if (secret.stages.AWSPENDING) {
-    const pending = await store.read(secret.name, Stage.Pending).catch(() => undefined);
-    if (pending) await backend.revoke(pending.tokenId);
-    await store.removeStage(secret.name, Stage.Pending, secret.stages.AWSPENDING);
+export async function revokeWitnessed(backend: GatewayBackend, token: TokenRef, secretName: string): Promise<"gone" | "revoked" | "still-active"> {
+  const before = await backend.describe(token.tokenId);
+  if (!before) return "gone";
+  if (before.name !== token.gatewayName) {
+    throw new BadStateError(
+      secretName,
+      `the gateway's token ${token.tokenId} is named ${before.name}, not ${token.gatewayName} as recorded; it was not revoked`,
+      "the ledger and the gateway disagree: check the gateway's token list before revoking by hand",
+    );
   }
-  await store.setMetadata(secret.name, { ...meta, rotation: undefined }, secret);
+  if (before.status === TokenStatus.Active) await backend.revoke(token.tokenId);
+  else return "revoked";
+  const after = await backend.describe(token.tokenId);
+  return after?.status === TokenStatus.Active ? "still-active" : "revoked";
+}
+
+/**
+ * Ends a rotation that was not promoted: the ledger first (back to idle, the mint name kept for sweeping), so that a
+ * failure after this write leaves nothing that wedges; then the staged token and AWSPENDING, best effort.
+ */
+export async function abandonRotation(ctx: Pick<StepContext, "fence" | "backend" | "store" | "log" | "now">, pending: LedgerToken | undefined): Promise<void> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  await ctx.fence.write(abandonedState(state, ctx.now()));
+  try {
+    if (pending) await revokeWitnessed(ctx.backend, pending, declaration.secretName);
+    const secret = await ctx.store.describe(declaration.secretName);
+    if (secret?.stages.AWSPENDING && secret.stages.AWSPENDING !== secret.stages.AWSCURRENT) {
+      await ctx.store.removeStage(declaration.secretName, Stage.Pending, secret.stages.AWSPENDING);
+    }
+  } catch (error) {
+    // The mint name stays in the ledger's sweep list: the next run revokes whatever this left.
+    ctx.log.warn(`abort: clean-up left for the next run (${error instanceof Error ? error.message : String(error)})`, { token: declaration.name, step: "abort" });
+  }
+}
+
+/** The state after abandoning the rotation under way: idle (or still draining), its mint name kept for sweeping. */
+export function abandonedState(state: RotationState, now: Date): RotationState {
+  const abandoned = state.rotation ? [{ mintName: state.rotation.mintName, at: now }] : [];
+  return {
+    ...state,
+    phase: state.retiring ? LedgerPhase.Draining : LedgerPhase.Idle,
+    pending: undefined,
+    rotation: undefined,
+    abandonedMints: [...state.abandonedMints, ...abandoned],
+    revokeNow: state.pending ? [...state.revokeNow, { tokenId: state.pending.tokenId, gatewayName: state.pending.gatewayName }] : state.revokeNow,
+    nextCheckAt: now,
+  };
+}
+
+/**
+ * Revokes what the ledger lists for revocation (abandoned mints, tokens the leak response could not finish with).
+ * Mint names are kept until well past any mint still in flight when they were abandoned.
+ */
+export async function sweep(ctx: Pick<StepContext, "fence" | "backend" | "log" | "now" | "settings">): Promise<void> {
+  const state = ctx.fence.state;
+  if (!state.abandonedMints.length && !state.revokeNow.length) return;
+  const { declaration } = ctx.fence.entry;
+  for (const token of state.revokeNow) await revokeWitnessed(ctx.backend, token, declaration.secretName);
+  for (const mint of state.abandonedMints) await revokeAllNamed(ctx.backend, mint.mintName, undefined);
+  const keepUntil = (at: Date) => at.getTime() + ctx.settings.leaseTtlMs + MAX_CLOCK_SKEW_MS;
+  const abandonedMints = state.abandonedMints.filter((m) => ctx.now().getTime() < keepUntil(m.at));
+  const next = abandonedMints.length ? Math.min(...abandonedMints.map((m) => keepUntil(m.at))) : undefined;
+  await ctx.fence.write({
+    ...state,
+    revokeNow: [],
+    abandonedMints,
+    nextCheckAt: next !== undefined && next < state.nextCheckAt.getTime() ? new Date(next) : state.nextCheckAt,
+  });
+  ctx.log.info("sweep: abandoned mints and listed tokens revoked", { token: declaration.name, step: "sweep" });
+}
+
+/** Requests under a token since `since` by consumers: this project's own calls and refused requests do not count. */
+async function consumerTraffic(backend: GatewayBackend, tokenId: string, since: Date) {
+  try {
+    return (await backend.traffic(tokenId, since)).filter((entry) => !entry.userAgent.startsWith(OWN_USER_AGENT_PREFIX) && entry.status !== 401);
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 404) return "unknown-token" as const;
+    throw error;
+  }
+}
+
+export function newIntent(tokenName: string, now: Date, origin: string, id: string = randomUUID()): RotationIntent {
+  return { id, mintName: gatewayTokenName(tokenName, now, randomBytes(3).toString("hex")), versionId: randomUUID(), startedAt: now, origin };
+}
+
+/** The record consumers read, from the declaration and the gateway's answer (never from an earlier record). */
+export function recordFor(declaration: Declaration, issued: IssuedToken, now: Date): TokenRecord {
+  return {
+    token: issued.value,
+    tokenId: issued.metadata.id,
+    gatewayTokenName: issued.metadata.name,
+    name: declaration.name,
+    environment: declaration.environment,
+    gatewayUrl: declaration.gatewayUrl,
+    backend: declaration.backend,
+    scopes: [...issued.metadata.scopes],
+    issuedAt: now,
+    expiresAt: issued.metadata.expiresAt ?? new Date(now.getTime() + declaration.ttlSeconds * 1000),
+  };
+}
+
+export function ledgerToken(record: TokenRecord, versionId: string): LedgerToken {
+  return {
+    tokenId: record.tokenId,
+    gatewayName: record.gatewayTokenName,
+    issuedAt: record.issuedAt,
+    expiresAt: record.expiresAt,
+    versionId,
+    valueSha256: fingerprint(record.token),
+  };
+}
+
+/** Secrets Manager's answer when RemoveFromVersionId does not hold the label: the compare-and-swap failed. */
+function isStageMismatch(error: unknown): boolean {
+  return (error as { code?: string }).code === "store_InvalidParameterException";
+}
+
+function sameScopes(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join(" ") === [...b].sort().join(" ");
 }

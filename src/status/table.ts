@@ -8,7 +8,7 @@ import { LastTraffic, StatusPhase, TokenStatusRow } from "./token-status";
 const COLUMNS = ["NAME", "PHASE", "TOKEN ID", "SCOPES", "AGE", "TTL USED", "NEXT ROTATION", "LAST TRAFFIC", "RETIRING"] as const;
 
 /** Phases in which a rotation is running right now: the due time of the token being replaced means nothing then. */
-const UNDER_WAY: ReadonlySet<StatusPhase> = new Set([StatusPhase.Minting, StatusPhase.Staged, StatusPhase.Promoting]);
+const UNDER_WAY: ReadonlySet<StatusPhase> = new Set([StatusPhase.Creating, StatusPhase.Minting, StatusPhase.Staged]);
 
 /** Placeholder for a value that does not apply; "?" stands for one that could not be found out. */
 const NONE = "-";

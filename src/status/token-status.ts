@@ -1,30 +1,29 @@
 /**
  * One environment's managed tokens at a glance: where each one's rotation stands, how old it is, when it falls
- * due, and whether consumers use it. Reads tags for everything but the scopes (one AWSCURRENT read per token) and
- * asks the gateway about each live token; never prints, exits or logs, so that any front end can render it.
+ * due, and whether consumers use it. Everything but the traffic comes from the ledger (never from a secret's tags or
+ * value, which others can write); the gateway, when given, is asked whether each live token is live and used.
+ * Never prints, exits or logs, so that any front end can render it.
  *
  * "Last traffic" is the last request by a consumer: this project's own calls (the rotator's whoami of a new token,
- * `verify`) are left out, as the rotator leaves them out when it decides whether consumers have moved. The gateway's
- * lastUsedAt counts them, so right after a rotation it would show traffic that no consumer made.
+ * `verify`) are left out, as the rotator leaves them out when it decides whether consumers have moved.
  */
 import { Clock } from "../domain/clock";
 import { redactTokens } from "../domain/redact";
 import { GatewayBackend, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
+import { dueAt, Ledger, LedgerEntry, LedgerPhase } from "../ledger/ledger";
 import { DEFAULT_SETTINGS } from "../rotation/settings";
-import { deriveState, dueAt, isDue, Phase, RotationState } from "../rotation/state";
-import { secretNamespace, Tag, TokenMetadata } from "../store/metadata";
-import { Stage, StoredSecret, TokenStore } from "../store/token-store";
 
 /** A token's phase as the status shows it: the rotation phases, with "idle" split into "idle" and "due". */
 export const StatusPhase = {
-  Idle: Phase.Idle,
+  Creating: LedgerPhase.Creating,
+  Idle: LedgerPhase.Idle,
   /** Idle and past its due time: the next scheduled run starts a rotation. */
   Due: "due",
-  Minting: Phase.Minting,
-  Staged: Phase.Staged,
-  Promoting: Phase.Promoting,
-  Draining: Phase.Draining,
-  /** Tags or value this project did not write: the rotator reports it and leaves it alone. */
+  Minting: LedgerPhase.Minting,
+  Staged: LedgerPhase.Staged,
+  Draining: LedgerPhase.Draining,
+  Revoking: LedgerPhase.Revoking,
+  /** Another environment's gateway, or a token the gateway refuses: the rotator reports it. */
   BadState: "bad-state",
 } as const;
 export type StatusPhase = (typeof StatusPhase)[keyof typeof StatusPhase];
@@ -38,12 +37,12 @@ export type LastTraffic =
 
 /** One managed token. Identifies tokens by name and ID only: no value is ever part of a row. */
 export interface TokenStatusRow {
-  /** The declared token name (openclaw:token-name), or the secret's name inside the namespace if the tag is missing. */
+  /** The declared token name. */
   readonly name: string;
   readonly secretName: string;
-  /** The current token's ID on the gateway; undefined when the tags do not say. */
+  /** The current token's ID on the gateway; undefined while the token is being created. */
   readonly tokenId: string | undefined;
-  /** From the AWSCURRENT record; undefined when it could not be read. */
+  /** The declared scopes (every mint gets exactly these). */
   readonly scopes: readonly string[] | undefined;
   readonly phase: StatusPhase;
   readonly issuedAt: Date | undefined;
@@ -68,109 +67,73 @@ export interface TokenStatusRow {
 }
 
 export interface TokenStatusDependencies {
-  readonly store: TokenStore;
-  /** The environment's gateway; a secret naming another gateway is reported as bad-state, and that gateway is not called. */
-  readonly backend: GatewayBackend;
+  readonly ledger: Ledger;
+  /** The environment's gateway, for liveness and traffic; without it the rows say what the ledger says. */
+  readonly backend?: GatewayBackend;
   readonly clock: Clock;
 }
 
 export interface TokenStatusOptions {
   /** A token is due this long before expiry even if its rotation fraction says later. @default 1 hour (the rotator's) */
   readonly expiryMarginMs?: number;
-  /** The environment's managed secrets, if the caller has listed them already. @default store.list() */
-  readonly secrets?: readonly StoredSecret[];
+  /** The environment's ledger entries, if the caller has listed them already. @default ledger.list() */
+  readonly entries?: readonly LedgerEntry[];
 }
 
-/** One row per managed token of the store's environment, sorted by name. A failing token never fails the table. */
+/** One row per managed token of the ledger, sorted by name. A failing token never fails the table. */
 export async function computeTokenStatus(deps: TokenStatusDependencies, options: TokenStatusOptions = {}): Promise<TokenStatusRow[]> {
-  const secrets = options.secrets ?? (await listAll(deps.store));
+  const entries = options.entries ?? (await listAll(deps.ledger));
   const now = deps.clock.now();
   const margin = options.expiryMarginMs ?? DEFAULT_SETTINGS.expiryMarginMs;
-  const rows = await Promise.all(
-    secrets.filter((s) => !s.deletedAt).map((secret) => rowOf(deps, secret, now, margin)),
-  );
+  const rows = await Promise.all(entries.map((entry) => rowOf(deps, entry, now, margin)));
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function listAll(store: TokenStore): Promise<StoredSecret[]> {
-  const secrets: StoredSecret[] = [];
-  for await (const secret of store.list()) secrets.push(secret);
-  return secrets;
+async function listAll(ledger: Ledger): Promise<LedgerEntry[]> {
+  const entries: LedgerEntry[] = [];
+  for await (const entry of ledger.list()) entries.push(entry);
+  return entries;
 }
 
-async function rowOf(deps: TokenStatusDependencies, secret: StoredSecret, now: Date, marginMs: number): Promise<TokenStatusRow> {
-  const name = secret.tags[Tag.TokenName] || secret.name.slice(secretNamespace(deps.store.environment).length);
-  const meta = secret.metadata;
-  if ("problems" in meta) {
-    return {
-      ...EMPTY,
-      name,
-      secretName: secret.name,
-      tokenId: secret.tags[Tag.TokenId] || undefined,
-      phase: StatusPhase.BadState,
-      problems: [`bad tags: ${meta.problems.join("; ")}; restore them or run pulumi up (do not edit managed secrets by hand)`],
-    };
-  }
-
-  const state = deriveState(secret, meta);
-  const ownGateway = sameUrl(meta.gatewayUrl, deps.backend.url) && meta.backend === deps.backend.kind;
-  const [current, gateway] = await Promise.all([
-    readScopes(deps.store, secret, meta, state.phase),
-    // Another gateway's token IDs mean nothing to this one: it is not asked.
-    ownGateway ? gatewayView(deps.backend, meta, state) : Promise.resolve<GatewayView>({ traffic: UNKNOWN, retiringTraffic: undefined }),
-  ]);
-  // What the rotator would refuse to act on makes the row bad-state; what the gateway says about the token does not.
+async function rowOf(deps: TokenStatusDependencies, entry: LedgerEntry, now: Date, marginMs: number): Promise<TokenStatusRow> {
+  const { declaration: d, state } = entry;
+  const current = state.current;
+  const backend = deps.backend;
+  const ownGateway = !backend || (sameUrl(d.gatewayUrl, backend.url) && d.backend === backend.kind);
+  const gateway: GatewayView =
+    backend && ownGateway && current
+      ? await gatewayView(backend, current.tokenId, current.issuedAt, state.phase === LedgerPhase.Draining ? state.retiring?.tokenId : undefined, state.promotedAt)
+      : { traffic: UNKNOWN, retiringTraffic: undefined };
   const stateProblems = [
-    ...(ownGateway ? [] : [`belongs to ${meta.gatewayUrl} (${meta.backend}), not this environment's gateway ${deps.backend.url} (${deps.backend.kind})`]),
-    ...(current.problem ? [current.problem] : []),
+    ...(ownGateway ? [] : [`belongs to ${d.gatewayUrl} (${d.backend}), not this environment's gateway ${backend?.url} (${backend?.kind})`]),
+    ...(state.lastError ? [`last run: ${state.lastError}`] : []),
   ];
-  const phase: StatusPhase = stateProblems.length
+  const due = current ? dueAt(current, d, marginMs) : undefined;
+  const phase: StatusPhase = !ownGateway
     ? StatusPhase.BadState
-    : state.phase === Phase.Idle && isDue(meta, now, marginMs)
+    : state.phase === LedgerPhase.Idle && due && now >= due
       ? StatusPhase.Due
       : state.phase;
-
-  const ageMs = now.getTime() - meta.issuedAt.getTime();
+  const ageMs = current ? now.getTime() - current.issuedAt.getTime() : undefined;
   return {
-    name,
-    secretName: secret.name,
-    tokenId: meta.tokenId,
-    scopes: current.scopes,
+    name: d.name,
+    secretName: d.secretName,
+    tokenId: current?.tokenId,
+    scopes: d.scopes,
     phase,
-    issuedAt: meta.issuedAt,
-    expiresAt: meta.expiresAt,
-    ageSeconds: Math.max(0, Math.round(ageMs / 1000)),
-    ttlSeconds: meta.ttlSeconds,
-    ttlUsedPercent: Math.max(0, Math.round((ageMs / (meta.ttlSeconds * 1000)) * 1000) / 10),
-    nextRotationAt: dueAt(meta, marginMs),
+    issuedAt: current?.issuedAt,
+    expiresAt: current?.expiresAt,
+    ageSeconds: ageMs === undefined ? undefined : Math.max(0, Math.round(ageMs / 1000)),
+    ttlSeconds: d.ttlSeconds,
+    ttlUsedPercent: ageMs === undefined ? undefined : Math.max(0, Math.round((ageMs / (d.ttlSeconds * 1000)) * 1000) / 10),
+    nextRotationAt: due,
     lastTraffic: gateway.traffic,
-    retiringTokenId: state.phase === Phase.Draining ? state.retiringTokenId : undefined,
+    retiringTokenId: state.retiring?.tokenId,
     retiringLastTraffic: gateway.retiringTraffic,
     problems: [...stateProblems, ...(gateway.problem ? [gateway.problem] : [])],
     warnings: gateway.warning ? [gateway.warning] : [],
   };
 }
-
-interface CurrentView {
-  readonly scopes?: readonly string[];
-  readonly problem?: string;
-}
-
-/** The AWSCURRENT record's scopes; a missing or foreign record, or one the tags contradict, is a problem. */
-async function readScopes(store: TokenStore, secret: StoredSecret, meta: TokenMetadata, phase: Phase): Promise<CurrentView> {
-  try {
-    const current = await store.read(secret.name, Stage.Current);
-    if (!current) return { problem: "there is no AWSCURRENT version; restore it or run pulumi up" };
-    // While a rotation is being promoted, AWSCURRENT runs ahead of the tags; otherwise they must agree.
-    if (current.tokenId !== meta.tokenId && phase !== Phase.Promoting) {
-      return { scopes: current.scopes, problem: `AWSCURRENT holds token ${current.tokenId} but the tags say ${meta.tokenId}` };
-    }
-    return { scopes: current.scopes };
-  } catch (error) {
-    return { problem: describe(error) };
-  }
-}
-
 interface GatewayView {
   readonly traffic: LastTraffic;
   readonly retiringTraffic: LastTraffic | undefined;
@@ -184,27 +147,26 @@ const UNKNOWN: LastTraffic = { kind: "unknown" };
  * What the gateway says about the current token (is it live?) and when consumers last used it, and the retiring
  * token's use since promotion. A gateway that does not answer costs a warning, not the row.
  */
-async function gatewayView(backend: GatewayBackend, meta: TokenMetadata, state: RotationState): Promise<GatewayView> {
-  const draining = state.phase === Phase.Draining ? state : undefined;
+async function gatewayView(backend: GatewayBackend, tokenId: string, issuedAt: Date, retiringTokenId: string | undefined, promotedAt: Date | undefined): Promise<GatewayView> {
   try {
     const [token, traffic, retiringTraffic] = await Promise.all([
-      backend.describe(meta.tokenId),
-      lastConsumerUse(backend, meta.tokenId, meta.issuedAt),
-      draining ? lastConsumerUse(backend, draining.retiringTokenId, draining.promotedAt) : undefined,
+      backend.describe(tokenId),
+      lastConsumerUse(backend, tokenId, issuedAt),
+      retiringTokenId ? lastConsumerUse(backend, retiringTokenId, promotedAt ?? issuedAt) : undefined,
     ]);
     if (!token) {
-      return { traffic, retiringTraffic, problem: `token ${meta.tokenId} is unknown to the gateway; issue a new one with \`openclaw-tokens rotate\`` };
+      return { traffic, retiringTraffic, problem: `token ${tokenId} is unknown to the gateway; issue a new one with \`openclaw-tokens rotate\`` };
     }
     if (token.status !== TokenStatus.Active) {
       return {
         traffic,
         retiringTraffic,
-        problem: `token ${meta.tokenId} is ${token.status} on the gateway; consumers are refused until a new one is issued (\`openclaw-tokens rotate\`)`,
+        problem: `token ${tokenId} is ${token.status} on the gateway; consumers are refused until a new one is issued (\`openclaw-tokens rotate\`)`,
       };
     }
     return { traffic, retiringTraffic };
   } catch (error) {
-    return { traffic: UNKNOWN, retiringTraffic: draining ? UNKNOWN : undefined, warning: `last traffic unknown: ${describe(error)}` };
+    return { traffic: UNKNOWN, retiringTraffic: retiringTokenId ? UNKNOWN : undefined, warning: `last traffic unknown: ${describe(error)}` };
   }
 }
 
@@ -224,16 +186,3 @@ function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
-const EMPTY = {
-  scopes: undefined,
-  issuedAt: undefined,
-  expiresAt: undefined,
-  ageSeconds: undefined,
-  ttlSeconds: undefined,
-  ttlUsedPercent: undefined,
-  nextRotationAt: undefined,
-  lastTraffic: { kind: "unknown" },
-  retiringTokenId: undefined,
-  retiringLastTraffic: undefined,
-  warnings: [],
-} as const satisfies Partial<TokenStatusRow>;

@@ -2,7 +2,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig, Tag as AwsTag } 
 import { Environment } from "../domain/environments";
 import { EnvironmentMismatchError, TokenOpsError } from "../domain/errors";
 import { redactTokens } from "../domain/redact";
-import { metadataToTags, secretNamespace, Tag, tagsToMetadata, TokenMetadata } from "./metadata";
+import { identityTags, secretNamespace } from "./metadata";
 import { parseRecord, serialiseRecord, TokenRecord } from "./record";
 import { DeleteOptions, Stage, StoredSecret, TokenStore } from "./token-store";
 
@@ -21,7 +21,7 @@ export class StoreError extends TokenOpsError {
 
 const HINTS: Record<string, string> = {
   AccessDeniedException: "the caller's IAM policy does not cover this secret; each environment may only touch its own openclaw/<env>/ secrets",
-  ResourceExistsException: "a secret of that name already exists; import it or choose another secretName",
+  ResourceExistsException: "a secret (or a version) of that name already exists: a version ID is never reused with other content",
   InvalidRequestException: "if the secret is scheduled for deletion, restore it (aws secretsmanager restore-secret) or choose another secretName",
 };
 
@@ -46,13 +46,29 @@ export class SecretsManagerTokenStore implements TokenStore {
     this.client = options.client ?? new this.sdk.SecretsManagerClient(options.clientConfig ?? {});
   }
 
+  async resolveName(secretId: string): Promise<string> {
+    if (!secretId.startsWith("arn:")) {
+      this.assertInNamespace(secretId);
+      return secretId;
+    }
+    let name: string | undefined;
+    try {
+      name = (await this.client.send(new this.sdk.DescribeSecretCommand({ SecretId: secretId }))).Name;
+    } catch (error) {
+      throw wrap("DescribeSecret", secretId, error);
+    }
+    if (!name) throw new StoreError("DescribeSecret", secretId, new Error("the answer names no secret"));
+    this.assertInNamespace(name);
+    return name;
+  }
+
   async describe(name: string): Promise<StoredSecret | undefined> {
     this.assertInNamespace(name);
     try {
       const out = await this.client.send(new this.sdk.DescribeSecretCommand({ SecretId: name }));
-      const secret = toStoredSecret(out);
-      this.assertSameEnvironment(secret);
-      return secret;
+      // Tags are not checked here: anyone allowed to tag could forge them, and a refusal on a forged tag would wedge the
+      // token. The namespace (by name) and the ledger decide.
+      return toStoredSecret(out);
     } catch (error) {
       if (isAws(error, "ResourceNotFoundException")) return undefined;
       throw wrap("DescribeSecret", name, error);
@@ -78,16 +94,17 @@ export class SecretsManagerTokenStore implements TokenStore {
     }
   }
 
-  async create(name: string, record: TokenRecord, metadata: TokenMetadata): Promise<StoredSecret> {
+  async create(name: string, versionId: string, record: TokenRecord): Promise<StoredSecret> {
     this.assertInNamespace(name);
     this.assertRecordEnvironment(name, record);
     try {
       await this.client.send(
         new this.sdk.CreateSecretCommand({
           Name: name,
+          ClientRequestToken: versionId,
           SecretString: serialiseRecord(record),
-          Description: describeToken(metadata),
-          Tags: toAwsTags(metadataToTags(metadata)),
+          Description: describeToken(record),
+          Tags: toAwsTags(identityTags(record.environment, record.name)),
         }),
       );
     } catch (error) {
@@ -155,51 +172,6 @@ export class SecretsManagerTokenStore implements TokenStore {
     }
   }
 
-  async setMetadata(name: string, metadata: TokenMetadata, known?: StoredSecret): Promise<void> {
-    this.assertInNamespace(name);
-    const tags = metadataToTags(metadata);
-    const current = known ?? (await this.describe(name));
-    if (!current) throw new StoreError("TagResource", name, new Error("no such secret"));
-    const stale = Object.keys(current.tags).filter((key) => key.startsWith("openclaw:") && !(key in tags));
-    // The description names the token and its environment, which never change for a secret: it is written once,
-    // by create, and a metadata update costs one or two tag calls.
-    try {
-      await this.client.send(new this.sdk.TagResourceCommand({ SecretId: name, Tags: toAwsTags(tags) }));
-      if (stale.length) await this.client.send(new this.sdk.UntagResourceCommand({ SecretId: name, TagKeys: stale }));
-    } catch (error) {
-      throw wrap("TagResource", name, error);
-    }
-  }
-
-  async *list(): AsyncIterable<StoredSecret> {
-    let nextToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new this.sdk.ListSecretsCommand({
-            MaxResults: 100,
-            NextToken: nextToken,
-            Filters: [
-              { Key: "name", Values: [secretNamespace(this.environment)] },
-              { Key: "tag-key", Values: [Tag.ManagedBy] },
-            ],
-          }),
-        );
-      } catch (error) {
-        throw wrap("ListSecrets", secretNamespace(this.environment), error);
-      }
-      for (const entry of page.SecretList ?? []) {
-        const secret = toStoredSecret(entry);
-        // The filters are a prefix match; the tag check keeps another environment's secret out regardless.
-        if (secret.name.startsWith(secretNamespace(this.environment)) && secret.tags[Tag.Environment] === this.environment) {
-          yield secret;
-        }
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
-  }
-
   async delete(name: string, options: DeleteOptions): Promise<void> {
     this.assertInNamespace(name);
     const immediate = options.recoveryWindowDays === 0;
@@ -222,16 +194,6 @@ export class SecretsManagerTokenStore implements TokenStore {
       throw new EnvironmentMismatchError(
         `secret ${name} is outside the ${this.environment} namespace ${namespace}`,
         `${this.environment} tokens live under ${namespace}; use a secret name that starts with it`,
-      );
-    }
-  }
-
-  private assertSameEnvironment(secret: StoredSecret): void {
-    const env = secret.tags[Tag.Environment];
-    if (env !== undefined && env !== this.environment) {
-      throw new EnvironmentMismatchError(
-        `secret ${secret.name} is tagged for the ${env} environment`,
-        `only the ${env} stack and rotator may manage it`,
       );
     }
   }
@@ -267,7 +229,6 @@ function toStoredSecret(out: SecretDescription): StoredSecret {
     name: out.Name ?? "",
     arn: out.ARN ?? "",
     tags,
-    metadata: tagsToMetadata(tags),
     stages,
     deletedAt: out.DeletedDate,
   };
@@ -277,8 +238,8 @@ function toAwsTags(tags: Record<string, string>): AwsTag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
-function describeToken(meta: TokenMetadata): string {
-  return `OpenClaw gateway token "${meta.tokenName}" (${meta.environment}), managed by openclaw-token-ops. Read the "token" field of AWSCURRENT.`;
+function describeToken(record: TokenRecord): string {
+  return `OpenClaw gateway token "${record.name}" (${record.environment}), managed by openclaw-token-ops. Read the "token" field of AWSCURRENT.`;
 }
 
 function isAws(error: unknown, name: string): boolean {

@@ -1,6 +1,5 @@
 import { Environment } from "../domain/environments";
 import { TokenRecord } from "./record";
-import { TokenMetadata } from "./metadata";
 
 /** Secrets Manager's version stages, which any Secrets Manager client or caching library understands. */
 export const Stage = {
@@ -14,9 +13,8 @@ export type Stage = (typeof Stage)[keyof typeof Stage];
 export interface StoredSecret {
   readonly name: string;
   readonly arn: string;
+  /** For people and IAM conditions only: nothing is decided from tags (docs/threat-model.md). */
   readonly tags: Readonly<Record<string, string>>;
-  /** Parsed tags, or what is wrong with them (a secret edited by hand is reported, not guessed at). */
-  readonly metadata: TokenMetadata | { readonly problems: readonly string[] };
   /** Which version holds each stage. */
   readonly stages: Readonly<Partial<Record<Stage, string>>>;
   /** Set when the secret is scheduled for deletion. */
@@ -35,14 +33,23 @@ export interface DeleteOptions {
 export interface TokenStore {
   readonly environment: Environment;
 
+  /**
+   * The secret's name for a name or an ARN (Secrets Manager's rotation events name the secret by ARN), checked to be in
+   * this store's namespace.
+   */
+  resolveName(secretId: string): Promise<string>;
+
   /** The secret's description, or undefined if there is no such secret. */
   describe(name: string): Promise<StoredSecret | undefined>;
 
   /** The record in one version (by stage or version ID), or undefined if no version has it. */
   read(name: string, version: Stage | { versionId: string }): Promise<TokenRecord | undefined>;
 
-  /** Creates the secret with `record` as AWSCURRENT. Fails if a secret of that name exists. */
-  create(name: string, record: TokenRecord, metadata: TokenMetadata): Promise<StoredSecret>;
+  /**
+   * Creates the secret with `record` as AWSCURRENT in version `versionId`, tagged with the token's identity. Fails if a
+   * secret of that name exists.
+   */
+  create(name: string, versionId: string, record: TokenRecord): Promise<StoredSecret>;
 
   /** Cancels a scheduled deletion. */
   restore(name: string): Promise<void>;
@@ -58,15 +65,6 @@ export interface TokenStore {
 
   /** Removes `stage` from a version. */
   removeStage(name: string, stage: Stage, fromVersionId: string): Promise<void>;
-
-  /**
-   * Replaces the secret's metadata tags (tags of ours no longer in `metadata` are removed). `known` is the secret as
-   * the caller last described it, under its lease: given, the store need not describe it again.
-   */
-  setMetadata(name: string, metadata: TokenMetadata, known?: StoredSecret): Promise<void>;
-
-  /** Every managed secret of this environment, from metadata alone (no value is read). */
-  list(): AsyncIterable<StoredSecret>;
 
   delete(name: string, options: DeleteOptions): Promise<void>;
 }

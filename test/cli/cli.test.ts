@@ -1,6 +1,7 @@
 /** The operator CLI as shipped (node dist/cli.js), against moto and the reference gateway. */
 import { SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
-import { Tag } from "../../src/store/metadata";
+import { createServer } from "node:http";
+import { AddressInfo } from "node:net";
 import { RotationHarness } from "../support/rotation-harness";
 import { CliRun, runCli, TOKEN_VALUE } from "./run-cli";
 
@@ -51,7 +52,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] }, { name: "dashboard", scopes: ["read:agents"], ttl: "90d" });
       expect(await h.consume(await h.current("dashboard"))).not.toBe(401);
 
-      const run = await cli(["status"]);
+      const run = await cli(["status", "--live"]);
 
       expect(run).toMatchObject({ code: 0, stderr: "" });
       const [header, ...lines] = run.stdout.trimEnd().split("\n");
@@ -71,7 +72,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
     it("prints the rows as JSON with --json", async () => {
       await declare({ name: "ci-runner", scopes: ["run:jobs", "read:jobs"] });
 
-      const run = await cli(["status", "--json"]);
+      const run = await cli(["status", "--json", "--live"]);
 
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual([
@@ -97,48 +98,45 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       ]);
     });
 
-    it("reports a secret with broken tags as bad-state, and still shows the others", async () => {
+    it("refuses to guess when the environment's tokens declare different gateways", async () => {
       await declare({ name: "ci-runner" }, { name: "dashboard" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.TtlSeconds, Value: "soon" }] }));
-      client.destroy();
+      const entry = await h.entry("dashboard");
+      await h.ledger.writeAll(entry, { ...entry.declaration, gatewayUrl: "http://127.0.0.1:9" }, entry.state, undefined);
 
-      const run = await cli(["status"]);
-
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^ci-runner\s+idle\s/m);
-      expect(run.stdout).toMatch(/^dashboard\s+bad-state\s/m);
-      expect(run.stdout).toMatch(/^dashboard: problem: bad tags: tag openclaw:ttl-seconds is not a positive number; restore them or run pulumi up/m);
-    });
-
-    it("refuses to guess when the environment's tokens name different gateways", async () => {
-      await declare({ name: "ci-runner" }, { name: "dashboard" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("dashboard"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://127.0.0.1:9" }] }));
-      client.destroy();
-
-      const run = await cli(["status"]);
+      const run = await cli(["status", "--live"]);
 
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/name different gateway URLs: .*\(ci-runner\); http:\/\/127\.0\.0\.1:9 \(dashboard\)\. Fix: pass --gateway-url/);
-      const chosen = await cli(["status", "--gateway-url", h.gateway.url]);
-      expect(chosen.code).toBe(0);
+      expect(run.stderr).toMatch(/declare different gateway URLs: .*\(ci-runner\); http:\/\/127\.0\.0\.1:9 \(dashboard\)\. Fix: pass --gateway-url/);
+      const chosen = await cli(["status", "--live", "--gateway-url", h.gateway.url]);
+      expect(chosen.code).toBe(3);
       expect(chosen.stdout).toMatch(/^dashboard\s+bad-state\s/m);
       expect(chosen.stdout).toMatch(/^dashboard: problem: belongs to http:\/\/127\.0\.0\.1:9/m);
     });
 
-    it("never sends the admin token to a gateway URL from tags that a declared gateway could not have", async () => {
+    // Threat model, case 1: the admin token went wherever a secret's tag pointed.
+    it("never sends the admin token to a URL from a secret's tags: the gateway comes from the ledger's declarations", async () => {
       await declare({ name: "ci-runner" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("ci-runner"), Tags: [{ Key: Tag.GatewayUrl, Value: "http://gateway.attacker.example" }] }));
-      client.destroy();
+      const received: string[] = [];
+      const attacker = createServer((req, res) => {
+        received.push(`${req.method} ${req.url} ${req.headers.authorization ? "with credentials" : ""}`);
+        res.end("{}");
+      });
+      await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+      try {
+        const url = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+        const client = new SecretsManagerClient({});
+        await client.send(new TagResourceCommand({ SecretId: h.secretName("ci-runner"), Tags: [{ Key: "openclaw:gateway-url", Value: url }, { Key: "openclaw:backend", Value: "documented-api" }] }));
+        client.destroy();
 
-      const run = await cli(["status"]);
+        for (const args of [["status", "--live"], ["verify", "ci-runner"], ["rotate", "ci-runner"]]) {
+          const run = await cli(args);
+          expect(run.code).toBe(0);
+        }
 
-      expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(
-        /the dev gateway URL named by the managed tokens' tags is refused: plain http is only allowed on loopback; use https:\/\/gateway\.attacker\.example\. Fix: pass --gateway-url/,
-      );
+        expect(received).toEqual([]);
+      } finally {
+        attacker.close();
+      }
     });
 
     it("says so when the environment has no managed tokens", async () => {
@@ -169,11 +167,11 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(await h.accepted(old)).toBe(true);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
 
-      const status = await cli(["status", "--json"]);
+      const status = await cli(["status", "--json", "--live"]);
       const rows = JSON.parse(status.stdout) as Array<Record<string, unknown>>;
       expect(rows.find((r) => r.name === "ci-runner")).toMatchObject({ phase: "draining", tokenId: newId, retiringTokenId: oldId, scopes: ["read:jobs", "run:jobs"] });
       expect(rows.find((r) => r.name === "dashboard")).toMatchObject({ phase: "idle", retiringTokenId: null });
-      const table = await cli(["status"]);
+      const table = await cli(["status", "--live"]);
       expect(table.stdout).toMatch(new RegExp(`^ci-runner\\s+draining\\s+${newId}\\s.*\\snever\\s+${oldId} \\(unused since rotation\\)$`, "m"));
     });
 
@@ -215,15 +213,14 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(logs[0]).toMatchObject({ level: "info", message: "start: rotation intent recorded", token: "ci-runner", step: "start" });
     });
 
-    it("fails with the option to fix when the lease table is not there", async () => {
+    it("fails with the option to fix when the ledger table is not there", async () => {
       await declare({ name: "ci-runner" });
       const before = await idOf("ci-runner");
 
-      const run = await cli(["rotate", "ci-runner", "--environment", "dev"], { bare: true });
+      const run = await cli(["rotate", "ci-runner", "--environment", "dev", "--ledger-table", "wrong-ledger-dev"], { bare: true });
 
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/^error rotation failed: could not take the lease .* in table openclaw-rotator-dev-leases: ResourceNotFoundException.*\. Fix: pass --lease-table \(or OPENCLAW_LEASE_TABLE\)/m);
-      expect(run.stderr).toMatch(/^error: ci-runner: the rotation did not complete \(see the error above\)/m);
+      expect(run.stderr).toMatch(/^error: ledger Query on table wrong-ledger-dev failed: ResourceNotFoundException.*\. Fix: pass --ledger-table \(or OPENCLAW_LEDGER_TABLE\)/m);
       expect(await idOf("ci-runner")).toBe(before);
     });
 
@@ -251,7 +248,18 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(run.stdout).toContain(`Revoked:   ${leakedId} (the gateway refuses it from now on)`);
       expect(run.stdout).toContain(`New token: ${newId} (AWSCURRENT of openclaw/dev/ci-runner)`);
       expect(run.stdout).toMatch(/consumers are refused until they read the new value/);
-      expect(run.stderr).toMatch(/^warn  emergency: leaked token revoked and confirmed refused/m);
+      expect(run.stderr).toMatch(/^warn  emergency: leaked tokens revoked and confirmed refused/m);
+      // It ends with the guide's leak checklist: what it did, and what remains.
+      const checklist = run.stdout.slice(run.stdout.indexOf("Leak checklist"));
+      expect(checklist.split("\n").slice(1, 8)).toEqual([
+        expect.stringMatching(new RegExp(`^  \\[done\\] 1\\. Revoke immediately: ${leakedId} revoked at \\d{4}-\\S+Z, \\d+\\.\\d\\ds in all$`)),
+        "  [done] 2. Confirm revocation: whoami with the revoked token answers 401",
+        `  [todo] 3. Audit recent activity: check the request log for calls you did not make: openclaw-tokens audit ci-runner --environment dev --since 7d --new-after <when it leaked> --token-id ${leakedId}`,
+        `  [done] 4. Generate a replacement: ${newId}, same scopes, a new name on the gateway`,
+        "  [todo] 5. Deploy the replacement: consumers are refused until they reload openclaw/dev/ci-runner (AWSCURRENT): restart or reload them now",
+        "  [todo] 6. Rotate dependent secrets: anything the token could read (provider keys, admin configs) is to be rotated too",
+        "  [todo] 7. Post-mortem: how did it leak (source control, a log file, a chat message)? Close that path",
+      ]);
       expect(await h.accepted(leaked)).toBe(false);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
     });
@@ -267,7 +275,151 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       expect(run.code).toBe(0);
       const result = JSON.parse(run.stdout);
       expect(result).toMatchObject({ name: "ci-runner", newTokenId: await idOf("ci-runner"), elapsedMs: expect.any(Number) });
+      expect(result.checklist.map((item: { step: string; done: boolean }) => [item.step, item.done])).toEqual([
+        ["Revoke immediately", true],
+        ["Confirm revocation", true],
+        ["Audit recent activity", false],
+        ["Generate a replacement", true],
+        ["Deploy the replacement", false],
+        ["Rotate dependent secrets", false],
+        ["Post-mortem", false],
+      ]);
       expect([...result.revokedTokenIds].sort()).toEqual([firstId, secondId].sort());
+    });
+  });
+
+  describe("audit", () => {
+    async function call(token: string, userAgent: string): Promise<number> {
+      const res = await fetch(`${h.gateway.url}/v1/agents`, { headers: { Authorization: `Bearer ${token}`, "User-Agent": userAgent } });
+      await res.arrayBuffer();
+      return res.status;
+    }
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    it("groups the current and previous tokens' requests by consumer and flags one first seen after --new-after", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      const oldId = await idOf("dashboard");
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      await cli(["rotate", "dashboard"]);
+      const newId = await idOf("dashboard");
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      await pause();
+      const marker = new Date().toISOString();
+      await pause();
+      expect(await call((await h.current("dashboard")).reveal(), "curl/8.5.0")).toBe(200);
+
+      const run = await cli(["audit", "dashboard", "--since", "1h", "--new-after", marker]);
+
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(new RegExp(`^  ${newId}  AWSCURRENT, active: 2 requests$`, "m"));
+      expect(run.stdout).toMatch(new RegExp(`^  ${oldId}  AWSPREVIOUS, active: 1 request$`, "m"));
+      expect(run.stdout).toMatch(new RegExp(`^dashboard-ui/3\\.0\n  2 requests, first \\S+, last \\S+, token ${oldId}, ${newId}\n +2 {2}200 {2}GET /v1/agents$`, "m"));
+      expect(run.stdout).toMatch(/^curl\/8\.5\.0 {2}\[NEW CONSUMER\]$/m);
+      expect(run.stdout).toMatch(/^1 consumer flagged: check that these calls are yours/m);
+      expect(run.stdout).toMatch(/^\(\d+ requests? by openclaw-token-ops itself left out\)$/m);
+    });
+
+    it("after revoke --emergency, flags calls made with the leaked token after its revocation (--token-id, --json)", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      const leaked = (await h.current("dashboard")).reveal();
+      const leakedId = await idOf("dashboard");
+      expect(await call(leaked, "dashboard-ui/3.0")).toBe(200);
+      expect((await cli(["revoke", "dashboard", "--emergency"])).code).toBe(0);
+      expect(await call(leaked, "scraper/1.0")).toBe(401);
+
+      const run = await cli(["audit", "dashboard", "--token-id", leakedId, "--json"]);
+
+      expect(run.code).toBe(3);
+      const report = JSON.parse(run.stdout);
+      expect(report.tokens).toEqual(expect.arrayContaining([expect.objectContaining({ tokenId: leakedId, status: "revoked", revokedAt: expect.any(String) })]));
+      expect(report.consumers).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ consumer: "dashboard-ui/3.0", afterRevocation: 0, newConsumer: false }),
+          expect.objectContaining({ consumer: "scraper/1.0", afterRevocation: 1, endpoints: [{ endpoint: "GET /v1/agents", status: 401, count: 1 }] }),
+        ]),
+      );
+      expect(report.flagged).toBe(1);
+    });
+
+    it("with nothing to flag, exits 0", async () => {
+      await declare({ name: "dashboard", scopes: ["read:agents"] });
+      expect(await call((await h.current("dashboard")).reveal(), "dashboard-ui/3.0")).toBe(200);
+      const run = await cli(["audit", "dashboard"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Nothing flagged\.$/m);
+    });
+  });
+
+  describe("doctor NAME (the guide's \"502 or 504 right after token rotation\": a consumer that cached the old token)", () => {
+    interface DoctorJson {
+      readonly checks: Array<{ id: string; status: string; message: string; fix?: string }>;
+      readonly token: { source: string; id: string | null };
+    }
+    const secretCheck = (run: CliRun) => (JSON.parse(run.stdout) as DoctorJson).checks.find((c) => c.id === "secret");
+
+    /** One full rotation: rotate, a consumer moves to the new token, and rotate again once the old one is quiet. */
+    async function rotateFully(name: string): Promise<void> {
+      await cli(["rotate", name]);
+      expect(await h.consume(await h.current(name))).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await cli(["rotate", name, "--quiet-period", "1s"])).code).toBe(0);
+    }
+
+    it("without a token, checks the secret's AWSCURRENT against its own gateway", async () => {
+      await declare({ name: "ci-runner", scopes: ["run:jobs"] });
+
+      const run = await cli(["doctor", "ci-runner", "--endpoint", "POST /v1/jobs", "--json"]);
+
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as DoctorJson;
+      expect(report.token).toMatchObject({ source: "AWSCURRENT of openclaw/dev/ci-runner", id: await idOf("ci-runner") });
+      expect(secretCheck(run)).toMatchObject({ status: "ok", message: `the token is AWSCURRENT (${await idOf("ci-runner")}) of openclaw/dev/ci-runner` });
+    });
+
+    it("sends the stored token through --via only to a URL its gateway could have", async () => {
+      await declare({ name: "ci-runner" });
+
+      const run = await cli(["doctor", "ci-runner", "--via", "http://proxy.attacker.example", "--json"]);
+
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(JSON.parse(run.stderr).error).toMatchObject({ code: "via_refused", message: expect.stringMatching(/plain http is only allowed on loopback/) });
+    });
+
+    it("a consumer still on AWSPREVIOUS during a rotation: valid, about to be retired; fix: reload", async () => {
+      await declare({ name: "ci-runner" });
+      const old = await h.current("ci-runner");
+      const oldId = await idOf("ci-runner");
+      await cli(["rotate", "ci-runner"]);
+
+      const run = await cli(["doctor", "ci-runner", "--json"], { env: { OPENCLAW_GATEWAY_TOKEN: old.reveal() } });
+
+      expect(run.code).toBe(3);
+      expect(secretCheck(run)).toEqual({
+        id: "secret",
+        status: "problem",
+        message: `the token is AWSPREVIOUS (${oldId}) of openclaw/dev/ci-runner, the one being retired: still valid while consumers move, and revoked once the rotation completes`,
+        fix: "roll the service so it reloads secrets (it cached the old token)",
+      });
+    });
+
+    it("a consumer holding a token the secret no longer knows: a stale cache; fix: roll the service", async () => {
+      await declare({ name: "ci-runner" });
+      const first = await h.current("ci-runner");
+      await rotateFully("ci-runner");
+      await rotateFully("ci-runner");
+
+      const run = await cli(["doctor", "ci-runner", "--json"], { stdin: first.reveal() });
+
+      expect(run.code).toBe(3);
+      const report = JSON.parse(run.stdout) as DoctorJson;
+      expect(report.checks.find((c) => c.id === "whoami")?.status).toBe("problem");
+      expect(secretCheck(run)).toEqual({
+        id: "secret",
+        status: "problem",
+        message: `openclaw/dev/ci-runner no longer knows this token (AWSCURRENT is ${await idOf("ci-runner")}): a stale cache, the guide's "502 or 504 right after token rotation"`,
+        fix: "roll the service so it reloads secrets; it must read AWSCURRENT of openclaw/dev/ci-runner",
+      });
     });
   });
 
@@ -327,18 +479,19 @@ describe("openclaw-tokens usage", () => {
   describe("bad usage", () => {
     it.each([
       [[], /error: no command given/],
-      [["rotat", "ci-runner"], /error: unknown command "rotat"/],
-      [["status", "--environmnet", "dev"], /error: unknown option --environmnet\. Fix: use one of --environment,/],
-      [["rotate"], /error: rotate needs a token name/],
-      [["verify", "a", "b"], /error: verify takes one token name, but got: a b/],
+      [["rotat", "ci-runner"], /error: unknown command "rotat"\. Fix: did you mean `openclaw-tokens rotate`\?/],
+      [["status", "--environmnet", "dev"], /error: unknown option --environmnet\. Fix: did you mean --environment\?/],
+      [["rotate"], /error: rotate needs NAME\. Fix: write openclaw-tokens rotate NAME \[options\]/],
+      [["verify", "a", "b"], /error: verify takes one NAME, but got: a b/],
       [["revoke", "ci-runner"], /error: revoke is only for a leaked token and needs --emergency\. Fix: to replace a token routinely, without breaking its consumers, run `openclaw-tokens rotate NAME`/],
-      [["status", "--quiet-period", "soon"], /error: --quiet-period "soon" is not a duration/],
+      [["status", "--quiet-period", "soon"], /error: status has no option --quiet-period/],
+      [["rotate", "x", "--quiet-period", "soon"], /error: --quiet-period "soon" is not a duration/],
       [["status", "--environment"], /error: --environment needs a value/],
-    ])("exits 2 with the usage text for %j", async (args, message) => {
+    ])("exits 2 with usage for %j", async (args, message) => {
       const run = await cliWithoutStack(args as string[], { bare: (args as string[]).includes("--environment") || (args as string[]).length === 0 });
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(message);
-      expect(run.stderr).toContain("usage: openclaw-tokens <command> [options]");
+      expect(run.stderr).toMatch(/usage: openclaw-tokens /);
       expect(run.stdout).toBe("");
     });
 

@@ -17,13 +17,13 @@ describe("computeTokenStatus", () => {
   afterAll(() => h?.stop());
   beforeEach(() => h.reset());
 
-  const status = (backend: GatewayBackend = h.admin) => computeTokenStatus({ store: h.store, backend, clock: h.clock });
+  const status = (backend: GatewayBackend = h.admin) => computeTokenStatus({ ledger: h.ledger, backend, clock: h.clock });
   const row = (rows: TokenStatusRow[], name: string) => rows.find((r) => r.name === name) as TokenStatusRow;
   const idOf = async (name: string) => (await h.admin.whoami(await h.current(name))).id;
 
   it("shows a token past its due time as due, with its age, share of TTL used and how overdue it is", async () => {
     await h.declare({ name: "ci-runner" }, { name: "dashboard", ttl: "90d" });
-    const issuedAt = new Date((await h.tags("ci-runner"))["openclaw:issued-at"]);
+    const issuedAt = (await h.entry("ci-runner")).state.current!.issuedAt;
     await h.advance(25 * DAY);
 
     const rows = await status();

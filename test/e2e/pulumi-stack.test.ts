@@ -6,6 +6,13 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
+import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
+import { RotationEngine } from "../../src/rotation/engine";
+import { noMetrics, silentLogger } from "../../src/rotation/observability";
+import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
+import { systemClock } from "../../src/domain/clock";
+import { ownUserAgent } from "../../src/gateway/backend";
+import { ledgerTableName } from "../../src/store/metadata";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { Stage } from "../../src/store/token-store";
 import { MotoServer, startMoto } from "../support/moto";
@@ -26,6 +33,7 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
   let gateway: ReferenceGateway;
   let workspace: PulumiWorkspace;
   let store: SecretsManagerTokenStore;
+  let ledger: DynamoDbLedger;
   let observer: DocumentedApiGateway;
   /** Every token value this test saw, to prove none of them reaches state or engine output. */
   const seenValues = new Set<string>();
@@ -35,6 +43,9 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
     [moto, gateway] = await Promise.all([startMoto(), startReferenceGateway({ environment: "dev" })]);
     Object.assign(process.env, moto.env);
     store = new SecretsManagerTokenStore({ environment: "dev" });
+    // What the environment has before any stack runs (the rotator's deployment creates it in AWS): the ledger table.
+    ledger = new DynamoDbLedger({ tableName: ledgerTableName("dev"), environment: "dev" });
+    await ledger.ensureTable();
     observer = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: "e2e-observer" });
     seenValues.add(gateway.adminToken);
     workspace = new PulumiWorkspace("e2e", moto.env);
@@ -87,11 +98,13 @@ describe("GatewayToken stack on the real Pulumi engine", () => {
   });
 
   it("a rotation done outside Pulumi is neither shown as a change nor rolled back", async () => {
-    // Prepare: what the rotator does, by hand: a new token becomes AWSCURRENT.
-    const before = await store.read(SECRET("ci-runner"), Stage.Current);
-    const rotated = await observer.mint({ name: "ci-runner-rotated", scopes: ["run:jobs"], expiresAt: new Date(Date.now() + 86400_000) });
-    seenValues.add(rotated.value.reveal());
-    await store.putVersion(SECRET("ci-runner"), "55555555-5555-4555-8555-555555555555", { ...before!, token: rotated.value, tokenId: rotated.metadata.id }, [Stage.Current]);
+    // Prepare: the rotator's work: a new token becomes AWSCURRENT, recorded in the ledger.
+    const before = await current("ci-runner");
+    const backend = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: ownUserAgent("rotator") });
+    const settings = { ...DEFAULT_SETTINGS, environment: "dev" as const, gatewayUrl: gateway.url, backend: "documented-api" as const };
+    await new RotationEngine({ store, backend, ledger, clock: systemClock, settings, log: silentLogger, metrics: noMetrics }).rotateNow(SECRET("ci-runner"));
+    const rotated = { value: await current("ci-runner") };
+    expect(rotated.value.reveal()).not.toBe(before.reveal());
     // Act
     await workspace.ok(["refresh", "--yes", "--expect-no-changes"]);
     await workspace.ok(["up", "--yes", "--expect-no-changes"]);

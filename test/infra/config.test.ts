@@ -3,7 +3,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RawStackConfig, stackConfigProblems } from "../../infra/config";
+import { protectToken, RawStackConfig, stackConfigProblems } from "../../infra/config";
 import { isCiTokenName } from "../../src/provider/least-privilege";
 import { parseRotatorSettings, ROTATOR_DEFAULTS } from "../../infra/aws/rotator-settings";
 
@@ -30,9 +30,45 @@ const prodStack: RawStackConfig = {
 const problemsOf = (overrides: Partial<RawStackConfig>): string[] =>
   stackConfigProblems({ ...prodStack, ...overrides }).map((p) => `${p.field}: ${p.message}`);
 
+describe("protectToken: prod tokens are protected from pulumi destroy by default", () => {
+  it.each([
+    ["prod", undefined, true],
+    ["prod", false, false],
+    ["stage", undefined, false],
+    ["dev", undefined, false],
+    ["dev", true, true],
+  ] as const)("%s with protect %s: %s", (environment, protect, expected) => {
+    expect(protectToken({ ...TOKENS[0], ...(protect !== undefined && { protect }) }, environment)).toBe(expected);
+  });
+});
+
 describe("stackConfigProblems", () => {
   it("accepts a well-formed prod stack", () => {
     expect(problemsOf({})).toEqual([]);
+  });
+
+  describe("unknown keys, refused before anything is declared", () => {
+    it("in a token declaration: names the key and the closest valid one, once", () => {
+      expect(problemsOf({ tokens: [{ ...TOKENS[0], rotationFracton: 0.7 }] })).toEqual([
+        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, allowAdminScope, secretName, recoveryWindowDays, protect)",
+      ]);
+    });
+
+    it("in a token declaration: a resource input the stack sets itself is not the declaration's", () => {
+      expect(problemsOf({ tokens: [{ ...TOKENS[0], gatewayUrl: "https://elsewhere.example" }] })).toEqual([
+        expect.stringMatching(/^openclaw:tokens\[0\]\.gatewayUrl: gatewayUrl is not a token declaration key \(the keys are /),
+      ]);
+    });
+
+    it("in the openclaw namespace: a typo of a stack key", () => {
+      expect(problemsOf({ keys: ["environment", "gatewayURL", "tokens", "adminToken"] })).toEqual([
+        "openclaw:gatewayURL: gatewayURL is not an openclaw config key; did you mean gatewayUrl? (the keys are environment, gatewayUrl, backend, adminToken, tokens, rotator)",
+      ]);
+    });
+
+    it("protect must be a boolean", () => {
+      expect(problemsOf({ tokens: [{ ...TOKENS[0], protect: "yes" }] })).toEqual(["openclaw:tokens[0].protect: must be true or false (prod tokens are protected unless it is false)"]);
+    });
   });
 
   describe("the gateway URL", () => {
@@ -132,7 +168,7 @@ describe("stackConfigProblems", () => {
     it("fills in the defaults around what is set", () => {
       expect(parseRotatorSettings({ deploy: true, alarmEmail: "oncall@example.com", logRetentionDays: 90 })).toEqual({
         ok: true,
-        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com" },
+        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com", tracing: false },
       });
     });
 
@@ -141,10 +177,15 @@ describe("stackConfigProblems", () => {
       ["rate(2 hours)"],
       ["rate(30 minutes)"],
       ["rate(1 day)"],
-      ["cron(0 * * * ? *)"],
-      ["cron(15 3 ? * MON-FRI *)"],
     ])("accepts the schedule %s", (schedule) => {
       expect(problemsOf({ rotator: { deploy: true, schedule } })).toEqual([]);
+    });
+
+    it.each([
+      ["cron(0 * * * ? *)", "2h"],
+      ["cron(15 3 * * ? *)", "1d"],
+    ])("accepts the cron schedule %s with the heartbeat window %s", (schedule, heartbeatWindow) => {
+      expect(problemsOf({ rotator: { deploy: true, schedule, heartbeatWindow } })).toEqual([]);
     });
 
     it("reports every bad setting at once, each under its own key with the fix", () => {
@@ -153,7 +194,7 @@ describe("stackConfigProblems", () => {
           rotator: { deploy: "yes", schedule: "rate(1 hours)", quietPeriod: "soon", maxConcurrency: 2.5, logRetentionDays: 0, alarmEmail: "pager", schedul: "x" },
         }),
       ).toEqual([
-        "openclaw:rotator.schedul: schedul is not a rotator setting; the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail",
+        "openclaw:rotator.schedul: schedul is not a rotator setting; did you mean schedule? (the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing)",
         'openclaw:rotator.deploy: "yes" is not true or false',
         "openclaw:rotator.schedule: write rate(1 hour), not rate(1 hours)",
         'openclaw:rotator.quietPeriod: "soon" is not a duration; write a whole number and a unit, e.g. "15m" or "1h"',
@@ -169,6 +210,11 @@ describe("stackConfigProblems", () => {
       [{ quietPeriod: "30s" }, /openclaw:rotator.quietPeriod: 30s is outside 1m..7d/],
       [{ maxConcurrency: 51 }, /openclaw:rotator.maxConcurrency: 51 is not a whole number from 1 to 50/],
       [{ maxConcurrency: "8" }, /openclaw:rotator.maxConcurrency: "8" is not a whole number/],
+      [{ schedule: "cron(15 3 ? * MON-FRI *)" }, /openclaw:rotator.heartbeatWindow: a cron schedule .* has no fixed interval; set heartbeatWindow/],
+      [{ schedule: "rate(2 days)" }, /openclaw:rotator.heartbeatWindow: rate\(2 days\) runs less than once a day/],
+      [{ heartbeatWindow: "90s" }, /openclaw:rotator.heartbeatWindow: "90s" is not a heartbeat window/],
+      [{ heartbeatWindow: 7200 }, /openclaw:rotator.heartbeatWindow: 7200 is not a duration/],
+      [{ tracing: "yes" }, /openclaw:rotator.tracing: "yes" is not true or false/],
     ])("refuses %j", (rotator, message) => {
       const problems = problemsOf({ rotator: { deploy: true, ...rotator } });
       expect(problems).toHaveLength(1);
@@ -177,7 +223,7 @@ describe("stackConfigProblems", () => {
 
     it("must be an object", () => {
       expect(problemsOf({ rotator: true })).toEqual([
-        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail',
+        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing',
       ]);
     });
   });
@@ -212,6 +258,7 @@ describe("the repository's stack files", () => {
         backend: config["openclaw:backend"],
         tokens: config["openclaw:tokens"],
         rotator: config["openclaw:rotator"],
+        keys: Object.keys(config).filter((k) => k.startsWith("openclaw:")).map((k) => k.slice("openclaw:".length)),
       };
       expect(stackConfigProblems(raw)).toEqual([]);
     });

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 export const REGION = "eu-west-1";
+const DEFAULT_REGION = REGION;
 export const ACCOUNT = "123456789012";
 
 /** A resource as the engine saw it: inputs fully resolved (secrets unwrapped), and the state the mock returned. */
@@ -18,13 +19,22 @@ export interface Registered {
   readonly state: Record<string, any>;
 }
 
+/** Where the mocked deployment runs, and ARNs taken from a real (moto) account instead of made up. */
+export interface MockOptions {
+  /** @default REGION */
+  readonly region?: string;
+  /** The real ARN of a secret that exists already (name -> ARN), e.g. in moto; others get a made-up suffix. */
+  readonly secretArn?: (name: string) => string | undefined;
+}
+
 /** What AWS assigns on create: IDs, ARNs, URLs. Names come from the inputs (every resource here sets one). */
-function assigned(type: string, inputs: Record<string, any>, name: string): { id: string; outputs: Record<string, unknown> } {
+function assigned(type: string, inputs: Record<string, any>, name: string, options: MockOptions): { id: string; outputs: Record<string, unknown> } {
+  const REGION = options.region ?? DEFAULT_REGION;
   const arn = (service: string, resource: string, region = REGION) => `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
   const physical: string = inputs.name ?? name;
   switch (type) {
     case "aws:secretsmanager/secret:Secret": {
-      const secretArn = arn("secretsmanager", `secret:${physical}-AbCdEf`);
+      const secretArn = options.secretArn?.(physical) ?? arn("secretsmanager", `secret:${physical}-AbCdEf`);
       return { id: secretArn, outputs: { arn: secretArn } };
     }
     case "aws:secretsmanager/secretVersion:SecretVersion":
@@ -35,6 +45,8 @@ function assigned(type: string, inputs: Record<string, any>, name: string): { id
       return { id: physical, outputs: { arn: arn("logs", `log-group:${physical}`) } };
     case "aws:iam/role:Role":
       return { id: physical, outputs: { arn: `arn:aws:iam::${ACCOUNT}:role/${physical}`, uniqueId: `AROA${physical.length}` } };
+    case "aws:iam/policy:Policy":
+      return { id: `arn:aws:iam::${ACCOUNT}:policy/${physical}`, outputs: { arn: `arn:aws:iam::${ACCOUNT}:policy/${physical}` } };
     case "aws:iam/rolePolicy:RolePolicy":
       return { id: `${inputs.role}:${physical}`, outputs: {} };
     case "aws:lambda/function:Function": {
@@ -57,6 +69,10 @@ function assigned(type: string, inputs: Record<string, any>, name: string): { id
     }
     case "aws:scheduler/schedule:Schedule":
       return { id: `${inputs.groupName}/${physical}`, outputs: { arn: arn("scheduler", `schedule/${inputs.groupName}/${physical}`) } };
+    case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig":
+      return { id: inputs.functionName, outputs: {} };
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { id: inputs.dashboardName, outputs: { dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${inputs.dashboardName}` } };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, outputs: { arn: arn("cloudwatch", `alarm:${physical}`) } };
     default:
@@ -65,12 +81,13 @@ function assigned(type: string, inputs: Record<string, any>, name: string): { id
 }
 
 /** Installs the mocks and returns the list every registered resource is appended to. */
-export async function installMocks(stack = "test"): Promise<Registered[]> {
+export async function installMocks(stack = "test", options: MockOptions = {}): Promise<Registered[]> {
+  const REGION = options.region ?? DEFAULT_REGION;
   const registered: Registered[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-        const { id, outputs } = assigned(args.type, args.inputs, args.name);
+        const { id, outputs } = assigned(args.type, args.inputs, args.name, options);
         const state = { ...args.inputs, name: args.inputs.name ?? args.name, ...outputs };
         registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, id, state });
         return { id: args.custom === false ? undefined : id, state };

@@ -2,23 +2,11 @@
  * RotatorDeployment on Pulumi mocks: the resources it declares, the values they are declared with, and the
  * isolation between a dev and a prod deployment in one account.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type * as Module from "../../infra/aws/rotator-deployment";
-import type { PolicyDocument } from "../../infra/aws/rotator-policy";
-import { ACCOUNT, arnMatches, installMocks, REGION, Registered, until, valueOf } from "./pulumi-mocks";
-
-const ADMIN_TOKEN = {
-  dev: "openclaw_gw_dev_fake-admin-token-dev",
-  prod: "openclaw_gw_live_fake-admin-token-prod",
-} as const;
-const GATEWAY = { dev: "https://gateway-dev.openclaw.example", prod: "https://gateway.openclaw.example" } as const;
-
-/** A stand-in for the esbuild bundle: the component checks that index.js exists; the mocks never read it. */
-const BUNDLE_DIR = mkdtempSync(join(tmpdir(), "rotator-bundle-"));
-writeFileSync(join(BUNDLE_DIR, "index.js"), "exports.handler = async () => {};\n");
+import { ADMIN_TOKEN, BUNDLE_DIR, Deployed, deployOnMocks, Env, GATEWAY, policyOf, T } from "./mocked-deployment";
+import { ACCOUNT, arnMatches, installMocks, REGION, Registered } from "./pulumi-mocks";
 
 let registered: Registered[];
 let mod: typeof Module;
@@ -29,82 +17,14 @@ beforeAll(async () => {
   mod = await import("../../infra/aws/rotator-deployment");
 });
 
-interface Deployed {
-  readonly component: Module.RotatorDeployment;
-  /** Every child as constructed: its type, logical name, raw inputs and options (with the parent). */
-  readonly children: readonly pulumi.ResourceTransformationArgs[];
-  /** The children as the engine registered them, inputs resolved. */
-  readonly resources: readonly Registered[];
-  readonly outputs: Record<string, string>;
-  one(type: string, name?: string): Registered;
-  all(type: string): Registered[];
-}
-
-type Env = keyof typeof ADMIN_TOKEN;
-
-async function deploy(env: Env, overrides: Partial<Module.RotatorDeploymentArgs> = {}, name = `rotator-${env}`): Promise<Deployed> {
-  const children: pulumi.ResourceTransformationArgs[] = [];
-  const component = new mod.RotatorDeployment(
-    name,
-    { environment: env, gatewayUrl: GATEWAY[env], adminToken: pulumi.secret(ADMIN_TOKEN[env]), bundleDir: BUNDLE_DIR, ...overrides },
-    {
-      transformations: [
-        (args) => {
-          // Also called for the component itself, before `component` is assigned.
-          if (args.type !== "openclaw:aws:RotatorDeployment") children.push(args);
-          return undefined;
-        },
-      ],
-    },
-  );
-  const outputs = await valueOf(
-    pulumi.all({
-      functionName: component.functionName,
-      functionArn: component.functionArn,
-      roleArn: component.roleArn,
-      adminSecretArn: component.adminSecretArn,
-      leaseTableName: component.leaseTableName,
-      alarmTopicArn: component.alarmTopicArn,
-      deadLetterQueueUrl: component.deadLetterQueueUrl,
-      scheduleName: component.scheduleName,
-    }),
-  );
-  const keys = new Set(children.map((c) => `${c.type}::${c.name}`));
-  const mine = () => registered.filter((r) => keys.has(`${r.type}::${r.name}`));
-  await until(() => mine().length === keys.size, `${name}'s resources`);
-  const resources = mine();
-  const all = (type: string) => resources.filter((r) => r.type === type);
-  const one = (type: string, logical?: string) => {
-    const found = all(type).filter((r) => logical === undefined || r.name === logical);
-    if (found.length !== 1) throw new Error(`expected one ${type}${logical ? ` named ${logical}` : ""}, found ${found.length}`);
-    return found[0];
-  };
-  return { component, children, resources, outputs, one, all };
-}
-
-const T = {
-  Secret: "aws:secretsmanager/secret:Secret",
-  SecretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-  Table: "aws:dynamodb/table:Table",
-  LogGroup: "aws:cloudwatch/logGroup:LogGroup",
-  Role: "aws:iam/role:Role",
-  RolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  Function: "aws:lambda/function:Function",
-  Permission: "aws:lambda/permission:Permission",
-  Queue: "aws:sqs/queue:Queue",
-  Schedule: "aws:scheduler/schedule:Schedule",
-  Topic: "aws:sns/topic:Topic",
-  Subscription: "aws:sns/topicSubscription:TopicSubscription",
-  Alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-} as const;
+const deploy = (env: Env, overrides: Partial<Module.RotatorDeploymentArgs> = {}, name = `rotator-${env}`): Promise<Deployed> =>
+  deployOnMocks(mod, registered, env, overrides, name);
 
 /** Resource types AWS (or the provider) cannot tag. */
-const UNTAGGABLE: readonly string[] = [T.SecretVersion, T.RolePolicy, T.Permission, T.Schedule, T.Subscription];
+const UNTAGGABLE: readonly string[] = [T.SecretVersion, T.RolePolicy, T.Permission, T.Schedule, T.Subscription, T.EventInvokeConfig, T.Dashboard];
 
 /** A secret value as Pulumi sends it to the engine (the mocks see the wire form). */
 const wireSecret = (value: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
-
-const policyOf = (json: string): PolicyDocument => JSON.parse(json) as PolicyDocument;
 
 describe("RotatorDeployment", () => {
   let dev: Deployed;
@@ -130,13 +50,16 @@ describe("RotatorDeployment", () => {
         [T.LogGroup]: 1,
         [T.Role]: 2,
         [T.RolePolicy]: 2,
+        [T.Policy]: 3,
         [T.Function]: 1,
         [T.Permission]: 1,
-        [T.Queue]: 1,
+        [T.Queue]: 2,
         [T.Schedule]: 1,
         [T.Topic]: 1,
         [T.Subscription]: 0,
-        [T.Alarm]: 5,
+        [T.Alarm]: 7,
+        [T.EventInvokeConfig]: 1,
+        [T.Dashboard]: 1,
       });
       expect(dev.resources).toHaveLength(dev.children.length);
       for (const child of dev.children) expect(child.opts.parent).toBe(dev.component);
@@ -169,9 +92,14 @@ describe("RotatorDeployment", () => {
         functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
         roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
         adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
-        leaseTableName: "openclaw-rotator-dev-leases",
+        ledgerTableName: "openclaw-rotator-dev-ledger",
         alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
         deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
+        failedRunsQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-failed-runs`,
+        dashboardName: "openclaw-rotator-dev",
+        operatorPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-operator-${REGION}`,
+        viewerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-viewer-${REGION}`,
+        tokenDeployerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-token-deployer-${REGION}`,
         scheduleName: "openclaw-rotator-dev",
       });
     });
@@ -205,15 +133,21 @@ describe("RotatorDeployment", () => {
     });
   });
 
-  describe("lease table", () => {
-    it("is on-demand, keyed by pk, expires leases by expiresAt and has point-in-time recovery", () => {
-      expect(dev.one(T.Table).inputs).toMatchObject({
-        name: "openclaw-rotator-dev-leases",
+  describe("ledger table", () => {
+    it("is on-demand, keyed by pk, with the due index, point-in-time recovery and deletion protection", () => {
+      expect(dev.one(T.Table).inputs).toEqual({
+        name: "openclaw-rotator-dev-ledger",
         billingMode: "PAY_PER_REQUEST",
         hashKey: "pk",
-        attributes: [{ name: "pk", type: "S" }],
-        ttl: { attributeName: "expiresAt", enabled: true },
+        attributes: [
+          { name: "pk", type: "S" },
+          { name: "dueBucket", type: "S" },
+          { name: "nextCheckAtMs", type: "N" },
+        ],
+        globalSecondaryIndexes: [{ name: "due-index", hashKey: "dueBucket", rangeKey: "nextCheckAtMs", projectionType: "KEYS_ONLY" }],
         pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: true,
+        tags: dev.one(T.Table).inputs.tags,
       });
     });
   });
@@ -233,6 +167,25 @@ describe("RotatorDeployment", () => {
       expect(fn.reservedConcurrentExecutions).toBeUndefined();
     });
 
+    it("logs in Lambda's JSON format to its own log group, and traces only when asked", async () => {
+      const fn = dev.one(T.Function).inputs;
+      expect([fn.loggingConfig, fn.tracingConfig]).toEqual([
+        { logFormat: "JSON", logGroup: "/aws/lambda/openclaw-rotator-dev", applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        { mode: "PassThrough" },
+      ]);
+      const statements = (d: Deployed) => policyOf(d.one(T.RolePolicy, `${d.one(T.Function).name.replace(/-function$/, "")}-policy`).inputs.policy).Statement;
+      expect(statements(dev).filter((s) => s.Sid.startsWith("WriteTraces"))).toEqual([]);
+
+      const traced = await deploy("dev", { tracing: true }, "rotator-traced");
+      expect(traced.one(T.Function).inputs.tracingConfig).toEqual({ mode: "Active" });
+      expect(traced.one(T.Function).inputs.environment.variables.POWERTOOLS_TRACE_ENABLED).toBe("true");
+      // X-Ray's two write actions, on "*" (they have no resource-level permissions), before the Deny.
+      expect(statements(traced).slice(-2)).toEqual([
+        { Sid: "WriteTracesXRayHasNoResourceScope", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+        expect.objectContaining({ Sid: "KeepIdentityTags" }),
+      ]);
+    });
+
     it("ships the bundle folder as its code", async () => {
       const code = dev.one(T.Function).inputs.code;
       expect(code).toBeInstanceOf(pulumi.asset.FileArchive);
@@ -246,11 +199,12 @@ describe("RotatorDeployment", () => {
           OPENCLAW_GATEWAY_URL: GATEWAY.dev,
           OPENCLAW_BACKEND: "documented-api",
           OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
-          OPENCLAW_LEASE_TABLE: "openclaw-rotator-dev-leases",
+          OPENCLAW_LEDGER_TABLE: "openclaw-rotator-dev-ledger",
           OPENCLAW_QUIET_PERIOD: "15m",
           OPENCLAW_MAX_CONCURRENCY: "8",
           POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
           POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",
+          POWERTOOLS_TRACE_ENABLED: "false",
           NODE_OPTIONS: "--enable-source-maps",
         },
       });
@@ -304,6 +258,7 @@ describe("RotatorDeployment", () => {
       const statements = policyOf(policy.inputs.policy).Statement;
       const tokenSecrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw/dev/*`;
       const logGroup = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/openclaw-rotator-dev`;
+      const ledger = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-ledger`;
       expect(statements).toEqual([
         {
           Sid: "RotateThisEnvironmentsTokens",
@@ -313,24 +268,28 @@ describe("RotatorDeployment", () => {
             "secretsmanager:GetSecretValue",
             "secretsmanager:PutSecretValue",
             "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:TagResource",
-            "secretsmanager:UntagResource",
           ],
           Resource: [tokenSecrets],
           Condition: {
             StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" },
-            StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "dev" },
           },
         },
-        { Sid: "FindTokensListSecretsHasNoResourceScope", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: ["*"] },
         { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
         {
-          Sid: "RotationLeases",
+          Sid: "ReadLedger",
           Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-          Resource: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-leases`],
+          Action: ["dynamodb:GetItem", "dynamodb:Query"],
+          Resource: [ledger, `${ledger}/index/*`],
+        },
+        {
+          Sid: "WriteRotationStateOnly",
+          Effect: "Allow",
+          Action: ["dynamodb:UpdateItem"],
+          Resource: [ledger],
+          Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
         },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logGroup, `${logGroup}:*`] },
+        { Sid: "RecordFailedRuns", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:openclaw-rotator-dev-failed-runs`] },
         {
           Sid: "KeepIdentityTags",
           Effect: "Deny",
@@ -348,20 +307,92 @@ describe("RotatorDeployment", () => {
     });
   });
 
+  describe("IAM: managed policies for the operator, the viewer and the token deployer", () => {
+    const tokenSecrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw/dev/*`;
+    const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/openclaw-rotator-dev-ledger`;
+    const fence = { StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "dev" } };
+    const readLedger = { Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] };
+    const keepTags = {
+      Sid: "KeepIdentityTags",
+      Effect: "Deny",
+      Action: ["secretsmanager:UntagResource"],
+      Resource: [tokenSecrets],
+      Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["openclaw:environment", "openclaw:managed-by"] } },
+    };
+    const rotation = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"];
+    const managed = (who: string) => dev.one(T.Policy, `rotator-dev-${who}-policy`).inputs;
+
+    it("are named per environment and region, described and tagged", () => {
+      const tags = { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" };
+      expect(["operator", "viewer", "token-deployer"].map((who) => [managed(who).name, managed(who).description, managed(who).tags])).toEqual([
+        [`openclaw-tokens-dev-operator-${REGION}`, "OpenClaw dev tokens: leak response and manual rotation with the CLI", tags],
+        [`openclaw-tokens-dev-viewer-${REGION}`, "OpenClaw dev tokens: status, without any secret value", tags],
+        [`openclaw-tokens-dev-token-deployer-${REGION}`, "OpenClaw dev tokens: pulumi up/destroy of GatewayToken resources", tags],
+      ]);
+    });
+
+    it("give the operator the rotator's permissions on the environment (rotation state only in the ledger) and nothing more", () => {
+      expect(policyOf(managed("operator").policy).Statement).toEqual([
+        { Sid: "OperateThisEnvironmentsTokens", Effect: "Allow", Action: rotation, Resource: [tokenSecrets], Condition: fence },
+        { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
+        readLedger,
+        {
+          Sid: "WriteRotationStateOnly",
+          Effect: "Allow",
+          Action: ["dynamodb:UpdateItem"],
+          Resource: [table],
+          Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
+        },
+        keepTags,
+      ]);
+    });
+
+    it("let the viewer read the ledger, and deny every secret value explicitly", () => {
+      expect(policyOf(managed("viewer").policy).Statement).toEqual([
+        readLedger,
+        { Sid: "NeverReadSecretValues", Effect: "Deny", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: [tokenSecrets, dev.outputs.adminSecretArn] },
+      ]);
+    });
+
+    it("let the token deployer create tagged secrets, look them up, manage and delete them, but not read the admin token", () => {
+      expect(policyOf(managed("token-deployer").policy).Statement).toEqual([
+        {
+          Sid: "CreateTokenSecretsTagged",
+          Effect: "Allow",
+          Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+          Resource: [tokenSecrets],
+          Condition: { StringEquals: { "aws:RequestTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:ResourceTag/openclaw:environment": "dev" } },
+        },
+        { Sid: "LookUpTokenSecrets", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [tokenSecrets] },
+        {
+          Sid: "ManageThisEnvironmentsTokens",
+          Effect: "Allow",
+          Action: [...rotation.slice(1), "secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret"],
+          Resource: [tokenSecrets],
+          Condition: fence,
+        },
+        { Sid: "WriteLedger", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] },
+        keepTags,
+      ]);
+    });
+  });
+
   describe("IAM: no wildcard actions anywhere", () => {
     it("holds for every policy and trust policy of both deployments", () => {
       const documents = [...dev.resources, ...prod.resources].flatMap((r) =>
         r.type === T.RolePolicy ? [policyOf(r.inputs.policy)] : r.type === T.Role ? [policyOf(r.inputs.assumeRolePolicy)] : [],
       );
       expect(documents).toHaveLength(8);
+      documents.push(...[...dev.resources, ...prod.resources].filter((r) => r.type === T.Policy).map((r) => policyOf(r.inputs.policy)));
+      expect(documents).toHaveLength(14);
       const actions = documents.flatMap((d) => d.Statement.flatMap((s) => s.Action));
       expect(actions.length).toBeGreaterThan(0);
       expect(actions.filter((a) => a.includes("*"))).toEqual([]);
       expect(actions).not.toContain("secretsmanager:*");
       expect(actions).not.toContain("*");
-      // "*" as a resource only where IAM offers nothing narrower.
+      // No "*" resource at all: the scan queries the ledger, not ListSecrets.
       const starResources = documents.flatMap((d) => d.Statement.filter((s) => s.Resource?.includes("*")).flatMap((s) => s.Action));
-      expect([...new Set(starResources)]).toEqual(["secretsmanager:ListSecrets"]);
+      expect([...new Set(starResources)]).toEqual([]);
     });
   });
 
@@ -385,7 +416,12 @@ describe("RotatorDeployment", () => {
     });
 
     it("keeps dead letters for 14 days, encrypted", () => {
-      expect(dev.one(T.Queue).inputs).toMatchObject({ name: "openclaw-rotator-dev-dlq", messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true });
+      const queues = Object.fromEntries(dev.all(T.Queue).map((q) => [q.inputs.name, q.inputs]));
+      const tags = { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" };
+      expect(queues).toEqual({
+        "openclaw-rotator-dev-dlq": { name: "openclaw-rotator-dev-dlq", messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true, tags },
+        "openclaw-rotator-dev-failed-runs": { name: "openclaw-rotator-dev-failed-runs", messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true, tags },
+      });
     });
 
     it("runs with a role that may only invoke this function and write this queue", () => {
@@ -414,7 +450,8 @@ describe("RotatorDeployment", () => {
 
   describe("alarms", () => {
     it("watch the rotator's failures, the dead-letter queue and the function's errors, notifying the topic", () => {
-      const alarms = dev.all(T.Alarm).map((a) => a.inputs);
+      const alarms = Object.fromEntries(dev.all(T.Alarm).map((a) => [a.inputs.name, a.inputs]));
+      const tags = { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" };
       const shared = {
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         threshold: 1,
@@ -423,27 +460,154 @@ describe("RotatorDeployment", () => {
         period: 300,
         treatMissingData: "notBreaching",
         alarmActions: [dev.outputs.alarmTopicArn],
+        tags,
       };
-      const byMetric = Object.fromEntries(alarms.map((a) => [a.metricName, a]));
-      expect(Object.keys(byMetric).sort()).toEqual(["ApproximateNumberOfMessagesVisible", "BadState", "ConsumersStillOnOldToken", "Errors", "RotationsFailed"]);
-      for (const metric of ["RotationsFailed", "ConsumersStillOnOldToken", "BadState"]) {
-        expect(byMetric[metric]).toMatchObject({ ...shared, namespace: "OpenClawTokens", statistic: "Sum", dimensions: { environment: "dev" } });
-      }
-      expect(byMetric.ApproximateNumberOfMessagesVisible).toMatchObject({
-        ...shared,
-        namespace: "AWS/SQS",
-        statistic: "Maximum",
-        dimensions: { QueueName: "openclaw-rotator-dev-dlq" },
+      // The rotator's metrics carry exactly the dimensions Powertools publishes: service and environment.
+      const rotator = (metricName: string) => ({ ...shared, namespace: "OpenClawTokens", metricName, statistic: "Sum", dimensions: { service: "openclaw-rotator", environment: "dev" } });
+      expect(alarms).toEqual({
+        "openclaw-rotator-dev-rotations-failed": {
+          ...rotator("RotationsFailed"),
+          name: "openclaw-rotator-dev-rotations-failed",
+          alarmDescription: "A dev token rotation failed; see the rotator's logs for the token and the fix",
+        },
+        "openclaw-rotator-dev-consumers-on-old-token": {
+          ...rotator("ConsumersStillOnOldToken"),
+          name: "openclaw-rotator-dev-consumers-on-old-token",
+          alarmDescription: "A dev consumer still uses a retiring token after the quiet period; roll it so that it reloads its secret",
+        },
+        "openclaw-rotator-dev-bad-state": {
+          ...rotator("BadState"),
+          name: "openclaw-rotator-dev-bad-state",
+          alarmDescription: "A dev token secret is in a state the rotator will not touch; it needs an operator",
+        },
+        "openclaw-rotator-dev-dead-letters": {
+          ...shared,
+          name: "openclaw-rotator-dev-dead-letters",
+          alarmDescription: "EventBridge Scheduler could not start the dev rotator; the event is in the dead-letter queue",
+          namespace: "AWS/SQS",
+          metricName: "ApproximateNumberOfMessagesVisible",
+          statistic: "Maximum",
+          dimensions: { QueueName: "openclaw-rotator-dev-dlq" },
+        },
+        "openclaw-rotator-dev-lambda-errors": {
+          ...shared,
+          name: "openclaw-rotator-dev-lambda-errors",
+          alarmDescription: "The dev rotator Lambda failed (error, timeout or crash)",
+          namespace: "AWS/Lambda",
+          metricName: "Errors",
+          statistic: "Sum",
+          dimensions: { FunctionName: "openclaw-rotator-dev" },
+        },
+        "openclaw-rotator-dev-failed-runs": {
+          ...shared,
+          name: "openclaw-rotator-dev-failed-runs",
+          alarmDescription: "A scheduled dev rotator run failed or expired unrun; the event is in the failed-runs queue",
+          namespace: "AWS/SQS",
+          metricName: "ApproximateNumberOfMessagesVisible",
+          statistic: "Maximum",
+          dimensions: { QueueName: "openclaw-rotator-dev-failed-runs" },
+        },
+        // The heartbeat: two schedule periods (rate(1 hour)) without a completed run, silence counting as failure.
+        "openclaw-rotator-dev-no-recent-run": {
+          ...rotator("Heartbeat"),
+          name: "openclaw-rotator-dev-no-recent-run",
+          alarmDescription: "No scheduled dev rotator run completed within its heartbeat window (schedule disabled, deployment broken or permissions lost)",
+          period: 3600,
+          evaluationPeriods: 2,
+          datapointsToAlarm: 2,
+          comparisonOperator: "LessThanThreshold",
+          threshold: 1,
+          treatMissingData: "breaching",
+        },
       });
-      expect(byMetric.Errors).toMatchObject({ ...shared, namespace: "AWS/Lambda", statistic: "Sum", dimensions: { FunctionName: "openclaw-rotator-dev" } });
-      for (const alarm of alarms) {
-        expect(alarm.name).toMatch(/^openclaw-rotator-dev-/);
-        expect(alarm.okActions).toBeUndefined();
-      }
     });
 
     it("go to a topic named for the environment", () => {
       expect(dev.one(T.Topic).inputs.name).toBe("openclaw-rotator-dev-alarms");
+    });
+
+    const heartbeatOf = (d: Deployed) => {
+      const alarm = d.all(T.Alarm).find((a) => a.inputs.metricName === "Heartbeat")?.inputs;
+      return [alarm?.period, alarm?.evaluationPeriods, alarm?.datapointsToAlarm];
+    };
+    const maxEventAgeOf = (d: Deployed) => d.one(T.EventInvokeConfig).inputs.maximumEventAgeInSeconds;
+
+    it.each([
+      ["rate(15 minutes)", undefined, [900, 2, 2], 900],
+      ["rate(12 hours)", undefined, [43_200, 2, 2], 21_600],
+      // Two days is more than CloudWatch judges: one day, one period.
+      ["rate(1 day)", undefined, [86_400, 1, 1], 21_600],
+      ["cron(15 3 * * ? *)", "1d", [43_200, 2, 2], 21_600],
+      ["rate(1 minute)", undefined, [60, 2, 2], 60],
+    ])("watch a %s schedule (heartbeatWindow %s) over two periods where CloudWatch allows", async (schedule, heartbeatWindow, alarm, maxEventAge) => {
+      const d = await deploy("dev", { schedule, heartbeatWindow }, `rotator-hb-${schedule.replace(/\W+/g, "-")}`);
+      expect(heartbeatOf(d)).toEqual(alarm);
+      expect(maxEventAgeOf(d)).toBe(maxEventAge);
+    });
+  });
+
+  describe("scheduled runs through Lambda's async queue", () => {
+    it("are not retried by Lambda, expire after one schedule interval and land in the failed-runs queue", () => {
+      expect(dev.one(T.EventInvokeConfig).inputs).toEqual({
+        functionName: "openclaw-rotator-dev",
+        maximumRetryAttempts: 0,
+        maximumEventAgeInSeconds: 3600,
+        destinationConfig: { onFailure: { destination: `arn:aws:sqs:${REGION}:${ACCOUNT}:openclaw-rotator-dev-failed-runs` } },
+      });
+    });
+
+    it("are configured only once the role may send to the queue", () => {
+      const deps = dev.children.find((c) => c.type === T.EventInvokeConfig)?.opts.dependsOn as pulumi.Resource[];
+      expect(deps.map((d) => dev.children.find((c) => c.resource === d)?.name)).toEqual(["rotator-dev-policy"]);
+    });
+  });
+
+  describe("dashboard", () => {
+    it("shows, per environment, the alarms and every rotator metric under the exact dimensions they are published with", () => {
+      const dashboard = dev.one(T.Dashboard).inputs;
+      expect(dashboard.dashboardName).toBe("openclaw-rotator-dev");
+      const body = JSON.parse(dashboard.dashboardBody);
+      const rotator = (metric: string) => ["OpenClawTokens", metric, "service", "openclaw-rotator", "environment", "dev"];
+      const graph = (title: string, metrics: unknown[], stat = "Sum") => ({ title, region: REGION, view: "timeSeries", stacked: false, period: 300, stat, metrics });
+      // In declaration order: the rotator's own failures first.
+      const alarmArns = ["rotations-failed", "consumers-on-old-token", "bad-state", "dead-letters", "lambda-errors", "failed-runs", "no-recent-run"].map(
+        (what) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:openclaw-rotator-dev-${what}`,
+      );
+      expect(dev.all(T.Alarm).map((a) => a.state.arn).sort()).toEqual([...alarmArns].sort());
+      expect(body.widgets.map((w: { properties: unknown }) => w.properties)).toEqual([
+        { title: "Rotator alarms (dev)", alarms: alarmArns },
+        graph("Heartbeat: completed scheduled runs", [rotator("Heartbeat")]),
+        graph("Tokens due, rotations started and completed", [rotator("TokensDue"), rotator("RotationsStarted"), rotator("RotationsCompleted")]),
+        graph("Failures: rotations failed, bad state", [rotator("RotationsFailed"), rotator("BadState")]),
+        graph("Consumers still on old tokens at the deadline", [rotator("ConsumersStillOnOldToken")]),
+        graph(
+          "Run duration (ms)",
+          [
+            ["AWS/Lambda", "Duration", "FunctionName", "openclaw-rotator-dev", { stat: "Average" }],
+            ["AWS/Lambda", "Duration", "FunctionName", "openclaw-rotator-dev", { stat: "Maximum" }],
+          ],
+          "Average",
+        ),
+        graph("Lambda errors and undelivered or failed runs", [
+          ["AWS/Lambda", "Errors", "FunctionName", "openclaw-rotator-dev"],
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "openclaw-rotator-dev-dlq", { stat: "Maximum" }],
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "openclaw-rotator-dev-failed-runs", { stat: "Maximum" }],
+        ]),
+      ]);
+      // Laid out on CloudWatch's 24-column grid without overlaps.
+      const cells = new Set<string>();
+      for (const w of body.widgets) {
+        expect(w.x + w.width).toBeLessThanOrEqual(24);
+        for (let x = w.x; x < w.x + w.width; x++) for (let y = w.y; y < w.y + w.height; y++) {
+          expect(cells.has(`${x},${y}`)).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+    });
+
+    it("is one per environment", () => {
+      expect(prod.one(T.Dashboard).inputs.dashboardName).toBe("openclaw-rotator-prod");
+      expect(prod.one(T.Dashboard).inputs.dashboardBody).not.toContain("dev");
     });
   });
 
@@ -509,8 +673,12 @@ describe("RotatorDeployment", () => {
       [{ logRetentionDays: 10 }, /logRetentionDays: 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30/],
       [{ lambdaTimeoutSeconds: 901 }, /lambdaTimeoutSeconds: 901 .* from 30 to 900/],
       [{ memorySize: 64 }, /memorySize: 64 .* from 128 to 10240/],
+      [{ tracing: "on" }, /tracing: "on" is not true or false/],
       [{ alarmEmail: "oncall" }, /alarmEmail: "oncall" is not an email address/],
       [{ backend: "ssh" }, /backend: "ssh" is not a gateway backend; use one of documented-api/],
+      [{ schedule: "cron(0 * * * ? *)" }, /heartbeatWindow: a cron schedule \(cron\(0 \* \* \* \? \*\)\) has no fixed interval; set heartbeatWindow/],
+      [{ schedule: "rate(2 days)" }, /heartbeatWindow: rate\(2 days\) runs less than once a day/],
+      [{ heartbeatWindow: "3d" }, /heartbeatWindow: "3d" is not a heartbeat window; write a duration from 2m to 1d/],
     ])("refuses %j", (overrides, message) => {
       expect(construct(overrides, `bad-${JSON.stringify(overrides).replace(/\W+/g, "-")}`)).toThrow(message);
     });

@@ -17,8 +17,9 @@ const context: RotatorPolicyContext = {
   accountId: "111122223333",
   environment: "stage",
   adminSecretArn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/gateway-Q1w2E3",
-  leaseTableArn: "arn:aws:dynamodb:us-east-1:111122223333:table/openclaw-rotator-stage-leases",
+  ledgerTableArn: "arn:aws:dynamodb:us-east-1:111122223333:table/openclaw-rotator-stage-ledger",
   logGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/openclaw-rotator-stage",
+  failedRunsQueueArn: "arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs",
 };
 
 describe("rotatorPolicyDocument", () => {
@@ -33,10 +34,11 @@ describe("rotatorPolicyDocument", () => {
     expect(document.Version).toBe("2012-10-17");
     expect(document.Statement.map((s) => `${s.Effect} ${s.Sid}`)).toEqual([
       "Allow RotateThisEnvironmentsTokens",
-      "Allow FindTokensListSecretsHasNoResourceScope",
       "Allow ReadGatewayAdminToken",
-      "Allow RotationLeases",
+      "Allow ReadLedger",
+      "Allow WriteRotationStateOnly",
       "Allow WriteOwnLogs",
+      "Allow RecordFailedRuns",
       "Deny KeepIdentityTags",
     ]);
   });
@@ -50,13 +52,10 @@ describe("rotatorPolicyDocument", () => {
         "secretsmanager:GetSecretValue",
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
       ],
       Resource: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw/stage/*"],
       Condition: {
         StringEquals: { "aws:ResourceTag/openclaw:environment": "stage" },
-        StringEqualsIfExists: { "aws:RequestTag/openclaw:environment": "stage" },
       },
     });
   });
@@ -75,15 +74,10 @@ describe("rotatorPolicyDocument", () => {
     }
   });
 
-  it('allows ListSecrets on "*", the only resource IAM accepts for it, and nothing else on "*"', () => {
-    expect(statement("FindTokensListSecretsHasNoResourceScope")).toEqual({
-      Sid: "FindTokensListSecretsHasNoResourceScope",
-      Effect: "Allow",
-      Action: ["secretsmanager:ListSecrets"],
-      Resource: ["*"],
-    });
-    const onStar = document.Statement.filter((s) => s.Resource?.includes("*"));
-    expect(onStar.map((s) => s.Sid)).toEqual(["FindTokensListSecretsHasNoResourceScope"]);
+  it("neither lists secrets nor writes tags: the rotation state is in the ledger, and nothing is on \"*\"", () => {
+    const actions = document.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action);
+    for (const gone of ["secretsmanager:ListSecrets", "secretsmanager:TagResource", "secretsmanager:UntagResource"]) expect(actions).not.toContain(gone);
+    expect(document.Statement.filter((s) => s.Resource?.includes("*"))).toEqual([]);
   });
 
   it("reads the admin token and does nothing else with it", () => {
@@ -97,13 +91,22 @@ describe("rotatorPolicyDocument", () => {
     expect(arnMatches(tokenSecretsArnPattern(context, "stage"), context.adminSecretArn)).toBe(false);
   });
 
-  it("uses the lease table with item operations only", () => {
-    expect(statement("RotationLeases")).toEqual({
-      Sid: "RotationLeases",
+  it("reads the ledger and writes only its rotation state: never a declaration, never a new or deleted entry", () => {
+    expect(statement("ReadLedger")).toEqual({
+      Sid: "ReadLedger",
       Effect: "Allow",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-      Resource: [context.leaseTableArn],
+      Action: ["dynamodb:GetItem", "dynamodb:Query"],
+      Resource: [context.ledgerTableArn, `${context.ledgerTableArn}/index/*`],
     });
+    expect(statement("WriteRotationStateOnly")).toEqual({
+      Sid: "WriteRotationStateOnly",
+      Effect: "Allow",
+      Action: ["dynamodb:UpdateItem"],
+      Resource: [context.ledgerTableArn],
+      Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
+    });
+    const actions = document.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action);
+    for (const forbidden of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"]) expect(actions).not.toContain(forbidden);
   });
 
   it("writes its own log group's streams only", () => {
@@ -116,6 +119,15 @@ describe("rotatorPolicyDocument", () => {
     const stream = `${context.logGroupArn}:log-stream:2026/01/01/[$LATEST]abc`;
     expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, stream))).toBe(true);
     expect(statement("WriteOwnLogs").Resource?.some((p) => arnMatches(p, `${context.logGroupArn}-other:log-stream:x`))).toBe(false);
+  });
+
+  it("sends to its own failed-runs queue only (Lambda's on-failure destination uses the function's role)", () => {
+    expect(statement("RecordFailedRuns")).toEqual({
+      Sid: "RecordFailedRuns",
+      Effect: "Allow",
+      Action: ["sqs:SendMessage"],
+      Resource: ["arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs"],
+    });
   });
 
   it("forbids removing the tags the tag fence relies on", () => {

@@ -37,7 +37,7 @@ beforeAll(async () => {
     ["openclaw:adminToken"],
   );
   program = await import("../../infra/index");
-  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 19 + TOKENS.length, "the rotator's resources");
+  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 27 + TOKENS.length, "the rotator's resources");
 });
 
 afterAll(() => existsSpy.mockRestore());
@@ -94,9 +94,14 @@ describe("stack program with openclaw:rotator.deploy", () => {
       functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
       roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
       adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
-      leaseTableName: "openclaw-rotator-dev-leases",
+      ledgerTableName: "openclaw-rotator-dev-ledger",
       alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
       deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
+      failedRunsQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-failed-runs`,
+      dashboardName: "openclaw-rotator-dev",
+      operatorPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-operator-${REGION}`,
+      viewerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-viewer-${REGION}`,
+      tokenDeployerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-token-deployer-${REGION}`,
       scheduleName: "openclaw-rotator-dev",
     });
     expect(program.environment).toBe("dev");

@@ -29,6 +29,7 @@ describe("checkInputs", () => {
         recoveryWindowDays: 7,
         backend: "documented-api",
         awsRegion: undefined,
+        ledgerTable: "openclaw-rotator-dev-ledger",
       },
     });
   });
@@ -59,6 +60,9 @@ describe("checkInputs", () => {
     [{ secretName: "openclaw/prod/ci-runner" }, /secretName: openclaw\/prod\/ci-runner is outside this environment's namespace; start it with openclaw\/dev\//],
     [{ backend: "vault" }, /backend: "vault" is not a gateway backend/],
     [{ awsRegion: "mars" }, /awsRegion: "mars" is not an AWS region/],
+    [{ ledgerTable: "openclaw-rotator-prod-ledger" }, /ledgerTable: openclaw-rotator-prod-ledger does not name the dev environment \(alone\)/],
+    [{ ledgerTable: "dev-and-prod-ledger" }, /ledgerTable: dev-and-prod-ledger does not name the dev environment/],
+    [{ ledgerTable: "a" }, /ledgerTable: "a" is not a DynamoDB table name/],
   ])("refuses %j with a message that says what to fix", (overrides, expected) => {
     expect(problemsOf(overrides).join("\n")).toMatch(expected);
   });
@@ -117,6 +121,17 @@ describe("checkInputs", () => {
     expect(problemsOf({ adminToken: secret }).join("\n")).not.toContain("THIS-MUST-NOT-APPEAR");
   });
 
+  it("refuses an unknown key, naming it and the closest valid one", () => {
+    expect(problemsOf({ rotationFracton: 0.5 })).toEqual([
+      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion, ledgerTable)",
+    ]);
+    expect(problemsOf({ colour: "red" })).toEqual([expect.stringMatching(/^colour: colour is not a GatewayToken input \(the keys are name, /)]);
+  });
+
+  it("ignores Pulumi's own properties (the serialised provider) and keys left undefined", () => {
+    expect(problemsOf({ __provider: "exports.handler = ...", secretArn: undefined })).toEqual([]);
+  });
+
   it("defers checks of values Pulumi does not know yet", () => {
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     expect(problemsOf({ adminToken: unknown, gatewayUrl: unknown })).toEqual([]);
@@ -155,6 +170,7 @@ describe("checkInputs for the openclaw-devices backend", () => {
         allowAdminScope: false,
         recoveryWindowDays: 7,
         awsRegion: undefined,
+        ledgerTable: "openclaw-rotator-dev-ledger",
       },
     });
   });

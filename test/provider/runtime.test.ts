@@ -5,7 +5,13 @@ import { AmbiguousOutcomeError, InvalidTokenError } from "../../src/gateway/erro
 import { GatewayTokenInputs } from "../../src/provider/inputs";
 import { GatewayTokenOutputs } from "../../src/provider/outputs";
 import { createProviderRuntime, defaultDependencies, ProviderRuntime } from "../../src/provider/runtime";
-import { Tag } from "../../src/store/metadata";
+import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
+import { LedgerEntry } from "../../src/ledger/ledger";
+import { RotationEngine } from "../../src/rotation/engine";
+import { noMetrics, silentLogger } from "../../src/rotation/observability";
+import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
+import { systemClock } from "../../src/domain/clock";
+import { ownUserAgent } from "../../src/gateway/backend";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { Stage } from "../../src/store/token-store";
 import { MotoServer, startMoto } from "../support/moto";
@@ -17,6 +23,7 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
   let runtime: ProviderRuntime;
   let store: SecretsManagerTokenStore;
   let admin: DocumentedApiGateway;
+  let ledger: DynamoDbLedger;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
@@ -25,6 +32,7 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
     Object.assign(process.env, moto.env);
     runtime = createProviderRuntime();
     store = new SecretsManagerTokenStore({ environment: "dev" });
+    ledger = new DynamoDbLedger({ tableName: "openclaw-rotator-dev-ledger", environment: "dev" });
     admin = new DocumentedApiGateway({
       url: gateway.url,
       environment: "dev",
@@ -38,8 +46,11 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
   });
   beforeEach(async () => {
     await moto.reset();
+    await ledger.ensureTable();
     await gateway.setClockOffset(0);
   });
+
+  const entry = async (name = "openclaw/dev/ci-runner") => (await ledger.get(name)) as LedgerEntry;
 
   const declare = (overrides: Partial<GatewayTokenInputs> = {}): Record<string, unknown> => ({
     name: "ci-runner",
@@ -103,7 +114,7 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
     it("refuses a secret name that is taken, before minting anything", async () => {
       await createToken();
       const before = await snapshot();
-      await expect(runtime.create(await checked(declare()))).rejects.toThrow(/secret openclaw\/dev\/ci-runner already exists/);
+      await expect(runtime.create(await checked(declare()))).rejects.toThrow(/openclaw\/dev\/ci-runner already exists/);
       expect(await mintedSince(before)).toEqual([]);
     });
 
@@ -122,6 +133,7 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
       const minted = await mintedSince(before);
       expect(minted.map((t) => t.status)).toEqual(["revoked"]);
       expect(await store.describe("openclaw/dev/ci-runner")).toBeUndefined();
+      expect(await ledger.get("openclaw/dev/ci-runner")).toBeUndefined(); // nothing half-made is left behind
     });
 
     it("finds and revokes a token whose mint answer was lost", async () => {
@@ -172,18 +184,35 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
     });
 
     it("neither shows nor undoes a rotation done outside Pulumi", async () => {
-      // Prepare: the rotator's work, by hand: a new token becomes AWSCURRENT.
+      // Prepare: the rotator's work: a new token becomes AWSCURRENT, recorded in the ledger.
       const { id, inputs, outs } = await createToken();
-      const rotated = await admin.mint({ name: "ci-runner-rotated", scopes: ["run:jobs"], expiresAt: new Date(Date.now() + 86400_000) });
-      const current = await store.read("openclaw/dev/ci-runner", Stage.Current);
-      await store.putVersion("openclaw/dev/ci-runner", "44444444-4444-4444-8444-444444444444", { ...current!, token: rotated.value, tokenId: rotated.metadata.id }, [Stage.Current]);
+      const rotatorBackend = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: ownUserAgent("rotator") });
+      const settings = { ...DEFAULT_SETTINGS, environment: "dev" as const, gatewayUrl: gateway.url, backend: "documented-api" as const };
+      await new RotationEngine({ store, backend: rotatorBackend, ledger, clock: systemClock, settings, log: silentLogger, metrics: noMetrics }).rotateNow("openclaw/dev/ci-runner");
+      const rotated = await currentValue();
       // Act
       const { props } = await runtime.read(id, outs);
       const diff = await runtime.diff(id, props, inputs);
       // Assess
+      expect((await admin.whoami(rotated)).id).not.toBe(outs.tokenId);
       expect(props).toEqual(outs);
       expect(diff.changes).toBe(false);
-      expect((await currentValue()).reveal()).toBe(rotated.value.reveal());
+      expect((await currentValue()).reveal()).toBe(rotated.reveal());
+    });
+
+    it("reports AWSCURRENT overwritten outside this tool as drift, which the next up repairs", async () => {
+      const { id, inputs, outs } = await createToken();
+      const other = await admin.mint({ name: "someone-elses", scopes: ["run:jobs"], expiresAt: new Date(Date.now() + 86400_000) });
+      const current = await store.read("openclaw/dev/ci-runner", Stage.Current);
+      await store.putVersion("openclaw/dev/ci-runner", "44444444-4444-4444-8444-444444444444", { ...current!, token: other.value, tokenId: other.metadata.id }, [Stage.Current]);
+
+      const { props } = await runtime.read(id, outs);
+      expect(props.tokenStatus).toBe("mismatch");
+      const { outs: repaired } = await runtime.update(id, props, inputs);
+
+      expect((await admin.whoami(await currentValue())).id).toBe(repaired.tokenId);
+      expect((await entry()).state.current?.tokenId).toBe(repaired.tokenId);
+      expect(await isAccepted(other.value)).toBe(true); // a token the ledger never recorded is not this tool's to revoke
     });
   });
 
@@ -224,16 +253,18 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
       expect(await admin.whoami(newValue)).toMatchObject({ id: updated.tokenId, scopes: ["read:jobs", "run:jobs"] });
       expect(await isAccepted(oldValue)).toBe(true);
       expect((await store.read("openclaw/dev/ci-runner", Stage.Previous))?.tokenId).toBe(outs.tokenId);
-      expect(secret?.tags[Tag.RetiringTokenId]).toBe(outs.tokenId);
-      expect(secret?.tags[Tag.TokenId]).toBe(updated.tokenId);
+      expect(secret?.stages.AWSCURRENT).toBe((await entry()).state.current?.versionId);
+      expect((await entry()).state.retiring?.tokenId).toBe(outs.tokenId);
+      expect((await entry()).state.current?.tokenId).toBe(updated.tokenId);
+      expect((await entry()).declaration.scopes).toEqual(["read:jobs", "run:jobs"]);
     });
 
     it("changes the TTL as metadata only, keeping the live token", async () => {
       const { id, outs } = await createToken();
       const { outs: updated } = await runtime.update(id, outs, await checked(declare({ ttl: "90d" })));
-      const secret = await store.describe("openclaw/dev/ci-runner");
       expect(updated.tokenId).toBe(outs.tokenId);
-      expect(secret?.tags[Tag.TtlSeconds]).toBe(String(90 * 86400));
+      expect((await entry()).declaration.ttlSeconds).toBe(90 * 86400);
+      expect((await entry()).state.current?.tokenId).toBe(outs.tokenId);
     });
 
     it("repairs a token revoked out of band", async () => {
@@ -259,6 +290,7 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
       expect(await isAccepted(first)).toBe(false);
       expect(await isAccepted(second)).toBe(false);
       expect(await store.describe("openclaw/dev/ci-runner")).toBeUndefined();
+      expect(await ledger.get("openclaw/dev/ci-runner")).toBeUndefined();
     });
 
     it("keeps the secret in its recovery window when one is set, and a later create takes it back", async () => {

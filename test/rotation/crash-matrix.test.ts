@@ -4,17 +4,14 @@
  * revoked and no orphan on the gateway.
  */
 import { Boundary } from "../../src/rotation/observability";
-import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
-import { Tag } from "../../src/store/metadata";
-import { DAY, RotationHarness } from "../support/rotation-harness";
+import { LedgerPhase } from "../../src/ledger/ledger";
+import { DAY, LEASE_EXPIRY, RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
 
 jest.setTimeout(120_000);
 
 const FIRST_RUN = [Boundary.IntentRecorded, Boundary.Minted, Boundary.Staged, Boundary.Verified, Boundary.Promoted, Boundary.DrainingRecorded];
 const DRAIN_RUN = [Boundary.OldRevoked, Boundary.RevocationConfirmed, Boundary.Completed];
-/** Long enough for the lease of a killed run to expire. */
-const LEASE_EXPIRY = DEFAULT_SETTINGS.leaseTtlMs + 60_000;
 
 describe("a rotation killed at any step boundary converges on the next runs", () => {
   let h: RotationHarness;
@@ -32,7 +29,7 @@ describe("a rotation killed at any step boundary converges on the next runs", ()
       expect(result.code).toBe(0);
       const outcome = result.result.outcomes?.["openclaw/dev/ci-runner"];
       if (outcome === "completed") return;
-      if (outcome === "not-due" && !(await h.tags("ci-runner"))[Tag.RetiringTokenId]) return;
+      if ((outcome === undefined || outcome === "not-due") && (await h.entry("ci-runner")).state.phase === LedgerPhase.Idle) return;
       expect(await h.consume(await h.current("ci-runner"))).toBe(201);
       await h.advance(11 * 60_000);
     }
@@ -43,13 +40,14 @@ describe("a rotation killed at any step boundary converges on the next runs", ()
     const current = await h.current("ci-runner");
     const currentId = (await h.admin.whoami(current)).id;
     const tokens = await h.gatewayTokens("ci-runner");
-    const tags = await h.tags("ci-runner");
+    const { state } = await h.entry("ci-runner");
     expect(currentId).not.toBe(originalTokenId);
     expect(tokens.filter((t) => t.status === "active").map((t) => t.id)).toEqual([currentId]);
-    expect(tags[Tag.TokenId]).toBe(currentId);
-    expect(tags[Tag.RotationId]).toBeUndefined();
-    expect(tags[Tag.RetiringTokenId]).toBeUndefined();
-    expect((await h.store.describe(h.secretName("ci-runner")))?.stages.AWSPENDING).toBeUndefined();
+    expect(state).toMatchObject({ phase: LedgerPhase.Idle, rotation: undefined, retiring: undefined, pending: undefined });
+    expect(state.current?.tokenId).toBe(currentId);
+    const secret = await h.store.describe(h.secretName("ci-runner"));
+    expect(secret?.stages.AWSPENDING).toBeUndefined();
+    expect(secret?.stages.AWSCURRENT).toBe(state.current?.versionId);
   }
 
   it.each(FIRST_RUN)("killed at %s during the first run", async (boundary) => {

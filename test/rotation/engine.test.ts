@@ -1,7 +1,8 @@
-import { PutSecretValueCommand, SecretsManagerClient, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GatewayBackend } from "../../src/gateway/backend";
+import { FencedEntry } from "../../src/ledger/fenced-entry";
+import { Ledger, LedgerPhase } from "../../src/ledger/ledger";
 import { Boundary } from "../../src/rotation/observability";
-import { Tag } from "../../src/store/metadata";
 import { Stage, TokenStore } from "../../src/store/token-store";
 import { DAY, Recorder, RotationHarness } from "../support/rotation-harness";
 
@@ -30,7 +31,7 @@ describe("RotationEngine", () => {
   beforeEach(() => h.reset());
 
   describe("deciding what is due", () => {
-    it("reads no secret value and calls no gateway for tokens that are not due", async () => {
+    it("touches no secret and calls no gateway for tokens that are not due", async () => {
       await h.declare({ name: "svc-a" }, { name: "svc-b" });
       await h.advance(0.79 * 30 * DAY);
       const store = counting<TokenStore>(h.store);
@@ -38,8 +39,9 @@ describe("RotationEngine", () => {
 
       const summary = await h.engine({ store: store.proxy, backend: backend.proxy }).runScheduled();
 
-      expect(summary).toMatchObject({ scanned: 2, due: 0, outcomes: { "openclaw/dev/svc-a": "not-due", "openclaw/dev/svc-b": "not-due" } });
-      expect(store.calls).toEqual({ list: 1 });
+      // The ledger's due index lists nothing: no secret is even described, no gateway is called.
+      expect(summary).toMatchObject({ scanned: 0, due: 0, outcomes: {} });
+      expect(store.calls).toEqual({});
       expect(backend.calls).toEqual({});
     });
 
@@ -47,7 +49,7 @@ describe("RotationEngine", () => {
       await h.declare({ name: "default" }, { name: "early", rotationFraction: 0.5 });
       await h.advance(0.6 * 30 * DAY);
       const first = await h.engine().runScheduled();
-      expect(first.outcomes).toEqual({ "openclaw/dev/default": "not-due", "openclaw/dev/early": "waiting" });
+      expect(first.outcomes).toEqual({ "openclaw/dev/early": "waiting" }); // "default" is not due: the index leaves it out
 
       await h.advance(0.21 * 30 * DAY);
       const second = await h.engine().runScheduled();
@@ -65,14 +67,16 @@ describe("RotationEngine", () => {
       const summary = await h.engine({}, recorder).runScheduled();
 
       const current = await h.current("ci-runner");
-      const tags = await h.tags("ci-runner");
+      const entry = await h.entry("ci-runner");
       expect(summary.outcomes).toEqual({ "openclaw/dev/ci-runner": "waiting" });
       expect(current.reveal()).not.toBe(old.reveal());
       expect(await h.admin.whoami(current)).toMatchObject({ scopes: ["read:jobs", "run:jobs"] });
       expect(await h.accepted(old)).toBe(true);
       expect((await h.store.read(h.secretName("ci-runner"), Stage.Previous))?.token.reveal()).toBe(old.reveal());
-      expect(tags[Tag.RetiringTokenId]).toBe((await h.admin.whoami(old)).id);
-      expect(tags[Tag.RotationId]).toBeUndefined();
+      expect(entry.state.retiring?.tokenId).toBe((await h.admin.whoami(old)).id);
+      expect(entry.state.current?.tokenId).toBe((await h.admin.whoami(current)).id);
+      expect(entry.state.phase).toBe(LedgerPhase.Draining);
+      expect(entry.state.rotation).toBeUndefined();
       expect(recorder.counts).toMatchObject({ TokensDue: 1, RotationsStarted: 1 });
     });
 
@@ -101,8 +105,7 @@ describe("RotationEngine", () => {
       expect(done.outcomes["openclaw/dev/ci-runner"]).toBe("completed");
       expect(await h.accepted(old)).toBe(false);
       expect(await h.accepted(fresh)).toBe(true);
-      expect(await h.tags("ci-runner")).toMatchObject({ [Tag.LastRotatedAt]: expect.any(String) });
-      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBeUndefined();
+      expect((await h.entry("ci-runner")).state).toMatchObject({ phase: LedgerPhase.Idle, lastRotatedAt: expect.any(Date), retiring: undefined });
       expect(recorder.counts).toMatchObject({ RotationsCompleted: 1 });
     });
 
@@ -171,26 +174,24 @@ describe("RotationEngine", () => {
   });
 
   describe("failure isolation and bad state", () => {
-    it("reports a hand-edited secret and still rotates the others", async () => {
+    it("rotates past a hand-edited AWSCURRENT value (nothing is read from it) and restores a recorded value", async () => {
       await h.declare({ name: "good" }, { name: "edited" });
       const client = new SecretsManagerClient({});
       await client.send(new PutSecretValueCommand({ SecretId: h.secretName("edited"), SecretString: '{"token":"pasted"}' }));
       client.destroy();
       await h.advance(25 * DAY);
-      const recorder = new Recorder();
 
-      const { outcomes } = await h.engine({}, recorder).runScheduled();
+      const { outcomes } = await h.engine().runScheduled();
 
-      expect(outcomes).toEqual({ "openclaw/dev/good": "waiting", "openclaw/dev/edited": "bad-state" });
-      expect(recorder.counts.BadState).toBe(1);
-      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/openclaw\/dev\/edited .* is not a valid token record/);
+      expect(outcomes).toEqual({ "openclaw/dev/good": "waiting", "openclaw/dev/edited": "waiting" });
+      const current = await h.current("edited");
+      expect((await h.admin.whoami(current)).id).toBe((await h.entry("edited")).state.current?.tokenId);
     });
 
-    it("reports a secret of another gateway as an environment mismatch without touching it", async () => {
+    it("reports a token declared for another gateway without touching it", async () => {
       await h.declare({ name: "foreign" });
-      const client = new SecretsManagerClient({});
-      await client.send(new TagResourceCommand({ SecretId: h.secretName("foreign"), Tags: [{ Key: Tag.GatewayUrl, Value: "https://gateway.openclaw.example" }] }));
-      client.destroy();
+      const entry = await h.entry("foreign");
+      await h.ledger.writeAll(entry, { ...entry.declaration, gatewayUrl: "https://gateway.openclaw.example" }, entry.state, undefined);
       await h.advance(25 * DAY);
       const before = await h.current("foreign");
       const recorder = new Recorder();
@@ -234,7 +235,7 @@ describe("RotationEngine", () => {
 
       await h.advance(31 * 60_000); // past its expiry: nothing left to protect
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("consumers-still-on-old-token");
-      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBeUndefined();
+      expect((await h.entry("ci-runner")).state.retiring).toBeUndefined();
     });
 
     it("stops between steps when its lease is about to expire, leaving the token resumable", async () => {
@@ -243,7 +244,7 @@ describe("RotationEngine", () => {
       // A lease that is already within a minute of expiry when it is taken.
       const short = h.engine({ settings: h.settings({ leaseTtlMs: 30_000 }) });
       expect(await short.rotateNow(h.secretName("ci-runner"))).toBe("deferred");
-      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeUndefined();
+      expect((await h.entry("ci-runner")).state.rotation).toBeUndefined();
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
     });
 
@@ -253,14 +254,17 @@ describe("RotationEngine", () => {
       const before = await h.gatewayTokens("ci-runner");
       const takeOver = {
         checkpoint: async (b: Boundary) => {
-          if (b === Boundary.IntentRecorded) await h.leases.takeOver(`token#${h.secretName("ci-runner")}`, "emergency-elsewhere", 60_000, h.clock.now());
+          if (b === Boundary.IntentRecorded) {
+            const taken = await FencedEntry.acquire(h.ledger, h.secretName("ci-runner"), { owner: "emergency-elsewhere", clock: h.clock, ttlMs: 60_000, takeOver: true });
+            if (taken.kind === "acquired") await taken.entry.release();
+          }
         },
       };
 
       expect(await h.engine({ observer: takeOver }).rotateNow(h.secretName("ci-runner"))).toBe("busy");
 
       expect(await h.gatewayTokens("ci-runner")).toHaveLength(before.length); // it minted nothing
-      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeDefined();
+      expect((await h.entry("ci-runner")).state.phase).toBe(LedgerPhase.Minting);
       await h.advance(2 * 60_000);
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
     });
@@ -298,14 +302,14 @@ describe("RotationEngine", () => {
       await h.declare({ name: "ci-runner" });
       await h.advance(25 * DAY);
       await h.engine().runScheduled();
-      const retiring = (await h.tags("ci-runner"))[Tag.RetiringTokenId];
+      const retiring = (await h.entry("ci-runner")).state.retiring?.tokenId;
 
       await expect(h.engine().handleSecretsManagerStep("createSecret", h.secretName("ci-runner"), "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")).rejects.toThrow(
-        /the previous rotation is still draining/,
+        /a rotation is in progress \(phase draining\)/,
       );
 
-      expect((await h.tags("ci-runner"))[Tag.RetiringTokenId]).toBe(retiring);
-      expect((await h.tags("ci-runner"))[Tag.RotationId]).toBeUndefined();
+      expect((await h.entry("ci-runner")).state.retiring?.tokenId).toBe(retiring);
+      expect((await h.entry("ci-runner")).state.rotation).toBeUndefined();
     });
 
     it("refuses finishSecret for a rotation that was aborted after testSecret, leaving AWSCURRENT valid", async () => {
@@ -325,7 +329,7 @@ describe("RotationEngine", () => {
     it("refuses testSecret when no AWSPENDING was staged", async () => {
       await h.declare({ name: "ci-runner" });
       await expect(h.engine().handleSecretsManagerStep("testSecret", h.secretName("ci-runner"), "11111111-2222-4333-8444-555555555555")).rejects.toThrow(
-        /AWSPENDING missing/,
+        /no rotation 11111111-2222-4333-8444-555555555555 is staged/,
       );
     });
   });
@@ -353,22 +357,22 @@ describe("RotationEngine", () => {
       const error = await h.engine({ backend: noMint }).emergencyRevoke(h.secretName("ci-runner")).catch((e: Error) => e);
 
       expect(await h.accepted(leaked)).toBe(false);
-      expect(String(error)).toMatch(/the leaked token tok_[0-9a-f]+ was revoked, but no replacement could be issued: Error: gateway refused to mint/);
+      expect(String(error)).toMatch(/the leaked tokens were revoked, but no replacement could be issued: Error: gateway refused to mint/);
       expect(String(error)).toMatch(/consumers have no valid token until one is issued/);
     });
 
-    it("goes ahead when the lease table cannot be reached: a leak waits for nothing", async () => {
+    it("takes the token over from a scheduled run that holds it: a leak waits for no lease", async () => {
       await h.declare({ name: "ci-runner" });
       const leaked = await h.current("ci-runner");
-      const noTable = () => Promise.reject(new Error("ResourceNotFoundException: no table"));
-      const unreachable = { acquire: noTable, takeOver: noTable, release: () => Promise.resolve() };
-      const recorder = new Recorder();
+      const held = await FencedEntry.acquire(h.ledger, h.secretName("ci-runner"), { owner: "scheduled-run", clock: h.clock, ttlMs: 600_000 });
+      expect(held.kind).toBe("acquired");
 
-      await h.engine({ leases: unreachable }, recorder).emergencyRevoke(h.secretName("ci-runner"));
+      await h.engine().emergencyRevoke(h.secretName("ci-runner"));
 
       expect(await h.accepted(leaked)).toBe(false);
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
-      expect(recorder.lines.some((l) => /the lease could not be taken/.test(l.message))).toBe(true);
+      // The run that held it finds out at its next write, which changes nothing.
+      if (held.kind === "acquired") await expect(held.entry.renew()).rejects.toMatchObject({ code: "ledger_conflict" });
     });
 
     it("revokes the token AWSCURRENT holds when a rotation stopped between promoting it and recording that", async () => {
@@ -378,7 +382,7 @@ describe("RotationEngine", () => {
       const crashAfterPromote = { checkpoint: (b: Boundary) => { if (b === Boundary.Promoted) throw new Error("killed"); } };
       expect((await h.engine({ observer: crashAfterPromote }).runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("failed");
       const promoted = await h.current("ci-runner");
-      expect((await h.tags("ci-runner"))[Tag.TokenId]).toBe((await h.admin.whoami(first)).id); // the tags lag behind
+      expect((await h.entry("ci-runner")).state.phase).toBe(LedgerPhase.Staged); // the ledger lags behind the stages
 
       const result = await h.engine().emergencyRevoke(h.secretName("ci-runner"));
 
@@ -388,18 +392,32 @@ describe("RotationEngine", () => {
       expect((await h.gatewayTokens("ci-runner")).filter((t) => t.status === "active")).toHaveLength(1);
     });
 
-    it("never revokes its replacement once it is AWSCURRENT, even when the tags cannot be written", async () => {
+    it("never revokes its replacement once it is AWSCURRENT, even when the last ledger write fails; the next run settles it", async () => {
       await h.declare({ name: "ci-runner" });
       const leaked = await h.current("ci-runner");
-      const tagsFail: TokenStore = Object.create(h.store);
-      tagsFail.setMetadata = () => Promise.reject(new Error("ThrottlingException: rate exceeded"));
+      let failed = false;
+      const lastWriteFails: Ledger = Object.create(h.ledger);
+      lastWriteFails.writeState = (entry, state, lease) => {
+        if (!failed && state.phase === LedgerPhase.Idle && entry.state.phase === LedgerPhase.Draining && state.revokeNow.length === 0) {
+          failed = true;
+          return Promise.reject(new Error("ThrottlingException: rate exceeded"));
+        }
+        return h.ledger.writeState(entry, state, lease);
+      };
 
-      const error = await h.engine({ store: tagsFail }).emergencyRevoke(h.secretName("ci-runner")).catch((e: Error) => e);
+      const error = await h.engine({ ledger: lastWriteFails }).emergencyRevoke(h.secretName("ci-runner")).catch((e: Error) => e);
 
-      expect(error).toMatchObject({ code: "replacement_untagged" });
-      expect(String(error)).toMatch(/is AWSCURRENT and valid, but the secret's tags could not be updated/);
+      expect(String(error)).toMatch(/ThrottlingException/);
       expect(await h.accepted(leaked)).toBe(false);
-      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+      const replacement = await h.current("ci-runner");
+      expect(await h.accepted(replacement)).toBe(true);
+      // Recorded as current (draining off the revoked one): the next runs finish without touching the replacement.
+      expect((await h.entry("ci-runner")).state.current?.tokenId).toBe((await h.admin.whoami(replacement)).id);
+      expect(await h.consume(replacement)).toBe(201);
+      await h.advance(11 * 60_000);
+      await h.engine().runScheduled();
+      expect(await h.accepted(replacement)).toBe(true);
+      expect((await h.entry("ci-runner")).state.phase).toBe(LedgerPhase.Idle);
     });
 
     it("leaves one valid token when it strikes in the middle of a scheduled rotation, which does not go on", async () => {
@@ -413,7 +431,7 @@ describe("RotationEngine", () => {
 
       const { outcomes } = await h.engine({ observer: leakMidRun }).runScheduled();
 
-      expect(outcomes["openclaw/dev/ci-runner"]).toBe("not-due"); // it re-read the secret: the replacement is fresh
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("busy"); // fenced: its next write found the entry taken over
       expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
       expect((await h.gatewayTokens("ci-runner")).filter((t) => t.status === "active")).toHaveLength(1);
     });

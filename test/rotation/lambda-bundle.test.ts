@@ -37,7 +37,10 @@ describe("the bundled rotator Lambda", () => {
     const logs = lines.filter((l) => l.message);
     const emf = lines.find((l) => l._aws);
     expect(logs.find((l) => /^start: rotation intent recorded/.test(l.message) && l.token === "ci-runner")).toMatchObject({ level: "INFO", token: "ci-runner", environment: "dev", service: "openclaw-rotator" });
-    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: "OpenClawTokens", Dimensions: [expect.arrayContaining(["environment"])] });
+    // Exactly the dimension set the alarms watch: Powertools always adds service to the environment.
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe("OpenClawTokens");
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "environment"]]);
+    expect([emf.service, emf.environment]).toEqual(["openclaw-rotator", "dev"]);
     // Powertools records a metric added twice as an array of values; CloudWatch sums them.
     const total = (values: number | number[]) => ([] as number[]).concat(values).reduce((a, b) => a + b, 0);
     expect(emf.environment).toBe("dev");
@@ -69,9 +72,9 @@ describe("the bundled rotator Lambda", () => {
   });
 
   it("refuses to start with a missing setting, naming it", async () => {
-    const run = await runBundledRotator(h, { env: { OPENCLAW_LEASE_TABLE: "", OPENCLAW_QUIET_PERIOD: "soon" } });
+    const run = await runBundledRotator(h, { env: { OPENCLAW_LEDGER_TABLE: "", OPENCLAW_QUIET_PERIOD: "soon" } });
     expect(run.code).not.toBe(0);
-    expect(run.stderr + run.stdout).toMatch(/OPENCLAW_LEASE_TABLE: is not set/);
+    expect(run.stderr + run.stdout).toMatch(/OPENCLAW_LEDGER_TABLE: is not set/);
     expect(run.stderr + run.stdout).toMatch(/OPENCLAW_QUIET_PERIOD: "soon" is not a duration/);
   });
 

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Environment, TOKEN_PREFIX } from "../../src/domain/environments";
 import { Sensitive } from "../../src/domain/sensitive";
-import { metadataForRecord, TokenMetadata } from "../../src/store/metadata";
 import { TokenRecord } from "../../src/store/record";
 
 /** A well-formed record for store tests; the token is random, shaped like a real one of `environment`. */
@@ -23,6 +22,3 @@ export function sampleRecord(overrides: Partial<TokenRecord> & { environment?: E
   };
 }
 
-export function sampleMetadata(record: TokenRecord, overrides: Partial<TokenMetadata> = {}): TokenMetadata {
-  return { ...metadataForRecord(record, { ttlSeconds: 30 * 86400, rotationFraction: 0.8 }), ...overrides };
-}

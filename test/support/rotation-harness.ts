@@ -3,19 +3,22 @@ import { OffsetClock } from "../../local/clock";
 import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
-import { DynamoDbLeaseStore } from "../../src/lease/dynamodb-lease-store";
+import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
+import { LedgerEntry } from "../../src/ledger/ledger";
 import { createProviderRuntime } from "../../src/provider/runtime";
 import { EngineDependencies, RotationEngine } from "../../src/rotation/engine";
 import { Metric, MetricsSink, RotationLogger } from "../../src/rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../../src/rotation/settings";
 import { adminSecretName } from "../../src/store/metadata";
+import { MAX_CLOCK_SKEW_MS } from "../../src/ledger/ledger";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { Stage } from "../../src/store/token-store";
+import { faithfulSecretsManagerClient } from "./aws-fidelity";
 import { MotoServer, startMoto } from "./moto";
 import { ReferenceGateway, startReferenceGateway } from "./reference-gateway";
 
 export const DAY = 86400_000;
-export const LEASE_TABLE = "openclaw-leases-dev";
+export const LEDGER_TABLE = "openclaw-rotator-dev-ledger";
 
 /** A clock the tests move forward; the reference gateway is moved with it so both agree on "now". */
 export { OffsetClock as SharedClock } from "../../local/clock";
@@ -45,11 +48,15 @@ export interface TokenSpec {
   readonly rotationFraction?: number;
 }
 
-/** moto + reference gateway + lease table, with tokens declared through the real provider runtime. */
+/** How long the lease of a run that died must be left alone before another actor may take it (TTL + the skew bound). */
+export const LEASE_EXPIRY = DEFAULT_SETTINGS.leaseTtlMs + MAX_CLOCK_SKEW_MS + 60_000;
+
+/** moto + reference gateway + ledger table, with tokens declared through the real provider runtime. */
 export class RotationHarness {
   readonly clock = new OffsetClock();
-  readonly store = new SecretsManagerTokenStore({ environment: "dev" });
-  readonly leases = new DynamoDbLeaseStore({ tableName: LEASE_TABLE });
+  /** On moto, with AWS's version immutability emulated (aws-fidelity.ts). */
+  readonly store = new SecretsManagerTokenStore({ environment: "dev", client: faithfulSecretsManagerClient() });
+  readonly ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" });
   admin!: DocumentedApiGateway;
   private readonly savedEnv = { ...process.env };
 
@@ -65,14 +72,14 @@ export class RotationHarness {
   }
 
   /**
-   * A clean slate: a fresh gateway (no tokens), no secrets, no leases, the clock back to now, and the admin token
+   * A clean slate: a fresh gateway (no tokens), no secrets, an empty ledger, the clock back to now, and the admin token
    * stored where the rotator reads it.
    */
   async reset(): Promise<void> {
     const [, gateway] = await Promise.all([this.moto.reset(), startReferenceGateway({ environment: "dev" }), this.gateway?.stop()]);
     this.gateway = gateway;
     await this.setClock(0);
-    await this.leases.ensureTable();
+    await this.ledger.ensureTable();
     // The engine's backend, and the tests' own checks, use the rotator's User-Agent: none of it is consumer traffic.
     this.admin = new DocumentedApiGateway({ url: this.gateway.url, environment: "dev", adminToken: new Sensitive(this.gateway.adminToken), userAgent: ownUserAgent("rotator") });
     const client = new SecretsManagerClient({});
@@ -102,7 +109,7 @@ export class RotationHarness {
     return new RotationEngine({
       store: this.store,
       backend: this.admin,
-      leases: this.leases,
+      ledger: this.ledger,
       clock: this.clock,
       settings: this.settings(),
       log: recorder,
@@ -116,6 +123,7 @@ export class RotationHarness {
     const runtime = createProviderRuntime({
       backend: (inputs) => new DocumentedApiGateway({ url: inputs.gatewayUrl, environment: "dev", adminToken: new Sensitive(inputs.adminToken), userAgent: "openclaw-token-ops/0.1 (provider)" }),
       store: () => this.store,
+      ledger: () => this.ledger,
       clock: this.clock,
     });
     for (const spec of specs) {
@@ -143,8 +151,11 @@ export class RotationHarness {
     return record.token;
   }
 
-  async tags(name: string): Promise<Record<string, string>> {
-    return { ...(await this.store.describe(this.secretName(name)))?.tags };
+  /** The token's ledger entry (what the rotator decides from). */
+  async entry(name: string): Promise<LedgerEntry> {
+    const entry = await this.ledger.get(this.secretName(name));
+    if (!entry) throw new Error(`no ledger entry for ${name}`);
+    return entry;
   }
 
   /** A consumer request with a token, as a service would make it; returns the HTTP status. */

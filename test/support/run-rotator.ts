@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { LEASE_TABLE, RotationHarness } from "./rotation-harness";
+import { LEDGER_TABLE, RotationHarness } from "./rotation-harness";
 
 export interface RotatorRun {
   readonly code: number | null;
@@ -20,7 +20,7 @@ export function runBundledRotator(h: RotationHarness, options: { event?: object;
     OPENCLAW_GATEWAY_URL: h.gateway.url,
     OPENCLAW_BACKEND: "documented-api",
     OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
-    OPENCLAW_LEASE_TABLE: LEASE_TABLE,
+    OPENCLAW_LEDGER_TABLE: LEDGER_TABLE,
     OPENCLAW_QUIET_PERIOD: "10m",
     POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
     POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",
