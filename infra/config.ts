@@ -4,6 +4,9 @@ import { Problem, ValidationError } from "../src/domain/errors";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { checkInputs, INPUT_KEYS, UNKNOWN, unknownKeyProblems } from "../src/provider/inputs";
 import { parseRotatorSettings, RotatorSettings } from "./aws/rotator-settings";
+import { rateIntervalSeconds } from "./aws/run-watch";
+import { formatDuration, parseDuration } from "../src/domain/duration";
+import { DEFAULT_SETTINGS } from "../src/rotation/settings";
 
 /** One token as a stack declares it under `openclaw:tokens`. */
 export interface TokenDeclaration {
@@ -121,6 +124,10 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
       // Held as a secret by the program; the provider's check validates it.
       adminToken: UNKNOWN,
     });
+    if (outcome.ok && rotator.ok) {
+      const message = rotationWindowProblem(outcome.inputs.ttl, outcome.inputs.rotationFraction, rotator.settings);
+      if (message) add({ field: `${at}.ttl`, message });
+    }
     if (!outcome.ok) {
       for (const p of outcome.problems) {
         const stackLevel = (STACK_LEVEL_FIELDS as readonly string[]).includes(p.field);
@@ -136,6 +143,34 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
   });
   return problems;
 }
+
+/**
+ * Whether the rotator, as configured, can finish a rotation of this token before it expires: between the rotation
+ * point and expiry there must be room for a run to notice the token is due (one schedule interval), the quiet period,
+ * a run to notice the quiet period is over (one more interval), and the rotator's hour of margin before expiry.
+ * Otherwise every rotation ends in a forced revocation or an expired token: refused here, with the settings to change.
+ */
+export function rotationWindowProblem(ttl: string, rotationFraction: number, rotator: RotatorSettings): string | undefined {
+  const ttlSeconds = parseDuration(ttl);
+  const quietSeconds = parseDuration(rotator.quietPeriod);
+  const intervalSeconds = rateIntervalSeconds(rotator.schedule) ?? (rotator.heartbeatWindow ? parseDuration(rotator.heartbeatWindow) : undefined);
+  if (ttlSeconds === undefined || quietSeconds === undefined || intervalSeconds === undefined) return undefined;
+  const keep = Math.round((1 - rotationFraction) * 1e6) / 1e6;
+  const windowSeconds = Math.round(keep * ttlSeconds);
+  const needed = 2 * intervalSeconds + quietSeconds + EXPIRY_MARGIN_SECONDS;
+  if (windowSeconds >= needed) return undefined;
+  // A TTL one can write: whole hours below two days, whole days above.
+  const shortest = needed / keep;
+  const suggested = shortest < 2 * 86400 ? Math.ceil(shortest / 3600) * 3600 : Math.ceil(shortest / 86400) * 86400;
+  return (
+    `${ttl} at rotationFraction ${rotationFraction} leaves ${formatDuration(windowSeconds)} between the rotation and expiry, but the rotator ` +
+    `(schedule ${rotator.schedule}, quietPeriod ${rotator.quietPeriod}) needs ${formatDuration(needed)} there: two runs, the quiet period and an hour's margin. ` +
+    `Use a ttl of at least ${formatDuration(suggested)}, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod`
+  );
+}
+
+/** The rotator revokes an old token this long before it expires, whatever the traffic (DEFAULT_SETTINGS.expiryMarginMs). */
+const EXPIRY_MARGIN_SECONDS = DEFAULT_SETTINGS.expiryMarginMs / 1000;
 
 /** Reads and validates the stack's configuration; throws one ValidationError listing every problem. */
 export function loadStackConfig(): StackConfig {

@@ -158,6 +158,26 @@ describe("stackConfigProblems", () => {
     });
   });
 
+  // Threat model, case 13: settings that guarantee a token expires before its rotation can finish were accepted.
+  describe("the rotation window against the rotator's schedule and quiet period", () => {
+    it("refuses a weekly schedule for a 10h token, naming the settings and the fix", () => {
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "10h" }], rotator: { deploy: true, schedule: "rate(7 days)", heartbeatWindow: "1d" } })).toEqual([
+        "openclaw:tokens[0].ttl: 10h at rotationFraction 0.8 leaves 2h between the rotation and expiry, but the rotator (schedule rate(7 days), quietPeriod 15m) needs 14.1d there: two runs, the quiet period and an hour's margin. Use a ttl of at least 71d, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod",
+      ]);
+    });
+
+    it("refuses a quiet period longer than the time between rotation and expiry", () => {
+      const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "1d" }], rotator: { deploy: true, quietPeriod: "7d" } });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.ttl: 1d at rotationFraction 0\.8 leaves 4.8h between the rotation and expiry, but the rotator \(schedule rate\(1 hour\), quietPeriod 7d\) needs/);
+    });
+
+    it("accepts the shortest window the default rotator can finish in", () => {
+      // rate(1 hour) twice + 15m + 1h = 3h15m: 17h at 0.8 leaves 3h24m.
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "17h" }] })).toEqual([]);
+    });
+  });
+
   describe("openclaw:rotator", () => {
     it("is optional: unset means the defaults, which do not deploy", () => {
       expect(problemsOf({ rotator: undefined })).toEqual([]);
