@@ -13,7 +13,7 @@ import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { BackendKind, GatewayBackend, ownUserAgent } from "../src/gateway/backend";
 import { createBackend } from "../src/gateway/factory";
 import { DynamoDbLedger } from "../src/ledger/dynamodb-ledger";
-import { LedgerEntry } from "../src/ledger/ledger";
+import { LedgerEntry, MAX_CLOCK_SKEW_MS } from "../src/ledger/ledger";
 import { RotationEngine } from "../src/rotation/engine";
 import { noMetrics } from "../src/rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../src/rotation/settings";
@@ -145,6 +145,8 @@ export class CliContext {
       gatewayUrl: backend.url,
       backend: backend.kind,
       quietPeriodMs: this.options.quietPeriodMs,
+      // An operator's clock is not AWS's: the quiet period is measured with the skew bound added.
+      clockSkewMs: MAX_CLOCK_SKEW_MS,
     };
     return new RotationEngine({
       store: this.store,

@@ -15,6 +15,12 @@ export interface GatewayBackend {
    * rotator while a token drains looks like consumers moving to it: such checks must use describe() instead.
    */
   readonly trafficShowsCaller: boolean;
+  /**
+   * Whether a token's name on the gateway is fixed at mint (the documented API) or can be changed by whoever holds the
+   * token (an OpenClaw device's display name is rewritten by every connect). Only a fixed name can serve as the second
+   * witness before a revocation; otherwise the ledger's record of the ID is what counts.
+   */
+  readonly namesAreFixed: boolean;
 
   /** Who a token is, as the gateway sees it. Throws InvalidTokenError / TokenExpiredError when it is refused. */
   whoami(token: Sensitive): Promise<TokenIdentity>;
@@ -98,4 +104,9 @@ export function ownUserAgent(component: "provider" | "rotator" | "cli"): string 
 export function gatewayTokenName(declaredName: string, mintedAt: Date, nonce: string): string {
   const stamp = mintedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "").toLowerCase();
   return `${declaredName}-${stamp}-${nonce}`;
+}
+
+/** Whether the gateway's record of a token agrees with the name recorded at mint (always, where names can change). */
+export function sameGatewayName(backend: Pick<GatewayBackend, "namesAreFixed">, onGateway: string, recorded: string): boolean {
+  return !backend.namesAreFixed || onGateway === recorded;
 }

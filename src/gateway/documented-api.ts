@@ -37,6 +37,7 @@ interface WireMetadata {
 export class DocumentedApiGateway implements GatewayBackend {
   readonly kind = BackendKind.DocumentedApi;
   readonly trafficShowsCaller = true;
+  readonly namesAreFixed = true;
   readonly url: string;
   private readonly http: HttpClient;
 

@@ -106,6 +106,11 @@ export interface RotationState {
   readonly lastError: string | undefined;
   /** The old token is being revoked at its deadline with consumers still on it (reported once it is done). */
   readonly forcedRevocation?: boolean;
+  /**
+   * The current token is gone (revoked by a leak response that could not issue a replacement, unknown to the gateway):
+   * the entry is due at once, and the next token replaces it without keeping it as retiring.
+   */
+  readonly replaceNow?: boolean;
 }
 
 export interface LedgerEntry {

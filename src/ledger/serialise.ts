@@ -82,6 +82,7 @@ export function serialiseState(s: RotationState): string {
     nextCheckAt: s.nextCheckAt.toISOString(),
     lastError: s.lastError,
     forcedRevocation: s.forcedRevocation || undefined,
+    replaceNow: s.replaceNow || undefined,
   });
 }
 
@@ -115,6 +116,7 @@ export function parseState(text: string | undefined, key: string): RotationState
     nextCheckAt: date(raw.nextCheckAt, "nextCheckAt", key),
     lastError: typeof raw.lastError === "string" ? raw.lastError : undefined,
     forcedRevocation: raw.forcedRevocation === true || undefined,
+    replaceNow: raw.replaceNow === true || undefined,
   };
 }
 

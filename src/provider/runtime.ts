@@ -20,7 +20,7 @@ import { Clock, sleep, systemClock } from "../domain/clock";
 import { parseDuration } from "../domain/duration";
 import { TokenOpsError, ValidationError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
-import { GatewayBackend, IssuedToken, ownUserAgent, TokenStatus } from "../gateway/backend";
+import { GatewayBackend, IssuedToken, ownUserAgent, sameGatewayName, TokenStatus } from "../gateway/backend";
 import { AmbiguousOutcomeError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
@@ -220,7 +220,20 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       try {
         const entry = fence.entry;
         const status = entry.state.current ? await health(backend, store, entry) : TokenHealth.Revoked;
-        const needsNewToken = !sameValue([...entry.declaration.scopes], [...declaration.scopes]) || !sameValue(olds.scopes, inputs.scopes) || status !== TokenHealth.Active;
+        const scopesChanged = !sameValue([...entry.declaration.scopes], [...declaration.scopes]) || !sameValue(olds.scopes, inputs.scopes);
+        if (!scopesChanged && status === TokenHealth.Mismatch && entry.state.current) {
+          // Someone moved AWSCURRENT or wrote another value there; the recorded token is live: put the stage back, and
+          // leave a token that is draining to drain (a new token would retire it at once, under its consumers).
+          const secret = await store.describe(inputs.secretName);
+          if (secret && secret.stages.AWSCURRENT !== entry.state.current.versionId) {
+            await store.moveStage(inputs.secretName, Stage.Current, entry.state.current.versionId, secret.stages.AWSCURRENT);
+          }
+          if ((await health(backend, store, entry)) === TokenHealth.Active) {
+            await ledger.writeAll(entry, declaration, entry.state, undefined);
+            return { outs: definedOnly({ ...olds, ...inputs, tokenStatus: TokenHealth.Active } satisfies GatewayTokenOutputs) };
+          }
+        }
+        const needsNewToken = scopesChanged || status !== TokenHealth.Active;
         if (!needsNewToken) {
           // TTL, fraction and the like are the declaration: the live token is untouched.
           const state = entry.state;
@@ -339,7 +352,7 @@ async function health(backend: GatewayBackend, store: TokenStore, entry: LedgerE
   const current = entry.state.current;
   if (!current) return TokenHealth.Revoked;
   const record = await backend.describe(current.tokenId);
-  if (!record || record.name !== current.gatewayName) return TokenHealth.Revoked;
+  if (!record || !sameGatewayName(backend, record.name, current.gatewayName)) return TokenHealth.Revoked;
   if (record.status === TokenStatus.Expired) return TokenHealth.Expired;
   if (record.status !== TokenStatus.Active) return TokenHealth.Revoked;
   const stored = await store.read(entry.declaration.secretName, Stage.Current).catch(() => undefined);

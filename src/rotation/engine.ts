@@ -131,6 +131,15 @@ export class RotationEngine {
     const ctx = this.context(fence, false);
     try {
       const state = fence.state;
+      if (state.phase === LedgerPhase.Creating) {
+        // pulumi up is creating it: nothing consumers hold yet. What its mint may have minted is revoked; the entry stays
+        // pulumi's to finish (its next write fails, and it revokes its own mint).
+        await fence.write({ ...abandonedState(state, ctx.now()), phase: LedgerPhase.Creating });
+        await sweep(ctx);
+        throw new TokenOpsError("token_being_created", `${secretName} is being created by pulumi up: no token was issued to consumers yet`, {
+          hint: "whatever the create minted was revoked; run pulumi up again to finish creating it",
+        });
+      }
       const leaked: TokenRef[] = [state.current, state.pending, state.retiring].filter((t): t is LedgerToken => t !== undefined).map(ref);
       const intent = newIntent(declaration.name, ctx.now(), "emergency");
       // Durable first: whoever resumes this entry revokes the leaked tokens before anything else.
@@ -154,7 +163,18 @@ export class RotationEngine {
       }
       this.deps.log.warn("emergency: leaked tokens revoked and confirmed refused", { token: declaration.name, tokenIds: leaked.map((t) => t.tokenId), step: "emergency" });
       if (!replacement || failure) {
-        await fence.write({ ...fence.state, lastError: "emergency revocation: no replacement could be issued", nextCheckAt: ctx.now() });
+        // Nothing valid is left: the entry is due at once, and the next run (or `rotate`) issues a token that replaces
+        // the revoked one outright, with nothing to drain.
+        const after = fence.state;
+        await fence.write({
+          ...abandonedState(after, ctx.now()),
+          phase: LedgerPhase.Idle,
+          retiring: undefined,
+          promotedAt: undefined,
+          replaceNow: true,
+          lastError: "emergency revocation: no replacement could be issued",
+          nextCheckAt: ctx.now(),
+        });
         throw new TokenOpsError("replacement_failed", `${secretName}: the leaked tokens were revoked, but no replacement could be issued: ${String(failure)}`, {
           hint: `consumers have no valid token until one is issued: fix the cause, then run \`openclaw-tokens rotate ${declaration.name}\` or pulumi up`,
           cause: failure,

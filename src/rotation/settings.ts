@@ -17,6 +17,11 @@ export interface RotatorSettings {
   readonly expiryMarginMs: number;
   /** No new token is started when less than this much Lambda time remains. @default 60 seconds */
   readonly minRemainingMs: number;
+  /**
+   * How far this engine's clock may be from the gateway's, added to the quiet period because the gateway stamps the
+   * traffic: 0 for the Lambda (AWS keeps its clock), the skew bound for an operator's CLI. @default 0
+   */
+  readonly clockSkewMs?: number;
 }
 
 export const DEFAULT_SETTINGS = {

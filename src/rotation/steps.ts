@@ -14,13 +14,13 @@
  *   revoking  ------->  revoke old; gateway confirms; ledger: idle                       [old-revoked] [revocation-confirmed] [completed]
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { GatewayBackend, gatewayTokenName, IssuedToken, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
+import { GatewayBackend, gatewayTokenName, IssuedToken, OWN_USER_AGENT_PREFIX, sameGatewayName, TokenStatus } from "../gateway/backend";
 import { AmbiguousOutcomeError, GatewayError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { FencedEntry } from "../ledger/fenced-entry";
 import { fingerprint } from "../ledger/fingerprint";
 import { Declaration, dueAt, idleState, LedgerPhase, LedgerToken, MAX_CLOCK_SKEW_MS, RotationIntent, RotationState, TokenRef } from "../ledger/ledger";
-import { TokenRecord } from "../store/record";
+import { CorruptRecordError, TokenRecord } from "../store/record";
 import { Stage, TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
 import { mintPolicyProblems } from "./mint-policy";
@@ -63,7 +63,8 @@ async function startRotation(ctx: StepContext): Promise<StepOutcome> {
   const { declaration } = ctx.fence.entry;
   const state = ctx.fence.state;
   if (!state.current) throw new BadStateError(declaration.secretName, "the ledger records no current token", "run pulumi up to create the token again");
-  if (!ctx.force && ctx.now().getTime() < dueAt(state.current, declaration, ctx.settings.expiryMarginMs).getTime()) return { kind: "not-due" };
+  const due = ctx.force || state.replaceNow || ctx.now().getTime() >= dueAt(state.current, declaration, ctx.settings.expiryMarginMs).getTime();
+  if (!due) return { kind: "not-due" };
   const intent = newIntent(declaration.name, ctx.now(), ctx.force ? "operator" : "schedule");
   await ctx.fence.write({ ...state, phase: LedgerPhase.Minting, rotation: intent, nextCheckAt: ctx.now(), lastError: undefined });
   ctx.freshIntents.add(intent.id);
@@ -80,10 +81,12 @@ export async function mintAndStage(ctx: StepContext, options: { fixedVersionId?:
   if (!ctx.freshIntents.has(intent.id)) {
     // An actor died here before: whatever it minted was never recorded. Revoke it and mint under a new name, into a
     // new version (a Secrets Manager version is immutable: a retry must not reuse one that may hold another value).
+    // The old name stays listed for sweeping: a mint under it may still be in flight (its actor only looked dead).
     await revokeAllNamed(ctx.backend, intent.mintName, undefined);
     const fresh = newIntent(declaration.name, ctx.now(), intent.origin);
+    const abandonedMints = [...ctx.fence.state.abandonedMints, { mintName: intent.mintName, at: ctx.now() }];
     intent = { ...intent, mintName: fresh.mintName, versionId: options.fixedVersionId ?? fresh.versionId };
-    await ctx.fence.write({ ...ctx.fence.state, rotation: intent });
+    await ctx.fence.write({ ...ctx.fence.state, rotation: intent, abandonedMints });
     ctx.freshIntents.add(intent.id);
     ctx.log.warn("mint: resumed a rotation; leftovers of the earlier attempt revoked", { token: declaration.name, step: "mint" });
   }
@@ -147,7 +150,9 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
   await ctx.checkpoint(Boundary.Promoted);
   const state = ctx.fence.state;
   const now = ctx.now();
-  const retiring = state.current && state.current.tokenId !== pending.tokenId ? state.current : undefined;
+  // A current token that is gone (revoked by the leak response, forgotten by the gateway) is not kept as retiring; a
+  // token still retiring then stays so.
+  const retiring = state.replaceNow ? state.retiring : state.current && state.current.tokenId !== pending.tokenId ? state.current : undefined;
   await ctx.fence.write({
     ...state,
     phase: retiring ? LedgerPhase.Draining : LedgerPhase.Idle,
@@ -155,7 +160,8 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
     pending: undefined,
     retiring,
     rotation: undefined,
-    promotedAt: retiring ? now : undefined,
+    replaceNow: undefined,
+    promotedAt: retiring ? (state.replaceNow ? (state.promotedAt ?? now) : now) : undefined,
     lastRotatedAt: retiring ? state.lastRotatedAt : now,
     nextCheckAt: retiring ? new Date(now.getTime() + ctx.settings.quietPeriodMs) : dueAt(pending, declaration, ctx.settings.expiryMarginMs),
   });
@@ -171,7 +177,11 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
 export async function verifyPending(ctx: StepContext): Promise<LedgerToken> {
   const { declaration } = ctx.fence.entry;
   const pending = ctx.fence.state.pending as LedgerToken;
-  const record = await ctx.store.read(declaration.secretName, { versionId: pending.versionId }).catch(() => undefined);
+  // A version that is missing or holds no valid record abandons the attempt; any other failure (throttling) is retried.
+  const record = await ctx.store.read(declaration.secretName, { versionId: pending.versionId }).catch((error: unknown) => {
+    if (error instanceof CorruptRecordError || (error as { name?: string }).name === "EnvironmentMismatchError") return undefined;
+    throw error;
+  });
   let problem: string | undefined;
   if (!record) problem = `is missing from version ${pending.versionId}`;
   else if (fingerprint(record.token) !== pending.valueSha256) problem = "was replaced in Secrets Manager by another value";
@@ -179,7 +189,7 @@ export async function verifyPending(ctx: StepContext): Promise<LedgerToken> {
     problem = await ctx.backend.whoami(record.token).then(
       (who) => {
         if (who.id !== pending.tokenId) return `answers as ${who.id}, expected ${pending.tokenId}`;
-        if (who.name !== pending.gatewayName) return `is named ${who.name} on the gateway, expected ${pending.gatewayName}`;
+        if (!sameGatewayName(ctx.backend, who.name, pending.gatewayName)) return `is named ${who.name} on the gateway, expected ${pending.gatewayName}`;
         if (!sameScopes(who.scopes, declaration.scopes)) return `has scopes ${who.scopes.join(",")}, the declaration says ${declaration.scopes.join(",")}`;
         if (who.expiresAt && who.expiresAt.getTime() <= ctx.now().getTime()) return "is already expired";
         return undefined;
@@ -221,15 +231,17 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     return recheck(`promoted ${Math.round((now.getTime() - promotedAt.getTime()) / 1000)}s ago, quiet period not over`);
   }
   const [moved, lastOldUse] = await Promise.all([
-    consumerTraffic(ctx.backend, current.tokenId, promotedAt).then((entries) => entries !== "unknown-token" && entries.length > 0),
+    consumerTraffic(ctx.backend, current.tokenId, promotedAt).then((entries) => (entries === "unknown-token" ? entries : entries.length > 0)),
     consumerTraffic(ctx.backend, retiring.tokenId, promotedAt).then((entries) => (entries === "unknown-token" ? "unknown-token" : entries.at(-1)?.at)),
   ]);
+  if (moved === "unknown-token") return replaceCurrent(ctx, "the gateway no longer knows the current token");
   if (lastOldUse === "unknown-token") {
     // The gateway no longer knows the old token (purged, restored from a backup): nothing is left to revoke.
     return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
   }
   const quietSince = lastOldUse && lastOldUse > promotedAt ? lastOldUse : promotedAt;
-  const quiet = now.getTime() - quietSince.getTime() >= ctx.settings.quietPeriodMs;
+  // An actor whose clock may be off (an operator's laptop) waits the skew bound longer: the gateway stamps the traffic.
+  const quiet = now.getTime() - quietSince.getTime() >= ctx.settings.quietPeriodMs + (ctx.settings.clockSkewMs ?? 0);
   if (!forced && !(moved && quiet)) {
     return recheck(!moved ? "no consumer traffic under the new token yet" : `old token used ${Math.round((now.getTime() - quietSince.getTime()) / 1000)}s ago`);
   }
@@ -238,10 +250,14 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
   // passed it goes (for a backend without native expiry, this revocation is the expiry).
   const live = await ctx.backend.describe(current.tokenId);
   const expired = now.getTime() >= retiring.expiresAt.getTime();
-  if ((live?.status !== TokenStatus.Active || live.name !== current.gatewayName) && !expired) {
+  if (!live || live.status === TokenStatus.Revoked || live.status === TokenStatus.Expired) {
+    // Consumers that moved have no valid token: issue another now, keeping the old one (still valid) retiring.
+    return replaceCurrent(ctx, `the current token ${current.tokenId} is ${live ? live.status : "unknown to the gateway"}`);
+  }
+  if (!sameGatewayName(ctx.backend, live.name, current.gatewayName) && !expired) {
     throw new BadStateError(
       declaration.secretName,
-      `the current token ${current.tokenId} is ${live ? (live.name !== current.gatewayName ? `named ${live.name} on the gateway` : live.status) : "unknown to the gateway"}; the old token ${retiring.tokenId} is kept`,
+      `the current token ${current.tokenId} is ${live ? (!sameGatewayName(ctx.backend, live.name, current.gatewayName) ? `named ${live.name} on the gateway` : live.status) : "unknown to the gateway"}; the old token ${retiring.tokenId} is kept`,
       "run `openclaw-tokens rotate` (or pulumi up) to issue a valid token",
     );
   }
@@ -251,6 +267,30 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     ctx.log.error("drain: consumers still on the old token at its deadline; revoking it anyway", { token: name, tokenId: retiring.tokenId, step: "drain", moved, quiet });
   }
   await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, forcedRevocation: stillUsed || undefined, lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined });
+  return { kind: "advanced" };
+}
+
+/**
+ * The current token is gone while the old one drains: a new token is minted at once (the old one stays retiring, the
+ * gone one is listed for revocation), and the failure is reported: an alarm, not a silent wait until the deadline.
+ */
+async function replaceCurrent(ctx: StepContext, why: string): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  const current = state.current as LedgerToken;
+  ctx.metrics.add(Metric.BadState);
+  ctx.log.error(`drain: ${why}; issuing a new token now, the old one stays valid`, { token: declaration.name, tokenId: current.tokenId, step: "drain" });
+  const intent = newIntent(declaration.name, ctx.now(), "replacement");
+  await ctx.fence.write({
+    ...state,
+    phase: LedgerPhase.Minting,
+    rotation: intent,
+    replaceNow: true,
+    revokeNow: [...state.revokeNow, { tokenId: current.tokenId, gatewayName: current.gatewayName }],
+    lastError: why,
+    nextCheckAt: ctx.now(),
+  });
+  ctx.freshIntents.add(intent.id);
   return { kind: "advanced" };
 }
 
@@ -303,7 +343,7 @@ async function complete(ctx: StepContext): Promise<void> {
 export async function revokeWitnessed(backend: GatewayBackend, token: TokenRef, secretName: string): Promise<"gone" | "revoked" | "still-active"> {
   const before = await backend.describe(token.tokenId);
   if (!before) return "gone";
-  if (before.name !== token.gatewayName) {
+  if (!sameGatewayName(backend, before.name, token.gatewayName)) {
     throw new BadStateError(
       secretName,
       `the gateway's token ${token.tokenId} is named ${before.name}, not ${token.gatewayName} as recorded; it was not revoked`,

@@ -29,7 +29,8 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
   beforeEach(() => h.reset());
 
   async function cli(args: readonly string[], options: Parameters<typeof runCli>[2] = {}): Promise<CliRun> {
-    const run = await runCli(h, args, options);
+    // The CLI runs on the harness's clock (as on the local stack's), so that the tests can let time pass.
+    const run = await runCli(h, args, { ...options, env: { OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs), ...options.env } });
     outputs.push(run.stdout, run.stderr);
     return run;
   }
@@ -182,7 +183,8 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       await cli(["rotate", "ci-runner"]);
       const current = await h.current("ci-runner");
       expect(await h.consume(current)).toBe(201);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The CLI adds the clock-skew bound (15 minutes) to the quiet period: an operator's clock is not AWS's.
+      await h.advance(16 * 60_000);
 
       const run = await cli(["rotate", "ci-runner", "--quiet-period", "1s"]);
 
@@ -361,7 +363,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
     async function rotateFully(name: string): Promise<void> {
       await cli(["rotate", name]);
       expect(await h.consume(await h.current(name))).toBe(201);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await h.advance(16 * 60_000); // past the quiet period plus the CLI's clock-skew bound
       expect((await cli(["rotate", name, "--quiet-period", "1s"])).code).toBe(0);
     }
 

@@ -204,7 +204,7 @@ describe("RotationEngine", () => {
       expect(await h.accepted(before)).toBe(true);
     });
 
-    it("keeps the old token when the current one is no longer known to the gateway", async () => {
+    it("issues a new token at once when the current one is revoked mid-drain, keeping the old one valid, and alarms", async () => {
       await h.declare({ name: "ci-runner" });
       const old = await h.current("ci-runner");
       await h.advance(25 * DAY);
@@ -217,12 +217,16 @@ describe("RotationEngine", () => {
 
       const { outcomes } = await h.engine({}, recorder).runScheduled();
 
-      expect(outcomes["openclaw/dev/ci-runner"]).toBe("bad-state");
+      expect(outcomes["openclaw/dev/ci-runner"]).toBe("waiting");
       expect(await h.accepted(old)).toBe(true);
-      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/is revoked; the old token .* is kept/);
+      const replacement = await h.current("ci-runner");
+      expect(await h.accepted(replacement)).toBe(true);
+      expect((await h.entry("ci-runner")).state).toMatchObject({ phase: LedgerPhase.Draining, retiring: { tokenId: (await h.admin.whoami(old)).id } });
+      expect(recorder.counts.BadState).toBe(1);
+      expect(recorder.lines.find((l) => l.level === "error")?.message).toMatch(/is revoked; issuing a new token now, the old one stays valid/);
     });
 
-    it("keeps the old token even at its deadline while the current one is not valid, and lets it go once it has expired", async () => {
+    it("at the deadline with the current token revoked, issues a valid token before the old one goes", async () => {
       await h.declare({ name: "ci-runner" });
       const old = await h.current("ci-runner");
       await h.advance(25 * DAY);
@@ -230,11 +234,10 @@ describe("RotationEngine", () => {
       await h.admin.revoke((await h.admin.whoami(await h.current("ci-runner"))).id);
       await h.advance(5 * DAY - 30 * 60_000); // past the deadline (expiry - 1 h), before the old token's expiry
 
-      expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("bad-state");
-      expect(await h.accepted(old)).toBe(true);
-
-      await h.advance(31 * 60_000); // past its expiry: nothing left to protect
       expect((await h.engine().runScheduled()).outcomes["openclaw/dev/ci-runner"]).toBe("consumers-still-on-old-token");
+
+      expect(await h.accepted(await h.current("ci-runner"))).toBe(true);
+      expect(await h.accepted(old)).toBe(false);
       expect((await h.entry("ci-runner")).state.retiring).toBeUndefined();
     });
 

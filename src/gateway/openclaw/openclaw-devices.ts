@@ -106,6 +106,7 @@ export class OpenClawDevicesGateway implements GatewayBackend {
   readonly kind = BackendKind.OpenClawDevices;
   /** A device's only trace of use is lastUsedAtMs, which says nothing of who connected. */
   readonly trafficShowsCaller = false;
+  readonly namesAreFixed = false;
   readonly url: string;
   private readonly wsUrl: string;
   private readonly admin: AdminRpcClient;
