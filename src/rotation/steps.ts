@@ -42,6 +42,12 @@ export interface StepContext {
   readonly freshIntents: Set<string>;
 }
 
+/**
+ * Values a run staged itself, by version ID, keyed by the run's set of fresh intents: verified without reading them
+ * back, since a Secrets Manager version's value cannot change once written. A resumed run reads the version.
+ */
+const stagedByRun = new WeakMap<Set<string>, Map<string, TokenRecord>>();
+
 export type StepOutcome =
   | { readonly kind: "advanced" }
   | { readonly kind: "waiting"; readonly reason: string; readonly recheckAt: Date }
@@ -110,6 +116,7 @@ export async function mintAndStage(ctx: StepContext, options: { fixedVersionId?:
   await revokeOnFailure(ctx.backend, record.tokenId, async () => {
     await ctx.store.putVersion(declaration.secretName, intent.versionId, record, [Stage.Pending]);
     await ctx.fence.write({ ...ctx.fence.state, phase: LedgerPhase.Staged, pending });
+    stagedByRun.set(ctx.freshIntents, new Map([...(stagedByRun.get(ctx.freshIntents) ?? []), [intent.versionId, record]]));
   });
   ctx.log.info("mint: new token staged as AWSPENDING", { token: declaration.name, tokenId: record.tokenId, step: "mint" });
   await ctx.checkpoint(Boundary.Staged);
@@ -178,7 +185,7 @@ export async function verifyPending(ctx: StepContext): Promise<LedgerToken> {
   const { declaration } = ctx.fence.entry;
   const pending = ctx.fence.state.pending as LedgerToken;
   // A version that is missing or holds no valid record abandons the attempt; any other failure (throttling) is retried.
-  const record = await ctx.store.read(declaration.secretName, { versionId: pending.versionId }).catch((error: unknown) => {
+  const record = stagedByRun.get(ctx.freshIntents)?.get(pending.versionId) ?? await ctx.store.read(declaration.secretName, { versionId: pending.versionId }).catch((error: unknown) => {
     if (error instanceof CorruptRecordError || (error as { name?: string }).name === "EnvironmentMismatchError") return undefined;
     throw error;
   });

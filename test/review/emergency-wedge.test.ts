@@ -3,7 +3,8 @@
  * leaves the entry in `draining` with a revoked current token; no later run (scheduled or the operator's `rotate`,
  * which the error message recommends) can issue a token.
  */
-import { TokenStore } from "../../src/store/token-store";
+import { GatewayBackend } from "../../src/gateway/backend";
+import { GatewayUnavailableError } from "../../src/gateway/errors";
 import { LedgerPhase } from "../../src/ledger/ledger";
 import { DAY, RotationHarness } from "../support/rotation-harness";
 
@@ -22,17 +23,17 @@ describe("review 9: emergency during a drain with a failed replacement", () => {
     await h.engine().runScheduled();
     expect((await h.entry("app")).state.phase).toBe(LedgerPhase.Draining);
 
-    // Secrets Manager throttles the one GetSecretValue of the verification (a fault of the model).
-    let throttled = false;
-    const throttling: TokenStore = Object.create(h.store);
-    throttling.read = (name, version) => {
-      if (!throttled && typeof version === "object") {
-        throttled = true;
-        return Promise.reject(Object.assign(new Error("ThrottlingException: Rate exceeded"), { name: "ThrottlingException" }));
+    // The gateway fails the verification's whoami once (a transient fault of the model): no replacement is issued.
+    let failed = false;
+    const flaky: GatewayBackend = Object.create(h.admin);
+    flaky.whoami = (token) => {
+      if (!failed) {
+        failed = true;
+        return Promise.reject(new GatewayUnavailableError({ method: "GET", endpoint: "/v1/auth/whoami", gatewayUrl: h.gateway.url }, "connection reset"));
       }
-      return h.store.read(name, version);
+      return h.admin.whoami(token);
     };
-    const error = await h.engine({ store: throttling }).emergencyRevoke(h.secretName("app")).catch((e: Error) => e);
+    const error = await h.engine({ backend: flaky }).emergencyRevoke(h.secretName("app")).catch((e: Error) => e);
     expect(String(error)).toMatch(/no replacement could be issued/);
 
     // The gateway is back. The operator does what the error says: `openclaw-tokens rotate app`; schedules run too.
