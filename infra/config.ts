@@ -17,6 +17,8 @@ export interface TokenDeclaration {
   readonly allowAdminScope?: boolean;
   readonly secretName?: string;
   readonly recoveryWindowDays?: number;
+  /** Take over the existing secret instead of minting (after lost state, or a token made by hand). */
+  readonly adopt?: boolean;
   /**
    * Pulumi's `protect`: `pulumi destroy` (or removing the declaration) fails until it is set to false and applied.
    * @default true in prod, false elsewhere
@@ -25,7 +27,7 @@ export interface TokenDeclaration {
 }
 
 /** The keys a token declaration may have: the resource's own inputs, less what the stack sets, plus `protect`. */
-export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "allowAdminScope", "secretName", "recoveryWindowDays", "protect"] as const;
+export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "allowAdminScope", "secretName", "recoveryWindowDays", "protect", "adopt"] as const;
 /** The keys of the `openclaw:` namespace a stack may set. */
 export const STACK_KEYS = ["environment", "gatewayUrl", "backend", "adminToken", "tokens", "rotator"] as const;
 

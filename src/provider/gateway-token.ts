@@ -75,6 +75,13 @@ export interface GatewayTokenArgs {
   readonly allowAdminScope?: pulumi.Input<boolean>;
   /** Days the secret stays recoverable after destroy; 0 deletes at once. @default 7 */
   readonly recoveryWindowDays?: pulumi.Input<number>;
+  /**
+   * Take over an existing secret instead of minting: after lost state, or for a token made by hand (dynamic resources
+   * cannot be `pulumi import`ed). Create proves with whoami that the secret's AWSCURRENT token has this declaration's
+   * name (the name, or the name plus a stamp), scopes and environment, and is not expired; otherwise it refuses, with
+   * the fix, and creates nothing. The token is recorded as it is, not rotated. @default false
+   */
+  readonly adopt?: pulumi.Input<boolean>;
   /** Gateway implementation: "documented-api", or "openclaw-devices" (the real gateway's paired operator devices). @default "documented-api" */
   readonly backend?: pulumi.Input<string>;
   /** Secrets Manager region. @default the AWS SDK's (AWS_REGION) */

@@ -52,6 +52,11 @@ export interface GatewayTokenInputs {
   readonly awsRegion: string | undefined;
   /** The environment's ledger table (the rotation state); its name must carry the environment. */
   readonly ledgerTable: string;
+  /**
+   * Take over an existing secret (after lost state, or a token made by hand) instead of minting: create checks with
+   * whoami that its AWSCURRENT token is this declaration's (name, scopes, environment, not expired), then records it.
+   */
+  readonly adopt: boolean;
 }
 
 export const DEFAULT_ROTATION_FRACTION = 0.8;
@@ -83,6 +88,7 @@ export const INPUT_KEYS = [
   "backend",
   "awsRegion",
   "ledgerTable",
+  "adopt",
 ] as const;
 
 /**
@@ -233,6 +239,9 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     }
   }
 
+  const adopt = raw.adopt ?? false;
+  if (typeof adopt !== "boolean") problem("adopt", "must be true or false (true takes over the existing secret instead of minting)");
+
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -250,6 +259,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       backend: backend as BackendKind,
       awsRegion: awsRegion as string | undefined,
       ledgerTable: ledgerTable as string,
+      adopt: adopt as boolean,
     },
   };
 }

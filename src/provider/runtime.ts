@@ -21,7 +21,7 @@ import { parseDuration } from "../domain/duration";
 import { TokenOpsError, ValidationError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
 import { GatewayBackend, IssuedToken, ownUserAgent, sameGatewayName, TokenStatus } from "../gateway/backend";
-import { AmbiguousOutcomeError } from "../gateway/errors";
+import { AmbiguousOutcomeError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { createBackend } from "../gateway/factory";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { DynamoDbLedger } from "../ledger/dynamodb-ledger";
@@ -126,12 +126,13 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       // Look before minting: a name clash is refused without creating anything.
       const existing = await store.describe(inputs.secretName);
       let entry = await ledger.get(inputs.secretName);
+      if (inputs.adopt) return adoptExisting(inputs, { store, backend, ledger }, declaration, existing, entry, now);
       const resuming = entry?.state.phase === LedgerPhase.Creating;
       if ((entry && !resuming) || (existing && !existing.deletedAt && !resuming)) {
         throw new TokenOpsError("secret_exists", `token ${inputs.secretName} already exists${entry ? " in the ledger" : " in Secrets Manager (with no ledger entry)"}`, {
           hint: entry
             ? "another stack or an earlier, lost state owns it: destroy it there, or choose another secretName"
-            : "the secret is left over (its token is not tracked): delete the secret (aws secretsmanager delete-secret) or choose another secretName",
+            : "to take over the secret and its token as they are, set adopt: true (its token is checked with whoami first); otherwise delete the secret (aws secretsmanager delete-secret) or choose another secretName",
         });
       }
       if (existing?.deletedAt && existing.tags[Tag.TokenName] !== inputs.name) {
@@ -313,6 +314,53 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       }
     },
   };
+}
+
+/**
+ * Takes over an existing secret instead of minting (dynamic resources cannot be `pulumi import`ed): its AWSCURRENT
+ * token must be one the declared gateway accepts, named as declared (the name, or the name plus a mint stamp), with
+ * exactly the declared scopes, of this environment and not expired. Then the ledger records it as the current token,
+ * unrotated, and the secret gets the identity tags. Anything else is refused with the fix, and nothing is written.
+ */
+async function adoptExisting(
+  inputs: GatewayTokenInputs,
+  deps: { store: TokenStore; backend: GatewayBackend; ledger: Ledger },
+  declaration: Declaration,
+  existing: Awaited<ReturnType<TokenStore["describe"]>>,
+  entry: LedgerEntry | undefined,
+  now: Date,
+) {
+  const refuse = (why: string, fix: string) => new TokenOpsError("adopt_refused", `cannot adopt ${inputs.secretName}: ${why}`, { hint: fix });
+  if (entry) throw refuse("the ledger records it already", "it is managed already: drop adopt, or destroy it in the stack that owns it");
+  if (!existing || existing.deletedAt || !existing.stages.AWSCURRENT) {
+    throw refuse("there is no such secret (or it has no AWSCURRENT version)", "drop adopt to mint a new token, or set secretName to the secret to take over");
+  }
+  const record = await deps.store.read(inputs.secretName, Stage.Current).catch((error: unknown) => {
+    throw refuse(`its AWSCURRENT value is not a ${inputs.environment} token record (${error instanceof Error ? error.message.replace(/\. Fix: .*$/s, "") : String(error)})`, "drop adopt: pulumi up mints a new token into it");
+  });
+  if (!record) throw refuse("its AWSCURRENT version cannot be read", "drop adopt: pulumi up mints a new token into it");
+  const who = await deps.backend.whoami(record.token).catch((error: unknown) => {
+    if (error instanceof InvalidTokenError || error instanceof TokenExpiredError) throw refuse(`the gateway refuses its token (${error.code})`, "drop adopt: pulumi up mints a new token");
+    throw error;
+  });
+  const problems: string[] = [];
+  if (who.name !== inputs.name && !who.name.startsWith(`${inputs.name}-`)) problems.push(`its token is named ${who.name} on the gateway, not ${inputs.name}`);
+  if (!sameValue([...who.scopes].sort(), [...inputs.scopes].sort())) problems.push(`its token has scopes ${who.scopes.join(",")}, the declaration says ${inputs.scopes.join(",")}`);
+  if (who.expiresAt && who.expiresAt.getTime() <= now.getTime()) problems.push("its token has expired");
+  if (problems.length) {
+    throw refuse(problems.join("; "), "declare the token as it is (its name and scopes), or drop adopt to mint a new one; nothing was changed");
+  }
+  const current: LedgerToken = {
+    tokenId: who.id,
+    gatewayName: who.name,
+    issuedAt: (await deps.backend.describe(who.id))?.createdAt ?? now,
+    expiresAt: who.expiresAt ?? new Date(now.getTime() + ttlSeconds(inputs) * 1000),
+    versionId: existing.stages.AWSCURRENT,
+    valueSha256: fingerprint(record.token),
+  };
+  await deps.store.tagIdentity(inputs.secretName, inputs.environment, inputs.name);
+  await deps.ledger.create({ declaration, state: idleState(current, declaration, DEFAULT_SETTINGS.expiryMarginMs), lease: undefined });
+  return { id: inputs.secretName, outs: definedOnly(toOutputs(inputs, existing.arn, current)) };
 }
 
 /** The runtime the provider shell loads. */

@@ -115,6 +115,15 @@ export class SecretsManagerTokenStore implements TokenStore {
     return created;
   }
 
+  async tagIdentity(name: string, environment: Environment, tokenName: string): Promise<void> {
+    this.assertInNamespace(name);
+    try {
+      await this.client.send(new this.sdk.TagResourceCommand({ SecretId: name, Tags: toAwsTags(identityTags(environment, tokenName)) }));
+    } catch (error) {
+      throw wrap("TagResource", name, error);
+    }
+  }
+
   async restore(name: string): Promise<void> {
     this.assertInNamespace(name);
     try {

@@ -51,6 +51,9 @@ export interface TokenStore {
    */
   create(name: string, versionId: string, record: TokenRecord): Promise<StoredSecret>;
 
+  /** Tags an existing secret with a token's identity (an adopted secret made by hand may lack them). */
+  tagIdentity(name: string, environment: Environment, tokenName: string): Promise<void>;
+
   /** Cancels a scheduled deletion. */
   restore(name: string): Promise<void>;
 

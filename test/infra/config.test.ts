@@ -50,7 +50,7 @@ describe("stackConfigProblems", () => {
   describe("unknown keys, refused before anything is declared", () => {
     it("in a token declaration: names the key and the closest valid one, once", () => {
       expect(problemsOf({ tokens: [{ ...TOKENS[0], rotationFracton: 0.7 }] })).toEqual([
-        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, allowAdminScope, secretName, recoveryWindowDays, protect)",
+        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, allowAdminScope, secretName, recoveryWindowDays, protect, adopt)",
       ]);
     });
 

@@ -30,6 +30,7 @@ describe("checkInputs", () => {
         backend: "documented-api",
         awsRegion: undefined,
         ledgerTable: "openclaw-rotator-dev-ledger",
+        adopt: false,
       },
     });
   });
@@ -123,7 +124,7 @@ describe("checkInputs", () => {
 
   it("refuses an unknown key, naming it and the closest valid one", () => {
     expect(problemsOf({ rotationFracton: 0.5 })).toEqual([
-      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion, ledgerTable)",
+      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion, ledgerTable, adopt)",
     ]);
     expect(problemsOf({ colour: "red" })).toEqual([expect.stringMatching(/^colour: colour is not a GatewayToken input \(the keys are name, /)]);
   });
@@ -171,6 +172,7 @@ describe("checkInputs for the openclaw-devices backend", () => {
         recoveryWindowDays: 7,
         awsRegion: undefined,
         ledgerTable: "openclaw-rotator-dev-ledger",
+        adopt: false,
       },
     });
   });

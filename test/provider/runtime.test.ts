@@ -5,7 +5,9 @@ import { AmbiguousOutcomeError, InvalidTokenError } from "../../src/gateway/erro
 import { GatewayTokenInputs } from "../../src/provider/inputs";
 import { GatewayTokenOutputs } from "../../src/provider/outputs";
 import { createProviderRuntime, defaultDependencies, ProviderRuntime } from "../../src/provider/runtime";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
+import { serialiseRecord } from "../../src/store/record";
 import { LedgerEntry } from "../../src/ledger/ledger";
 import { RotationEngine } from "../../src/rotation/engine";
 import { noMetrics, silentLogger } from "../../src/rotation/observability";
@@ -153,6 +155,52 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
       await expect(lossy.create(await checked(declare()))).rejects.toBeInstanceOf(AmbiguousOutcomeError);
       const minted = await mintedSince(before);
       expect(minted.map((t) => t.status)).toEqual(["revoked"]);
+    });
+  });
+
+  describe("adopt (after lost state, or a token made by hand)", () => {
+    /** A secret made by hand: a token minted on the gateway, its record written with no tags and no ledger entry. */
+    async function handMade(name: string, scopes: string[], tokenName = `${name}-made-by-hand`) {
+      const issued = await admin.mint({ name: tokenName, scopes, expiresAt: new Date(Date.now() + 20 * 86400_000) });
+      const client = new SecretsManagerClient({});
+      const record = { token: issued.value, tokenId: issued.metadata.id, gatewayTokenName: tokenName, name, environment: "dev" as const, gatewayUrl: gateway.url, backend: "documented-api", scopes, issuedAt: new Date(), expiresAt: issued.metadata.expiresAt! };
+      await client.send(new CreateSecretCommand({ Name: `openclaw/dev/${name}`, SecretString: serialiseRecord(record) }));
+      client.destroy();
+      return issued;
+    }
+
+    it("refuses an existing secret without adopt, with the fix that names it", async () => {
+      await handMade("ci-runner", ["run:jobs"]);
+      await expect(runtime.create(await checked(declare()))).rejects.toThrow(/set adopt: true/);
+    });
+
+    it("takes over a secret whose token whoami proves to be the declared one, without rotating it", async () => {
+      const issued = await handMade("ci-runner", ["run:jobs"]);
+
+      const { outs } = await runtime.create(await checked(declare({ adopt: true } as never)));
+
+      expect(outs).toMatchObject({ tokenId: issued.metadata.id, tokenStatus: "active" });
+      expect((await entry()).state).toMatchObject({ phase: "idle", current: { tokenId: issued.metadata.id } });
+      expect((await currentValue()).reveal()).toBe(issued.value.reveal());
+      expect((await store.describe("openclaw/dev/ci-runner"))?.tags).toMatchObject({ "openclaw:environment": "dev", "openclaw:token-name": "ci-runner" });
+      // Managed from now on: refresh sees it healthy.
+      expect((await runtime.read("openclaw/dev/ci-runner", outs as GatewayTokenOutputs)).props.tokenStatus).toBe("active");
+    });
+
+    it.each([
+      ["other scopes", ["run:jobs", "read:jobs"], "ci-runner-made-by-hand", /its token has scopes read:jobs,run:jobs, the declaration says run:jobs/],
+      ["another token's name", ["run:jobs"], "dashboard-made-by-hand", /its token is named dashboard-made-by-hand on the gateway, not ci-runner/],
+    ])("refuses a token with %s, changing nothing", async (_what, scopes, tokenName, expected) => {
+      await handMade("ci-runner", scopes, tokenName);
+      await expect(runtime.create(await checked(declare({ adopt: true } as never)))).rejects.toThrow(expected);
+      expect(await ledger.get("openclaw/dev/ci-runner")).toBeUndefined();
+      expect((await store.describe("openclaw/dev/ci-runner"))?.tags).toEqual({});
+    });
+
+    it("refuses a secret whose token the gateway refuses", async () => {
+      const issued = await handMade("ci-runner", ["run:jobs"]);
+      await admin.revoke(issued.metadata.id);
+      await expect(runtime.create(await checked(declare({ adopt: true } as never)))).rejects.toThrow(/the gateway refuses its token \(invalid_token\)/);
     });
   });
 
