@@ -7,8 +7,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { TOKEN_PREFIX } from "../src/domain/environments";
 import { Sensitive } from "../src/domain/sensitive";
-import { fingerprint } from "../src/ledger/fingerprint";
-import { Declaration, idleState, LedgerConflictError, LedgerToken } from "../src/ledger/ledger";
+import { Declaration, idleState, LedgerConflictError } from "../src/ledger/ledger";
+import { ledgerToken } from "../src/rotation/steps";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
 import { defaultSecretName, identityTags } from "../src/store/metadata";
 import { serialiseRecord, TokenRecord } from "../src/store/record";
@@ -131,15 +131,7 @@ async function createTokens(
         ttlSeconds: TTL_DAYS * 86_400,
         rotationFraction: ROTATION_FRACTION,
       };
-      const token: LedgerToken = {
-        tokenId: record.tokenId,
-        gatewayName: record.gatewayTokenName,
-        issuedAt: record.issuedAt,
-        expiresAt: record.expiresAt,
-        versionId,
-        valueSha256: fingerprint(record.token),
-      };
-      const state = idleState(token, declaration, DEFAULT_SETTINGS.expiryMarginMs);
+      const state = idleState(ledgerToken(record, versionId), declaration, DEFAULT_SETTINGS.expiryMarginMs);
       await withRetry(secretName, (error) => error instanceof LedgerConflictError, () => ledger.create({ declaration, state, lease: undefined }));
       return { name, secretName, tokenId: record.tokenId };
     });

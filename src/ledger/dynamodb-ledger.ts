@@ -111,31 +111,20 @@ export class DynamoDbLedger implements Ledger {
   }
 
   async *due(now: Date): AsyncIterable<LedgerEntry> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.call("Query", () =>
-        this.client.send(
-          new this.sdk.QueryCommand({
-            TableName: this.tableName,
-            IndexName: DUE_INDEX,
-            KeyConditionExpression: "dueBucket = :bucket AND nextCheckAtMs <= :now",
-            ExpressionAttributeValues: { ":bucket": { S: DUE_BUCKET }, ":now": { N: String(now.getTime()) } },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      // The index is eventually consistent and holds keys only: each hit is read again, consistently, before use.
-      for (const key of page.Items ?? []) {
-        const entry = await this.get(key.pk?.S ?? "");
-        if (entry) yield entry;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    yield* this.queryIndex("dueBucket = :bucket AND nextCheckAtMs <= :now", { ":now": { N: String(now.getTime()) } });
   }
 
   async *list(): AsyncIterable<LedgerEntry> {
     // Every entry is in the due index's one bucket: a Query of all of it lists the ledger without a Scan, which no
     // role is granted (a Scan would read whatever else a table held).
+    yield* this.queryIndex("dueBucket = :bucket", {});
+  }
+
+  /**
+   * The entries a query of the due index names. The index is eventually consistent and holds keys only: each hit is
+   * read again, consistently, before use.
+   */
+  private async *queryIndex(keyCondition: string, values: Record<string, AttributeValue>): AsyncIterable<LedgerEntry> {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.call("Query", () =>
@@ -143,8 +132,8 @@ export class DynamoDbLedger implements Ledger {
           new this.sdk.QueryCommand({
             TableName: this.tableName,
             IndexName: DUE_INDEX,
-            KeyConditionExpression: "dueBucket = :bucket",
-            ExpressionAttributeValues: { ":bucket": { S: DUE_BUCKET } },
+            KeyConditionExpression: keyCondition,
+            ExpressionAttributeValues: { ":bucket": { S: DUE_BUCKET }, ...values },
             ExclusiveStartKey: start,
           }),
         ),
