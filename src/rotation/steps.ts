@@ -14,7 +14,7 @@
  *   revoking  ------->  revoke old; gateway confirms; ledger: idle                       [old-revoked] [revocation-confirmed] [completed]
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { GatewayBackend, gatewayTokenName, IssuedToken, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
+import { GatewayBackend, gatewayTokenName, isRevocable, IssuedToken, OWN_USER_AGENT_PREFIX, TokenStatus } from "../gateway/backend";
 import { AmbiguousOutcomeError, GatewayError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { FencedEntry } from "../ledger/fenced-entry";
@@ -310,10 +310,10 @@ export async function revokeWitnessed(backend: GatewayBackend, token: TokenRef, 
       "the ledger and the gateway disagree: check the gateway's token list before revoking by hand",
     );
   }
-  if (before.status === TokenStatus.Active) await backend.revoke(token.tokenId);
+  if (isRevocable(before.status)) await backend.revoke(token.tokenId);
   else return "revoked";
   const after = await backend.describe(token.tokenId);
-  return after?.status === TokenStatus.Active ? "still-active" : "revoked";
+  return isRevocable(after?.status) ? "still-active" : "revoked";
 }
 
 /**
