@@ -130,6 +130,7 @@ async function createTokens(
         allowAdminScope: false,
         ttlSeconds: TTL_DAYS * 86_400,
         rotationFraction: ROTATION_FRACTION,
+        consumerCacheTtlSeconds: 3600,
       };
       const token: LedgerToken = {
         tokenId: record.tokenId,

@@ -43,7 +43,12 @@ export interface Declaration {
   readonly allowAdminScope: boolean;
   readonly ttlSeconds: number;
   readonly rotationFraction: number;
+  /** How long consumers may cache the token: the drain waits this (plus a margin) for a silent consumer. */
+  readonly consumerCacheTtlSeconds: number;
 }
+
+/** The consumer cache TTL an entry written before it was declared gets: the AWS caching clients' default. */
+export const DEFAULT_CONSUMER_CACHE_TTL_SECONDS = 3600;
 
 /** A token the ledger knows to be live (or to have been live): the gateway's ID and name, and where its value is. */
 export interface LedgerToken {

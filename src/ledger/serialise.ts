@@ -1,6 +1,6 @@
 /** The ledger's JSON attributes: written and read only here, with dates as ISO strings. */
 import { isEnvironment } from "../domain/environments";
-import { Declaration, LedgerError, LedgerPhase, LedgerToken, LeaseRecord, RotationState } from "./ledger";
+import { Declaration, DEFAULT_CONSUMER_CACHE_TTL_SECONDS, LedgerError, LedgerPhase, LedgerToken, LeaseRecord, RotationState } from "./ledger";
 
 const PHASES = new Set<string>(Object.values(LedgerPhase));
 
@@ -48,6 +48,8 @@ export function parseDeclaration(text: string | undefined, key: string): Declara
     allowAdminScope: raw.allowAdminScope === true,
     ttlSeconds: num(raw, "ttlSeconds", key),
     rotationFraction: num(raw, "rotationFraction", key),
+    // Entries written before consumerCacheTtl existed get its default.
+    consumerCacheTtlSeconds: raw.consumerCacheTtlSeconds === undefined ? DEFAULT_CONSUMER_CACHE_TTL_SECONDS : num(raw, "consumerCacheTtlSeconds", key),
   };
 }
 
