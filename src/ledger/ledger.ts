@@ -26,6 +26,11 @@ export const LedgerPhase = {
   Staged: "staged",
   /** The new token is AWSCURRENT; the old one stays valid until consumers have moved off it. */
   Draining: "draining",
+  /**
+   * Consumers moved: the old token is suspended for a grace window (a reversible stop) before it is revoked. A refused
+   * call with it during the window reinstates it and puts the drain back to waiting.
+   */
+  Suspended: "suspended",
   /** The old token is being revoked (recorded before the revocation, so a resumed run never mistakes 401s for consumers). */
   Revoking: "revoking",
 } as const;
@@ -111,6 +116,10 @@ export interface RotationState {
   readonly lastError: string | undefined;
   /** The old token is being revoked at its deadline with consumers still on it (reported once it is done). */
   readonly forcedRevocation?: boolean;
+  /** When the gateway confirmed the old token's suspension (unset while the decision is recorded but not yet carried out). */
+  readonly suspendedAt?: Date;
+  /** Consumers (identities, never credentials) the last drain check saw still on the retiring token. */
+  readonly consumersOnOldToken?: readonly string[];
 }
 
 export interface LedgerEntry {

@@ -84,6 +84,8 @@ export function serialiseState(s: RotationState): string {
     nextCheckAt: s.nextCheckAt.toISOString(),
     lastError: s.lastError,
     forcedRevocation: s.forcedRevocation || undefined,
+    consumersOnOldToken: s.consumersOnOldToken?.length ? s.consumersOnOldToken : undefined,
+    suspendedAt: s.suspendedAt?.toISOString(),
   });
 }
 
@@ -117,6 +119,8 @@ export function parseState(text: string | undefined, key: string): RotationState
     nextCheckAt: date(raw.nextCheckAt, "nextCheckAt", key),
     lastError: typeof raw.lastError === "string" ? raw.lastError : undefined,
     forcedRevocation: raw.forcedRevocation === true || undefined,
+    ...(raw.suspendedAt !== undefined && raw.suspendedAt !== null && { suspendedAt: date(raw.suspendedAt, "suspendedAt", key) }),
+    ...(Array.isArray(raw.consumersOnOldToken) && { consumersOnOldToken: raw.consumersOnOldToken.filter((c): c is string => typeof c === "string") }),
   };
 }
 

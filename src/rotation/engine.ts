@@ -297,7 +297,7 @@ export class RotationEngine {
           return "not-due";
         }
         case "waiting":
-          await fence.release({ ...fence.state, nextCheckAt: outcome.recheckAt });
+          await fence.release({ ...fence.state, nextCheckAt: outcome.recheckAt, consumersOnOldToken: outcome.consumersOnOldToken ?? fence.state.consumersOnOldToken });
           return "waiting";
         case "completed":
           if (outcome.consumersMoved) {

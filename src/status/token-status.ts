@@ -22,6 +22,8 @@ export const StatusPhase = {
   Minting: LedgerPhase.Minting,
   Staged: LedgerPhase.Staged,
   Draining: LedgerPhase.Draining,
+  /** The old token is suspended for the grace window before its revocation. */
+  Suspended: LedgerPhase.Suspended,
   Revoking: LedgerPhase.Revoking,
   /** Another environment's gateway, or a token the gateway refuses: the rotator reports it. */
   BadState: "bad-state",
