@@ -145,6 +145,9 @@ export class CliContext {
       gatewayUrl: backend.url,
       backend: backend.kind,
       quietPeriodMs: this.options.quietPeriodMs,
+      // An operator's `rotate` that finds consumers moved revokes now, as it says; the suspension's grace window is
+      // the scheduled rotator's (it needs a later run to end the window).
+      suspensionWindowMs: 0,
     };
     return new RotationEngine({
       store: this.store,
