@@ -50,7 +50,7 @@ describe("stackConfigProblems", () => {
   describe("unknown keys, refused before anything is declared", () => {
     it("in a token declaration: names the key and the closest valid one, once", () => {
       expect(problemsOf({ tokens: [{ ...TOKENS[0], rotationFracton: 0.7 }] })).toEqual([
-        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, allowAdminScope, secretName, recoveryWindowDays, protect)",
+        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, consumerCacheTtl, allowAdminScope, secretName, recoveryWindowDays, protect)",
       ]);
     });
 
@@ -132,6 +132,13 @@ describe("stackConfigProblems", () => {
       const problems = problemsOf({ tokens: [{ name: "deploy-ci", scopes: ["admin:*"], ttl: "1d", allowAdminScope: true }] });
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.scopes: deploy-ci is a CI token .* remove admin:\*/);
+    });
+
+    it("takes consumerCacheTtl per token and checks it with the provider's rule", () => {
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d", consumerCacheTtl: "2h" }] })).toEqual([]);
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d", consumerCacheTtl: "5s" }] })).toEqual([
+        expect.stringMatching(/^openclaw:tokens\[0\]\.consumerCacheTtl: "5s" is not a duration in 1m\.\.1d/),
+      ]);
     });
 
     it("lets a CI token poll with read:jobs", () => {
