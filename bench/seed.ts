@@ -130,6 +130,7 @@ async function createTokens(
         allowAdminScope: false,
         ttlSeconds: TTL_DAYS * 86_400,
         rotationFraction: ROTATION_FRACTION,
+        consumerCacheTtlSeconds: 3600,
       };
       const state = idleState(ledgerToken(record, versionId), declaration, DEFAULT_SETTINGS.expiryMarginMs);
       await withRetry(secretName, (error) => error instanceof LedgerConflictError, () => ledger.create({ declaration, state, lease: undefined }));

@@ -147,6 +147,9 @@ export class CliContext {
       quietPeriodMs: this.options.quietPeriodMs,
       // An operator's clock is not AWS's: the quiet period is measured with the skew bound added.
       clockSkewMs: MAX_CLOCK_SKEW_MS,
+      // An operator's `rotate` that finds consumers moved revokes now, as it says; the suspension's grace window is
+      // the scheduled rotator's (it needs a later run to end the window).
+      suspensionWindowMs: 0,
     };
     return new RotationEngine({
       store: this.store,

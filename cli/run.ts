@@ -1,6 +1,7 @@
 /** Parses the command line, runs one command and turns every outcome into an exit code. Never throws. */
 import { Command, parseArgs, ParsedArgs } from "./args";
 import { audit } from "./commands/audit";
+import { consumers } from "./commands/consumers";
 import { doctor } from "./commands/doctor";
 import { revokeEmergency } from "./commands/revoke";
 import { rotate } from "./commands/rotate";
@@ -76,6 +77,8 @@ function dispatch(ctx: CliContext, args: ParsedArgs): Promise<ExitCode> {
       return verify(ctx, name);
     case Command.Audit:
       return audit(ctx, name);
+    case Command.Consumers:
+      return consumers(ctx, name);
     default:
       throw new Error(`${args.command} is not dispatched here`);
   }

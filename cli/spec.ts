@@ -10,6 +10,7 @@ export const Command = {
   Verify: "verify",
   Doctor: "doctor",
   Audit: "audit",
+  Consumers: "consumers",
   Completion: "completion",
   Help: "help",
   Version: "version",
@@ -114,6 +115,16 @@ export const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
     options: [...STACK, "since", "new-after", "token-id", ...OUTPUT],
     examples: ["openclaw-tokens audit ci-runner --environment prod --since 24h --new-after 2026-04-02T00:00:00Z"],
     details: "Flags consumers first seen after --new-after and calls made after a token was revoked. Exit code 3 when any is flagged.",
+  },
+  consumers: {
+    name: "consumers",
+    summary: "who calls with NAME's tokens: each consumer's last use of the new and the old token, and who a drain waits for",
+    positionals: ["NAME"],
+    options: [...STACK, ...OUTPUT],
+    examples: ["openclaw-tokens consumers ci-runner --environment prod", "openclaw-tokens consumers ci-runner --environment prod --json"],
+    details:
+      "A consumer is the X-OpenClaw-Consumer header its requests carry, else its address and User-Agent.\n" +
+      "Exit code 3 when consumers are still on the old token (the rotator waits for them, or revokes at the deadline).",
   },
   completion: {
     name: "completion",

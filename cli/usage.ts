@@ -3,7 +3,7 @@ import { usageLine } from "./args";
 import { Command, COMMAND_NAMES, COMMANDS, OPTIONS, OptionName } from "./spec";
 
 /** What scripts can rely on; documented in every help text. */
-export const EXIT_CODES = "Exit codes: 0 success, 1 operation failed, 2 usage error, 3 status, doctor or audit found problems.";
+export const EXIT_CODES = "Exit codes: 0 success, 1 operation failed, 2 usage error, 3 status, doctor or audit found problems, or consumers found some still on an old token.";
 
 export const USAGE = [
   "usage: openclaw-tokens <command> [options]",

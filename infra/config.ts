@@ -14,6 +14,8 @@ export interface TokenDeclaration {
   readonly scopes: readonly string[];
   readonly ttl: string;
   readonly rotationFraction?: number;
+  /** How long the token's consumers may cache it. @default "1h" */
+  readonly consumerCacheTtl?: string;
   readonly allowAdminScope?: boolean;
   readonly secretName?: string;
   readonly recoveryWindowDays?: number;
@@ -27,7 +29,7 @@ export interface TokenDeclaration {
 }
 
 /** The keys a token declaration may have: the resource's own inputs, less what the stack sets, plus `protect`. */
-export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "allowAdminScope", "secretName", "recoveryWindowDays", "protect", "adopt"] as const;
+export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "consumerCacheTtl", "allowAdminScope", "secretName", "recoveryWindowDays", "protect", "adopt"] as const;
 /** The keys of the `openclaw:` namespace a stack may set. */
 export const STACK_KEYS = ["environment", "gatewayUrl", "backend", "adminToken", "tokens", "rotator"] as const;
 

@@ -41,6 +41,8 @@ export function readRotatorEnvironment(env: NodeJS.ProcessEnv): RotatorEnvironme
       gatewayUrl: need("OPENCLAW_GATEWAY_URL").replace(/\/+$/, ""),
       backend: backend as BackendKind,
       quietPeriodMs: duration("OPENCLAW_QUIET_PERIOD", DEFAULT_SETTINGS.quietPeriodMs),
+      // "0" revokes on the consumer evidence alone, with no suspension first.
+      suspensionWindowMs: env.OPENCLAW_SUSPENSION_WINDOW === "0" ? 0 : duration("OPENCLAW_SUSPENSION_WINDOW", DEFAULT_SETTINGS.suspensionWindowMs),
       maxConcurrency: concurrency,
       leaseTtlMs: DEFAULT_SETTINGS.leaseTtlMs,
       expiryMarginMs: duration("OPENCLAW_EXPIRY_MARGIN", DEFAULT_SETTINGS.expiryMarginMs),

@@ -17,6 +17,13 @@ export interface GatewayTokenClientOptions {
   readonly cacheTtlMs?: number;
   /** The User-Agent of the client's calls: how the gateway's request log (and an audit) names this consumer. */
   readonly userAgent?: string;
+  /**
+   * Sent as X-OpenClaw-Consumer: this instance's identity (e.g. a task or pod ID), so that the rotator sees each
+   * instance move to a new token instead of one address for all. @default none (the gateway uses address + User-Agent)
+   */
+  readonly consumer?: string;
+  /** Where "now" comes from, for the cache. @default the system clock */
+  readonly clock?: { now(): Date };
 }
 
 /** What a consumer needs from the secret's AWSCURRENT version. */
@@ -40,12 +47,16 @@ export class GatewayTokenClient {
   /** The current token, from the cache while it is fresh. */
   async current(): Promise<CurrentToken> {
     const ttl = this.options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
-    if (this.cached && Date.now() - this.cached.readAt < ttl) return this.cached.value;
+    if (this.cached && this.now() - this.cached.readAt < ttl) return this.cached.value;
     const out = await this.secretsManager.send(new GetSecretValueCommand({ SecretId: this.options.secretName, VersionStage: "AWSCURRENT" }));
     const record = parseRecord(out.SecretString ?? "", this.options.secretName, out.VersionId ?? "AWSCURRENT");
     const value: CurrentToken = { token: record.token, tokenId: record.tokenId, gatewayUrl: record.gatewayUrl.replace(/\/+$/, ""), expiresAt: record.expiresAt };
-    this.cached = { value, readAt: Date.now() };
+    this.cached = { value, readAt: this.now() };
     return value;
+  }
+
+  private now(): number {
+    return this.options.clock ? this.options.clock.now().getTime() : Date.now();
   }
 
   /** Forgets the cached value: the next call reads the secret. */
@@ -72,6 +83,7 @@ export class GatewayTokenClient {
     const headers = new Headers(init.headers);
     headers.set("Authorization", `Bearer ${current.token.reveal()}`);
     if (this.options.userAgent) headers.set("User-Agent", this.options.userAgent);
+    if (this.options.consumer) headers.set("X-OpenClaw-Consumer", this.options.consumer);
     return fetch(`${current.gatewayUrl}${path}`, { ...init, headers });
   }
 }

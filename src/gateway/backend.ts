@@ -42,6 +42,32 @@ export interface GatewayBackend {
 
   /** Requests made with a token after `since`, oldest first: the evidence that consumers moved to it. */
   traffic(tokenId: string, since: Date): Promise<TrafficEntry[]>;
+
+  /**
+   * The distinct consumers that used a token after `since` (all time without it), most recently seen first; this
+   * project's own calls left out. Throws GatewayRequestError 404 when the gateway does not know the token.
+   */
+  consumers(tokenId: string, since?: Date): Promise<ConsumerSeen[]>;
+
+  /** Whether suspend/reinstate exist: a reversible stop of a token. False when revoking is the only way to stop one. */
+  readonly supportsSuspension: boolean;
+
+  /** Refuses a token (401 token_suspended) until reinstated; idempotent. Only when supportsSuspension. */
+  suspend(tokenId: string): Promise<TokenMetadata>;
+
+  /** Lifts a suspension; reinstating an active token is a no-op. Only when supportsSuspension. */
+  reinstate(tokenId: string): Promise<TokenMetadata>;
+}
+
+/** One consumer of a token, as the gateway's aggregate has it: an identity, never a credential. */
+export interface ConsumerSeen {
+  /** The X-OpenClaw-Consumer header, else "<address> <User-Agent>". */
+  readonly consumer: string;
+  readonly source: "header" | "address" | "unknown";
+  readonly firstSeenAt: Date;
+  readonly lastSeenAt: Date;
+  readonly requests: number;
+  readonly lastStatus: number;
 }
 
 export const BackendKind = {
@@ -65,8 +91,13 @@ export interface TokenIdentity {
   readonly expiresAt: Date | undefined;
 }
 
-export const TokenStatus = { Active: "active", Revoked: "revoked", Expired: "expired" } as const;
+export const TokenStatus = { Active: "active", Suspended: "suspended", Revoked: "revoked", Expired: "expired" } as const;
 export type TokenStatus = (typeof TokenStatus)[keyof typeof TokenStatus];
+
+/** Whether a token may still be (or again become) accepted: a suspension can be lifted, so it is not yet revoked. */
+export function isRevocable(status: TokenStatus | undefined): boolean {
+  return status === TokenStatus.Active || status === TokenStatus.Suspended;
+}
 
 export interface TokenMetadata extends TokenIdentity {
   readonly createdAt: Date;
@@ -74,6 +105,8 @@ export interface TokenMetadata extends TokenIdentity {
   readonly lastUsedAt: Date | undefined;
   /** When it was revoked, if the gateway says (the documented API does; an audit flags calls after it). */
   readonly revokedAt?: Date;
+  /** When it was suspended, while it is (documented API extension). */
+  readonly suspendedAt?: Date;
 }
 
 /** A freshly minted token: the only moment its value is known outside the secret store. */

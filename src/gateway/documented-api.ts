@@ -3,6 +3,7 @@ import { EnvironmentMismatchError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
 import {
   BackendKind,
+  ConsumerSeen,
   GatewayBackend,
   IssuedToken,
   MintRequest,
@@ -30,6 +31,7 @@ interface WireMetadata {
   expiresAt: string | null;
   lastUsedAt: string | null;
   revokedAt?: string | null;
+  suspendedAt?: string | null;
   status: TokenMetadata["status"];
 }
 
@@ -38,6 +40,7 @@ export class DocumentedApiGateway implements GatewayBackend {
   readonly kind = BackendKind.DocumentedApi;
   readonly trafficShowsCaller = true;
   readonly namesAreFixed = true;
+  readonly supportsSuspension = true;
   readonly url: string;
   private readonly http: HttpClient;
 
@@ -118,6 +121,26 @@ export class DocumentedApiGateway implements GatewayBackend {
     return body.requests.map((r) => ({ ...r, at: new Date(r.at), userAgent: r.userAgent ?? "" }));
   }
 
+  async consumers(tokenId: string, since?: Date): Promise<ConsumerSeen[]> {
+    const body = await this.http.json<{ consumers: Array<Omit<ConsumerSeen, "firstSeenAt" | "lastSeenAt"> & { firstSeenAt: string; lastSeenAt: string }> }>({
+      method: "GET",
+      path: `/v1/admin/tokens/${encodeURIComponent(tokenId)}/consumers`,
+      ...(since && { query: { since: since.toISOString() } }),
+      token: this.options.adminToken,
+      idempotent: true,
+      tokenId,
+    });
+    return body.consumers.map((c) => ({ ...c, firstSeenAt: new Date(c.firstSeenAt), lastSeenAt: new Date(c.lastSeenAt) }));
+  }
+
+  async suspend(tokenId: string): Promise<TokenMetadata> {
+    return toMetadata(await this.admin<WireMetadata>("POST", `/v1/admin/tokens/${encodeURIComponent(tokenId)}/suspend`, tokenId));
+  }
+
+  async reinstate(tokenId: string): Promise<TokenMetadata> {
+    return toMetadata(await this.admin<WireMetadata>("POST", `/v1/admin/tokens/${encodeURIComponent(tokenId)}/reinstate`, tokenId));
+  }
+
   private admin<T>(method: "GET" | "POST", path: string, tokenId: string): Promise<T> {
     return this.http.json<T>({ method, path, token: this.options.adminToken, idempotent: true, tokenId });
   }
@@ -150,5 +173,6 @@ function toMetadata(wire: WireMetadata): TokenMetadata {
     status: wire.status,
     lastUsedAt: wire.lastUsedAt ? new Date(wire.lastUsedAt) : undefined,
     ...(wire.revokedAt && { revokedAt: new Date(wire.revokedAt) }),
+    ...(wire.suspendedAt && { suspendedAt: new Date(wire.suspendedAt) }),
   };
 }

@@ -54,6 +54,17 @@ export class TokenExpiredError extends GatewayError {
   }
 }
 
+/** 401 token suspended: the token is being retired and may be reinstated; the consumer should re-read the secret. */
+export class TokenSuspendedError extends GatewayError {
+  override name = "TokenSuspendedError";
+  constructor(context: GatewayCallContext) {
+    super("token_suspended", context, "token suspended", {
+      status: 401,
+      hint: "this token is being retired: re-read the current token from the secret (AWSCURRENT) and retry",
+    });
+  }
+}
+
 /** 403 insufficient scope: the token is valid but lacks the scope the endpoint needs. */
 export class InsufficientScopeError extends GatewayError {
   override name = "InsufficientScopeError";

@@ -8,6 +8,7 @@ import {
   InsufficientScopeError,
   InvalidTokenError,
   TokenExpiredError,
+  TokenSuspendedError,
 } from "./errors";
 
 /** How hard to try before giving up on a gateway call. */
@@ -104,7 +105,9 @@ export class HttpClient {
       const body = await readErrorBody(response);
       const detail = redactTokens(body.error?.message ?? response.statusText);
       if (response.status === 401) {
-        throw body.error?.code === "token_expired" ? new TokenExpiredError(context) : new InvalidTokenError(context);
+        if (body.error?.code === "token_expired") throw new TokenExpiredError(context);
+        if (body.error?.code === "token_suspended") throw new TokenSuspendedError(context);
+        throw new InvalidTokenError(context);
       }
       if (response.status === 403) throw new InsufficientScopeError(context, body.error?.required_scope);
       if (!RETRYABLE_STATUS.has(response.status)) throw new GatewayRequestError(context, response.status, detail);

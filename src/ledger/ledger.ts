@@ -26,6 +26,11 @@ export const LedgerPhase = {
   Staged: "staged",
   /** The new token is AWSCURRENT; the old one stays valid until consumers have moved off it. */
   Draining: "draining",
+  /**
+   * Consumers moved: the old token is suspended for a grace window (a reversible stop) before it is revoked. A refused
+   * call with it during the window reinstates it and puts the drain back to waiting.
+   */
+  Suspended: "suspended",
   /** The old token is being revoked (recorded before the revocation, so a resumed run never mistakes 401s for consumers). */
   Revoking: "revoking",
 } as const;
@@ -43,7 +48,12 @@ export interface Declaration {
   readonly allowAdminScope: boolean;
   readonly ttlSeconds: number;
   readonly rotationFraction: number;
+  /** How long consumers may cache the token: the drain waits this (plus a margin) for a silent consumer. */
+  readonly consumerCacheTtlSeconds: number;
 }
+
+/** The consumer cache TTL an entry written before it was declared gets: the AWS caching clients' default. */
+export const DEFAULT_CONSUMER_CACHE_TTL_SECONDS = 3600;
 
 /** A token the ledger knows to be live (or to have been live): the gateway's ID and name, and where its value is. */
 export interface LedgerToken {
@@ -111,6 +121,10 @@ export interface RotationState {
    * the entry is due at once, and the next token replaces it without keeping it as retiring.
    */
   readonly replaceNow?: boolean;
+  /** When the gateway confirmed the old token's suspension (unset while the decision is recorded but not yet carried out). */
+  readonly suspendedAt?: Date;
+  /** Consumers (identities, never credentials) the last drain check saw still on the retiring token. */
+  readonly consumersOnOldToken?: readonly string[];
 }
 
 export interface LedgerEntry {

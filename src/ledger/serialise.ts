@@ -1,6 +1,6 @@
 /** The ledger's JSON attributes: written and read only here, with dates as ISO strings. */
 import { isEnvironment } from "../domain/environments";
-import { Declaration, LedgerError, LedgerPhase, LedgerToken, LeaseRecord, RotationState } from "./ledger";
+import { Declaration, DEFAULT_CONSUMER_CACHE_TTL_SECONDS, LedgerError, LedgerPhase, LedgerToken, LeaseRecord, RotationState } from "./ledger";
 
 const PHASES = new Set<string>(Object.values(LedgerPhase));
 
@@ -48,6 +48,8 @@ export function parseDeclaration(text: string | undefined, key: string): Declara
     allowAdminScope: raw.allowAdminScope === true,
     ttlSeconds: num(raw, "ttlSeconds", key),
     rotationFraction: num(raw, "rotationFraction", key),
+    // Entries written before consumerCacheTtl existed get its default.
+    consumerCacheTtlSeconds: raw.consumerCacheTtlSeconds === undefined ? DEFAULT_CONSUMER_CACHE_TTL_SECONDS : num(raw, "consumerCacheTtlSeconds", key),
   };
 }
 
@@ -83,6 +85,8 @@ export function serialiseState(s: RotationState): string {
     lastError: s.lastError,
     forcedRevocation: s.forcedRevocation || undefined,
     replaceNow: s.replaceNow || undefined,
+    consumersOnOldToken: s.consumersOnOldToken?.length ? s.consumersOnOldToken : undefined,
+    suspendedAt: s.suspendedAt?.toISOString(),
   });
 }
 
@@ -117,6 +121,8 @@ export function parseState(text: string | undefined, key: string): RotationState
     lastError: typeof raw.lastError === "string" ? raw.lastError : undefined,
     forcedRevocation: raw.forcedRevocation === true || undefined,
     replaceNow: raw.replaceNow === true || undefined,
+    ...(raw.suspendedAt !== undefined && raw.suspendedAt !== null && { suspendedAt: date(raw.suspendedAt, "suspendedAt", key) }),
+    ...(Array.isArray(raw.consumersOnOldToken) && { consumersOnOldToken: raw.consumersOnOldToken.filter((c): c is string => typeof c === "string") }),
   };
 }
 

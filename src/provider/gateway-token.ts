@@ -69,6 +69,11 @@ export interface GatewayTokenArgs {
   readonly adminToken: pulumi.Input<string>;
   /** Fraction of the TTL after which the rotator replaces the token. @default 0.8 */
   readonly rotationFraction?: pulumi.Input<number>;
+  /**
+   * How long the token's consumers may cache it ("1h" is the AWS caching clients' default): the rotator revokes the
+   * old token only once every consumer moved or has been silent on it longer than this. @default "1h"
+   */
+  readonly consumerCacheTtl?: pulumi.Input<string>;
   /** Where the token lives in Secrets Manager. @default "openclaw/<environment>/<name>" */
   readonly secretName?: pulumi.Input<string>;
   /** Explicit opt-in for admin:* (operator.admin on openclaw-devices), kept for break-glass tokens. @default false */

@@ -24,8 +24,17 @@ export function adminTokenProblem(token: unknown, environment: Environment | und
   return `${actual ? `it is a ${actual} token` : "it has no gateway token prefix"}; the ${environment} gateway needs a token starting ${TOKEN_PREFIX[environment]}`;
 }
 
-/** The least time between a token's rotation and its expiry: an hour to drain, and the rotator's hour of margin. */
-const MIN_ROTATION_WINDOW_SECONDS = 2 * 3600;
+/**
+ * What must fit between a token's rotation and its expiry, besides the consumers' cache: the suspension's grace
+ * window (a refused call during it reinstates the old token), the rotator's schedule interval (assumed hourly: the
+ * stack does not know the schedule), and the rotator's margin before expiry (it revokes an hour before).
+ */
+export const SUSPENSION_WINDOW_SECONDS = 3600;
+export const ASSUMED_SCHEDULE_INTERVAL_SECONDS = 3600;
+export const EXPIRY_MARGIN_SECONDS = 3600;
+export const DEFAULT_CONSUMER_CACHE_TTL = "1h";
+/** A consumer cache shorter than a minute is not a cache; longer than a day keeps old tokens alive for days. */
+const CONSUMER_CACHE_TTL_RANGE = { min: 60, max: 86_400 } as const;
 
 /** A GatewayToken's inputs after `check`: validated, defaulted and in canonical form. */
 export interface GatewayTokenInputs {
@@ -57,6 +66,11 @@ export interface GatewayTokenInputs {
    * whoami that its AWSCURRENT token is this declaration's (name, scopes, environment, not expired), then records it.
    */
   readonly adopt: boolean;
+  /**
+   * How long consumers may cache the token (the AWS caching clients refresh hourly): the old token is revoked only
+   * once every consumer moved, or was silent on it longer than this. @default "1h"
+   */
+  readonly consumerCacheTtl: string;
 }
 
 export const DEFAULT_ROTATION_FRACTION = 0.8;
@@ -89,6 +103,7 @@ export const INPUT_KEYS = [
   "awsRegion",
   "ledgerTable",
   "adopt",
+  "consumerCacheTtl",
 ] as const;
 
 /**
@@ -175,18 +190,31 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     problem("rotationFraction", `${JSON.stringify(rotationFraction)} is outside 0.1..0.95; the guide rotates at 0.8 of the TTL`);
   }
 
-  // Between the rotation and the old token's expiry the rotator needs time for consumers to move and for the old
-  // token to go quiet, and it revokes an hour before expiry in any case: a shorter window means a forced revocation
-  // while consumers still use the old token, every time.
+  const consumerCacheTtl = raw.consumerCacheTtl ?? DEFAULT_CONSUMER_CACHE_TTL;
+  const cacheSeconds = typeof consumerCacheTtl === "string" ? parseDuration(consumerCacheTtl) : undefined;
+  if (cacheSeconds === undefined || cacheSeconds < CONSUMER_CACHE_TTL_RANGE.min || cacheSeconds > CONSUMER_CACHE_TTL_RANGE.max) {
+    problem(
+      "consumerCacheTtl",
+      `${JSON.stringify(consumerCacheTtl)} is not a duration in ${formatDuration(CONSUMER_CACHE_TTL_RANGE.min)}..${formatDuration(CONSUMER_CACHE_TTL_RANGE.max)}; write how long your consumers cache the token, e.g. "1h" (the AWS caching clients' default)`,
+    );
+  }
+
+  // Between the rotation and the old token's expiry the rotator must give every consumer its cache time to move, then
+  // hold the old token suspended for the grace window, with a scheduled run to see each, and still revoke an hour
+  // before expiry: a shorter window means a forced revocation while consumers still use the old token, every time.
   const ttlSeconds = typeof ttl === "string" ? parseDuration(ttl) : undefined;
-  if (ttlSeconds !== undefined && ttlSeconds >= MIN_TTL_SECONDS && typeof rotationFraction === "number" && rotationFraction >= 0.1 && rotationFraction <= 0.95) {
+  if (ttlSeconds !== undefined && ttlSeconds >= MIN_TTL_SECONDS && typeof rotationFraction === "number" && rotationFraction >= 0.1 && rotationFraction <= 0.95 && cacheSeconds !== undefined) {
     const keep = Math.round((1 - rotationFraction) * 1e6) / 1e6; // 1 - 0.8 is 0.19999999999999996 in floating point
     const windowSeconds = Math.round(keep * ttlSeconds);
-    if (windowSeconds < MIN_ROTATION_WINDOW_SECONDS) {
-      const shortestTtl = Math.ceil(Math.round(MIN_ROTATION_WINDOW_SECONDS / keep) / 3600) * 3600;
+    const needed = cacheSeconds + SUSPENSION_WINDOW_SECONDS + ASSUMED_SCHEDULE_INTERVAL_SECONDS + EXPIRY_MARGIN_SECONDS;
+    if (windowSeconds < needed) {
+      const shortestTtl = Math.ceil(Math.round(needed / keep) / 3600) * 3600;
       problem(
         "ttl",
-        `${ttl} at rotationFraction ${rotationFraction} leaves ${formatDuration(windowSeconds)} between the rotation and expiry; the rotator needs ${formatDuration(MIN_ROTATION_WINDOW_SECONDS)} there (time for consumers to move, then an hour's margin before expiry): use a ttl of at least ${formatDuration(shortestTtl)}, or a lower rotationFraction`,
+        `${ttl} at rotationFraction ${rotationFraction} leaves ${formatDuration(windowSeconds)} between the rotation and expiry; the rotator needs ${formatDuration(needed)} there ` +
+          `(consumerCacheTtl ${formatDuration(cacheSeconds)} for consumers to move, the ${formatDuration(SUSPENSION_WINDOW_SECONDS)} suspension window, ` +
+          `the rotator's ${formatDuration(ASSUMED_SCHEDULE_INTERVAL_SECONDS)} schedule interval, then its ${formatDuration(EXPIRY_MARGIN_SECONDS)} margin before expiry): ` +
+          `use a ttl of at least ${formatDuration(shortestTtl)}, a lower rotationFraction, or a shorter consumerCacheTtl if your consumers re-read the secret sooner`,
       );
     }
   }
@@ -260,6 +288,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       awsRegion: awsRegion as string | undefined,
       ledgerTable: ledgerTable as string,
       adopt: adopt as boolean,
+      consumerCacheTtl: (consumerCacheTtl as string).trim(),
     },
   };
 }

@@ -34,4 +34,5 @@ export const UPDATE_IN_PLACE = [
   "allowAdminScope",
   "recoveryWindowDays",
   "adminToken",
+  "consumerCacheTtl",
 ] as const;

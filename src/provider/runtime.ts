@@ -35,7 +35,7 @@ import { Tag } from "../store/metadata";
 import { writeAsCurrent } from "../store/promote";
 import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
 import { Stage, TokenStore } from "../store/token-store";
-import { checkInputs, GatewayTokenInputs } from "./inputs";
+import { checkInputs, DEFAULT_CONSUMER_CACHE_TTL, GatewayTokenInputs } from "./inputs";
 import { GatewayTokenOutputs, REPLACE_ON_CHANGE, TokenHealth, UPDATE_IN_PLACE } from "./outputs";
 
 /** What the provider talks to; injected so that tests can put faults between it and its peers. */
@@ -106,7 +106,9 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
 
     async diff(_id, olds: GatewayTokenOutputs, news: GatewayTokenInputs) {
       const replaces = REPLACE_ON_CHANGE.filter((key) => !sameValue(olds[key], news[key]));
-      const updates = UPDATE_IN_PLACE.filter((key) => !sameValue(olds[key], news[key]));
+      // A state written before consumerCacheTtl existed declared its default.
+      const old = { ...olds, consumerCacheTtl: olds.consumerCacheTtl ?? DEFAULT_CONSUMER_CACHE_TTL };
+      const updates = UPDATE_IN_PLACE.filter((key) => !sameValue(old[key], news[key]));
       const drifted = olds.tokenStatus !== TokenHealth.Active;
       return {
         changes: replaces.length > 0 || updates.length > 0 || drifted,
@@ -388,6 +390,7 @@ export function declarationOf(inputs: GatewayTokenInputs): Declaration {
     allowAdminScope: inputs.allowAdminScope,
     ttlSeconds: ttlSeconds(inputs),
     rotationFraction: inputs.rotationFraction,
+    consumerCacheTtlSeconds: parseDuration(inputs.consumerCacheTtl) as number,
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Clock } from "../domain/clock";
 import { TokenOpsError } from "../domain/errors";
-import { GatewayBackend, TokenStatus } from "../gateway/backend";
+import { GatewayBackend, isRevocable } from "../gateway/backend";
 import { FencedEntry } from "../ledger/fenced-entry";
 import { LedgerPhase, Ledger, LedgerConflictError, LedgerEntry, LedgerToken, RotationState, TokenRef, dueAt } from "../ledger/ledger";
 import { CorruptRecordError } from "../store/record";
@@ -157,7 +157,7 @@ export class RotationEngine {
       // The leaked tokens go whether or not a replacement could be issued: for a leak, an outage is the lesser harm.
       await sweep(ctx);
       for (const token of leaked) {
-        if ((await this.deps.backend.describe(token.tokenId))?.status === TokenStatus.Active) {
+        if (isRevocable((await this.deps.backend.describe(token.tokenId))?.status)) {
           throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${token.tokenId} is still accepted after revocation`, { hint: "revoke it on the gateway by hand now" });
         }
       }
@@ -317,7 +317,7 @@ export class RotationEngine {
           return "not-due";
         }
         case "waiting":
-          await fence.release({ ...fence.state, nextCheckAt: outcome.recheckAt });
+          await fence.release({ ...fence.state, nextCheckAt: outcome.recheckAt, consumersOnOldToken: outcome.consumersOnOldToken ?? fence.state.consumersOnOldToken });
           return "waiting";
         case "completed":
           if (outcome.consumersMoved) {

@@ -39,6 +39,8 @@ export const Boundary = {
   Verified: "verified",
   Promoted: "promoted",
   DrainingRecorded: "draining-recorded",
+  /** The old token is suspended on the gateway and the ledger records when (the grace window starts). */
+  OldSuspended: "old-suspended",
   OldRevoked: "old-revoked",
   RevocationConfirmed: "revocation-confirmed",
   Completed: "completed",

@@ -9,6 +9,11 @@ export interface RotatorSettings {
   readonly backend: BackendKind;
   /** How long the old token must go unused by consumers before it is revoked. @default 15 minutes */
   readonly quietPeriodMs: number;
+  /**
+   * How long a moved-off old token stays suspended (reversibly) before it is revoked, on a gateway that can suspend;
+   * 0 revokes on the evidence alone. @default 1 hour
+   */
+  readonly suspensionWindowMs: number;
   /** Tokens worked on at once. @default 8 */
   readonly maxConcurrency: number;
   /** Lifetime of a per-token lease, renewed before every step; longer than any one step can take. @default 10 minutes */
@@ -26,6 +31,7 @@ export interface RotatorSettings {
 
 export const DEFAULT_SETTINGS = {
   quietPeriodMs: 15 * 60_000,
+  suspensionWindowMs: 60 * 60_000,
   maxConcurrency: 8,
   leaseTtlMs: 10 * 60_000,
   expiryMarginMs: 60 * 60_000,

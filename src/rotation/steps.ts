@@ -14,7 +14,7 @@
  *   revoking  ------->  revoke old; gateway confirms; ledger: idle                       [old-revoked] [revocation-confirmed] [completed]
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { GatewayBackend, gatewayTokenName, IssuedToken, OWN_USER_AGENT_PREFIX, sameGatewayName, TokenStatus } from "../gateway/backend";
+import { ConsumerSeen, GatewayBackend, gatewayTokenName, isRevocable, IssuedToken, sameGatewayName, TokenStatus } from "../gateway/backend";
 import { AmbiguousOutcomeError, GatewayError, InvalidTokenError, TokenExpiredError } from "../gateway/errors";
 import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { FencedEntry } from "../ledger/fenced-entry";
@@ -22,6 +22,7 @@ import { fingerprint } from "../ledger/fingerprint";
 import { Declaration, dueAt, idleState, LedgerPhase, LedgerToken, MAX_CLOCK_SKEW_MS, RotationIntent, RotationState, TokenRef } from "../ledger/ledger";
 import { CorruptRecordError, TokenRecord } from "../store/record";
 import { Stage, TokenStore } from "../store/token-store";
+import { ConsumerVerdict, judgeConsumers, oldConsumersSince } from "./consumer-evidence";
 import { BadStateError } from "./errors";
 import { mintPolicyProblems } from "./mint-policy";
 import { Boundary, Metric, MetricsSink, RotationLogger } from "./observability";
@@ -50,7 +51,7 @@ const stagedByRun = new WeakMap<Set<string>, Map<string, TokenRecord>>();
 
 export type StepOutcome =
   | { readonly kind: "advanced" }
-  | { readonly kind: "waiting"; readonly reason: string; readonly recheckAt: Date }
+  | { readonly kind: "waiting"; readonly reason: string; readonly recheckAt: Date; readonly consumersOnOldToken?: readonly string[] }
   | { readonly kind: "not-due" }
   | { readonly kind: "completed"; readonly consumersMoved: boolean };
 
@@ -61,6 +62,7 @@ export const STEPS: Readonly<Record<Exclude<LedgerPhase, "creating">, Step>> = {
   [LedgerPhase.Minting]: mintAndStage,
   [LedgerPhase.Staged]: verifyAndPromote,
   [LedgerPhase.Draining]: drain,
+  [LedgerPhase.Suspended]: holdSuspended,
   [LedgerPhase.Revoking]: revokeRetiring,
 };
 
@@ -215,8 +217,10 @@ export async function verifyPending(ctx: StepContext): Promise<LedgerToken> {
 }
 
 /**
- * draining: the old token is retired once consumers' traffic shows up under the new one and the old one has been quiet
- * for the quiet period; or, whatever the traffic, just before the old token would expire.
+ * draining: the old token is retired on per-consumer evidence (consumer-evidence.ts): some consumer uses the new token,
+ * and every consumer seen on the old one since the promotion (or a cache TTL before it) moved to the new one or has
+ * been silent longer than the declared consumerCacheTtl plus a margin. Whatever the evidence, the old token goes just
+ * before it would expire, and the report names who will break.
  */
 async function drain(ctx: StepContext): Promise<StepOutcome> {
   const { declaration } = ctx.fence.entry;
@@ -228,29 +232,43 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
   const name = declaration.name;
   const deadline = retiring.expiresAt.getTime() - ctx.settings.expiryMarginMs;
   const forced = now.getTime() >= deadline;
-  const recheck = (reason: string): StepOutcome => {
-    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: retiring.tokenId, step: "drain" });
+  // An actor whose clock may be off (an operator's laptop) judges the evidence as of the skew bound earlier: the gateway
+  // stamps the traffic, so silence is only trusted once it is long enough on any clock within the bound.
+  const evidenceSettings = {
+    now: new Date(now.getTime() - (ctx.settings.clockSkewMs ?? 0)),
+    consumerCacheTtlMs: declaration.consumerCacheTtlSeconds * 1000,
+    settleMs: ctx.settings.quietPeriodMs,
+  };
+  const recheck = (reason: string, stillOnOld?: readonly ConsumerVerdict[]): StepOutcome => {
+    ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: retiring.tokenId, step: "drain", ...(stillOnOld && { consumersOnOldToken: stillOnOld.map((v) => v.consumer) }) });
     const at = Math.min(now.getTime() + Math.max(60_000, ctx.settings.quietPeriodMs / 2), deadline);
-    return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)) };
+    return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)), ...(stillOnOld && { consumersOnOldToken: stillOnOld.map((v) => v.consumer) }) };
   };
   if (!forced && now.getTime() - promotedAt.getTime() < ctx.settings.quietPeriodMs) {
-    // The old token cannot have been quiet for the quiet period yet, whatever the traffic says: nothing to ask.
+    // No consumer can have settled on the new token yet, whatever the traffic says: nothing to ask.
     return recheck(`promoted ${Math.round((now.getTime() - promotedAt.getTime()) / 1000)}s ago, quiet period not over`);
   }
-  const [moved, lastOldUse] = await Promise.all([
-    consumerTraffic(ctx.backend, current.tokenId, promotedAt).then((entries) => (entries === "unknown-token" ? entries : entries.length > 0)),
-    consumerTraffic(ctx.backend, retiring.tokenId, promotedAt).then((entries) => (entries === "unknown-token" ? "unknown-token" : entries.at(-1)?.at)),
+  const [onNew, onOld] = await Promise.all([
+    consumersOf(ctx.backend, current.tokenId, promotedAt),
+    consumersOf(ctx.backend, retiring.tokenId, oldConsumersSince(promotedAt, evidenceSettings.consumerCacheTtlMs)),
   ]);
-  if (moved === "unknown-token") return replaceCurrent(ctx, "the gateway no longer knows the current token");
-  if (lastOldUse === "unknown-token") {
+  if (onNew === "unknown-token") return replaceCurrent(ctx, "the gateway no longer knows the current token");
+  if (onOld === "unknown-token") {
     // The gateway no longer knows the old token (purged, restored from a backup): nothing is left to revoke.
     return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
   }
-  const quietSince = lastOldUse && lastOldUse > promotedAt ? lastOldUse : promotedAt;
-  // An actor whose clock may be off (an operator's laptop) waits the skew bound longer: the gateway stamps the traffic.
-  const quiet = now.getTime() - quietSince.getTime() >= ctx.settings.quietPeriodMs + (ctx.settings.clockSkewMs ?? 0);
-  if (!forced && !(moved && quiet)) {
-    return recheck(!moved ? "no consumer traffic under the new token yet" : `old token used ${Math.round((now.getTime() - quietSince.getTime()) / 1000)}s ago`);
+  const evidence = judgeConsumers(onOld, onNew, evidenceSettings);
+  const moved = evidence.anyOnNew && evidence.stillOnOld.length === 0;
+  if (!forced && !moved) {
+    if (!evidence.anyOnNew) {
+      // Nobody uses the new token yet: make sure it is still there to be used (revoked or forgotten behind our back, it
+      // would leave consumers that moved with nothing valid until the deadline).
+      const live = await ctx.backend.describe(current.tokenId);
+      if (!live || live.status === TokenStatus.Revoked || live.status === TokenStatus.Expired) {
+        return replaceCurrent(ctx, `the current token ${current.tokenId} is ${live ? live.status : "unknown to the gateway"}`);
+      }
+    }
+    return recheck(!evidence.anyOnNew ? "no consumer traffic under the new token yet" : describeStillOnOld(evidence.stillOnOld, now), evidence.stillOnOld);
   }
   // Never revoke what may be the only valid token: the current one must be live on the gateway, and its record ours.
   // Even at the deadline the old token is kept while the current one is not valid; once the old one's own expiry has
@@ -268,12 +286,31 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
       "run `openclaw-tokens rotate` (or pulumi up) to issue a valid token",
     );
   }
-  const stillUsed = !moved || !quiet;
+  const stillUsed = !moved;
   if (stillUsed) {
-    ctx.metrics.add(Metric.ConsumersStillOnOldToken);
-    ctx.log.error("drain: consumers still on the old token at its deadline; revoking it anyway", { token: name, tokenId: retiring.tokenId, step: "drain", moved, quiet });
+    const who = evidence.stillOnOld.map((v) => v.consumer);
+    // No evidence at all (nobody on the new token) counts as one unknown consumer: the alarm must fire either way.
+    ctx.metrics.add(Metric.ConsumersStillOnOldToken, Math.max(1, who.length));
+    ctx.log.error(`drain: consumers still on the old token at its deadline; revoking it anyway${who.length ? `; these will break: ${who.join(", ")}` : ""}`, {
+      token: name,
+      tokenId: retiring.tokenId,
+      step: "drain",
+      consumersOnOldToken: who,
+      anyOnNew: evidence.anyOnNew,
+    });
   }
-  await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, forcedRevocation: stillUsed || undefined, lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined });
+  if (!stillUsed && ctx.backend.supportsSuspension && ctx.settings.suspensionWindowMs > 0) {
+    // Suspend first: reversible, so that a consumer the evidence missed gets its token back at the next check.
+    await ctx.fence.write({ ...state, phase: LedgerPhase.Suspended, suspendedAt: undefined, consumersOnOldToken: undefined, lastError: undefined, nextCheckAt: now });
+    return { kind: "advanced" };
+  }
+  await ctx.fence.write({
+    ...state,
+    phase: LedgerPhase.Revoking,
+    forcedRevocation: stillUsed || undefined,
+    consumersOnOldToken: stillUsed ? evidence.stillOnOld.map((v) => v.consumer) : undefined,
+    lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined,
+  });
   return { kind: "advanced" };
 }
 
@@ -299,6 +336,93 @@ async function replaceCurrent(ctx: StepContext, why: string): Promise<StepOutcom
   });
   ctx.freshIntents.add(intent.id);
   return { kind: "advanced" };
+}
+
+function describeStillOnOld(stillOnOld: readonly ConsumerVerdict[], now: Date): string {
+  const shown = stillOnOld.slice(0, 5).map((v) => `${v.consumer} (last seen ${Math.round((now.getTime() - v.lastSeenOnOld.getTime()) / 1000)}s ago)`);
+  const more = stillOnOld.length > shown.length ? ` and ${stillOnOld.length - shown.length} more` : "";
+  return `${stillOnOld.length} consumer(s) still on the old token: ${shown.join(", ")}${more}`;
+}
+
+/**
+ * suspended: the decision to suspend is recorded. Suspend the old token on the gateway (once), then hold it for the grace
+ * window: any consumer call made with it since the suspension (refused with 401 token_suspended, or accepted if someone
+ * reinstated it) reinstates it at once, names the consumer and puts the drain back to waiting. A clean window, or the
+ * old token's deadline, ends in revocation.
+ */
+async function holdSuspended(ctx: StepContext): Promise<StepOutcome> {
+  const { declaration } = ctx.fence.entry;
+  const state = ctx.fence.state;
+  const retiring = state.retiring as LedgerToken;
+  const name = declaration.name;
+  const now = ctx.now();
+  const deadline = retiring.expiresAt.getTime() - ctx.settings.expiryMarginMs;
+  if (!state.suspendedAt) {
+    await ctx.fence.check(); // not after a take-over: the other actor may have other plans for this token
+    const suspended = await ctx.backend.suspend(retiring.tokenId).catch((error: unknown) => {
+      if (error instanceof GatewayError && error.status === 404) return undefined;
+      throw error;
+    });
+    if (!suspended) return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to suspend or revoke");
+    // The gateway's time: the consumers aggregate that is compared with it is kept by the same clock.
+    const suspendedAt = suspended.suspendedAt ?? now;
+    await ctx.fence.write({ ...state, suspendedAt, nextCheckAt: new Date(now.getTime() + Math.min(ctx.settings.suspensionWindowMs, ctx.settings.quietPeriodMs)) });
+    ctx.log.info("suspend: old token suspended for the grace window; a refused consumer call reinstates it", { token: name, tokenId: retiring.tokenId, step: "suspend" });
+    await ctx.checkpoint(Boundary.OldSuspended);
+    return recheckSuspended(ctx, now, deadline);
+  }
+  const suspendedAt = state.suspendedAt;
+  const onOld = await consumersOf(ctx.backend, retiring.tokenId, suspendedAt);
+  if (onOld === "unknown-token") return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
+  const callers = onOld.filter((c) => c.lastSeenAt.getTime() >= suspendedAt.getTime());
+  const forced = now.getTime() >= deadline;
+  if (callers.length && !forced) {
+    await ctx.fence.check();
+    await ctx.backend.reinstate(retiring.tokenId);
+    const who = callers.map((c) => c.consumer);
+    ctx.metrics.add(Metric.ConsumersStillOnOldToken, who.length);
+    ctx.log.error(`suspend: consumers still use the old token; reinstated it, the drain waits for them: ${who.join(", ")}`, {
+      token: name,
+      tokenId: retiring.tokenId,
+      step: "suspend",
+      consumersOnOldToken: who,
+    });
+    await ctx.fence.write({
+      ...state,
+      phase: LedgerPhase.Draining,
+      suspendedAt: undefined,
+      consumersOnOldToken: who,
+      lastError: `consumers still on the old token during its suspension: ${who.join(", ")}`,
+      nextCheckAt: now,
+    });
+    return { kind: "waiting", reason: `reinstated the old token for ${who.join(", ")}`, recheckAt: new Date(Math.min(now.getTime() + Math.max(60_000, ctx.settings.quietPeriodMs / 2), Math.max(deadline, now.getTime() + 60_000))), consumersOnOldToken: who };
+  }
+  if (!forced && now.getTime() - suspendedAt.getTime() < ctx.settings.suspensionWindowMs) return recheckSuspended(ctx, now, deadline);
+  if (callers.length) {
+    // At the deadline a caller breaks anyway: say who.
+    const who = callers.map((c) => c.consumer);
+    ctx.metrics.add(Metric.ConsumersStillOnOldToken, who.length);
+    ctx.log.error(`suspend: consumers still on the old token at its deadline; revoking it anyway; these will break: ${who.join(", ")}`, { token: name, tokenId: retiring.tokenId, step: "suspend", consumersOnOldToken: who });
+  }
+  await ctx.fence.write({
+    ...state,
+    phase: LedgerPhase.Revoking,
+    forcedRevocation: callers.length > 0 || undefined,
+    consumersOnOldToken: callers.length ? callers.map((c) => c.consumer) : undefined,
+    lastError: callers.length ? "consumers still on the old token at its deadline" : undefined,
+  });
+  return { kind: "advanced" };
+}
+
+function recheckSuspended(ctx: StepContext, now: Date, deadline: number): StepOutcome {
+  const { declaration } = ctx.fence.entry;
+  const suspendedAt = ctx.fence.state.suspendedAt ?? now;
+  const windowEnd = suspendedAt.getTime() + ctx.settings.suspensionWindowMs;
+  // Checked often during the window: a consumer refused by the suspension gets its token back within one check.
+  const at = Math.min(now.getTime() + Math.max(60_000, Math.min(ctx.settings.quietPeriodMs, ctx.settings.suspensionWindowMs) / 2), windowEnd, deadline);
+  const reason = `old token suspended ${Math.round((now.getTime() - suspendedAt.getTime()) / 1000)}s ago, grace window not over`;
+  ctx.log.info(`suspend: waiting, ${reason}`, { token: declaration.name, tokenId: ctx.fence.state.retiring?.tokenId, step: "suspend" });
+  return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)) };
 }
 
 /** revoking: the decision is recorded; revoke the old token after checking the gateway's record is this rotation's. */
@@ -357,10 +481,10 @@ export async function revokeWitnessed(backend: GatewayBackend, token: TokenRef, 
       "the ledger and the gateway disagree: check the gateway's token list before revoking by hand",
     );
   }
-  if (before.status === TokenStatus.Active) await backend.revoke(token.tokenId);
+  if (isRevocable(before.status)) await backend.revoke(token.tokenId);
   else return "revoked";
   const after = await backend.describe(token.tokenId);
-  return after?.status === TokenStatus.Active ? "still-active" : "revoked";
+  return isRevocable(after?.status) ? "still-active" : "revoked";
 }
 
 /**
@@ -419,12 +543,12 @@ export async function sweep(ctx: Pick<StepContext, "fence" | "backend" | "log" |
   ctx.log.info("sweep: abandoned mints and listed tokens revoked", { token: declaration.name, step: "sweep" });
 }
 
-/** Requests under a token since `since` by consumers: this project's own calls and refused requests do not count. */
-async function consumerTraffic(backend: GatewayBackend, tokenId: string, since: Date) {
+/** A token's consumers since `since` (the gateway leaves this project's own calls out), or "unknown-token". */
+async function consumersOf(backend: GatewayBackend, tokenId: string, since: Date): Promise<ConsumerSeen[] | "unknown-token"> {
   try {
-    return (await backend.traffic(tokenId, since)).filter((entry) => !entry.userAgent.startsWith(OWN_USER_AGENT_PREFIX) && entry.status !== 401);
+    return await backend.consumers(tokenId, since);
   } catch (error) {
-    if (error instanceof GatewayError && error.status === 404) return "unknown-token" as const;
+    if (error instanceof GatewayError && error.status === 404) return "unknown-token";
     throw error;
   }
 }

@@ -60,6 +60,8 @@ export interface TokenStatusJson {
   readonly retiringTokenId: string | null;
   /** When a consumer last used the retiring token since the new one was promoted; null if not since, or unknown. */
   readonly retiringLastUsedAt: string | null;
+  /** Consumers the rotator last saw still on the retiring token; null without one. */
+  readonly consumersOnOldToken: number | null;
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -81,6 +83,7 @@ export function statusRowsToJson(rows: readonly TokenStatusRow[]): TokenStatusJs
     lastUsedKnown: row.lastTraffic.kind !== "unknown",
     retiringTokenId: row.retiringTokenId ?? null,
     retiringLastUsedAt: row.retiringLastTraffic?.kind === "used" ? row.retiringLastTraffic.at.toISOString() : null,
+    consumersOnOldToken: row.consumersOnOldToken ?? null,
     problems: row.problems,
     warnings: row.warnings,
   }));
@@ -117,6 +120,7 @@ function trafficText(traffic: LastTraffic, now: Date): string {
 /** The retiring token's use since promotion: what the rotator waits on before it revokes the token. */
 function retiringUse(row: TokenStatusRow, now: Date): string {
   const traffic = row.retiringLastTraffic;
-  if (!traffic || traffic.kind === "unknown") return `used ${UNKNOWN}`;
-  return traffic.kind === "never" ? "unused since rotation" : `used ${trafficText(traffic, now)}`;
+  const still = row.consumersOnOldToken ? `, ${row.consumersOnOldToken} consumer${row.consumersOnOldToken === 1 ? "" : "s"} still on it` : "";
+  if (!traffic || traffic.kind === "unknown") return `used ${UNKNOWN}${still}`;
+  return (traffic.kind === "never" ? "unused since rotation" : `used ${trafficText(traffic, now)}`) + still;
 }

@@ -22,6 +22,8 @@ export const StatusPhase = {
   Minting: LedgerPhase.Minting,
   Staged: LedgerPhase.Staged,
   Draining: LedgerPhase.Draining,
+  /** The old token is suspended for the grace window before its revocation. */
+  Suspended: LedgerPhase.Suspended,
   Revoking: LedgerPhase.Revoking,
   /** Another environment's gateway, or a token the gateway refuses: the rotator reports it. */
   BadState: "bad-state",
@@ -60,6 +62,8 @@ export interface TokenStatusRow {
   readonly retiringTokenId: string | undefined;
   /** The retiring token's last use by a consumer since the new one was promoted ("never" once they all moved). */
   readonly retiringLastTraffic: LastTraffic | undefined;
+  /** How many consumers the rotator last saw still on the retiring token (from the ledger; names: `consumers NAME`). */
+  readonly consumersOnOldToken: number | undefined;
   /** What is wrong with the token or its secret; the rotator will not touch a "bad-state" token. */
   readonly problems: readonly string[];
   /** What could not be found out (the gateway did not answer); the row is otherwise right. */
@@ -102,7 +106,7 @@ async function rowOf(deps: TokenStatusDependencies, entry: LedgerEntry, now: Dat
   const ownGateway = !backend || (sameUrl(d.gatewayUrl, backend.url) && d.backend === backend.kind);
   const gateway: GatewayView =
     backend && ownGateway && current
-      ? await gatewayView(backend, current.tokenId, current.issuedAt, state.phase === LedgerPhase.Draining ? state.retiring?.tokenId : undefined, state.promotedAt)
+      ? await gatewayView(backend, current.tokenId, current.issuedAt, state.phase === LedgerPhase.Draining || state.phase === LedgerPhase.Suspended ? state.retiring?.tokenId : undefined, state.promotedAt)
       : { traffic: UNKNOWN, retiringTraffic: undefined };
   const stateProblems = [
     ...(ownGateway ? [] : [`belongs to ${d.gatewayUrl} (${d.backend}), not this environment's gateway ${backend?.url} (${backend?.kind})`]),
@@ -130,6 +134,7 @@ async function rowOf(deps: TokenStatusDependencies, entry: LedgerEntry, now: Dat
     lastTraffic: gateway.traffic,
     retiringTokenId: state.retiring?.tokenId,
     retiringLastTraffic: gateway.retiringTraffic,
+    consumersOnOldToken: state.retiring ? (state.consumersOnOldToken?.length ?? 0) : undefined,
     problems: [...stateProblems, ...(gateway.problem ? [gateway.problem] : [])],
     warnings: gateway.warning ? [gateway.warning] : [],
   };

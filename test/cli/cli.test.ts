@@ -93,6 +93,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
           lastUsedKnown: true,
           retiringTokenId: null,
           retiringLastUsedAt: null,
+          consumersOnOldToken: null,
           problems: [],
           warnings: [],
         },
@@ -349,6 +350,48 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
       const run = await cli(["audit", "dashboard"]);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Nothing flagged\.$/m);
+    });
+  });
+
+  describe("consumers", () => {
+    it("lists each consumer with its last use of the new and the old token, names the ones still on the old one, and status counts them", async () => {
+      await declare({ name: "orders" });
+      const old = await h.current("orders");
+      const call = async (token: string, consumer: string) => {
+        const res = await fetch(`${h.gateway.url}/v1/jobs`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-OpenClaw-Consumer": consumer },
+          body: JSON.stringify({ agentId: "agt_echo", input: {} }),
+        });
+        await res.arrayBuffer();
+      };
+      await call(old.reveal(), "orders-a");
+      await call(old.reveal(), "orders-b");
+      await cli(["rotate", "orders"]);
+      const fresh = await h.current("orders");
+      values.add(fresh.reveal());
+      await call(fresh.reveal(), "orders-a");
+      // The rotator's check records who it waits for (the status count comes from the ledger). The CLI judges the
+      // evidence the clock-skew bound (15 minutes) earlier than its own clock: let that much time pass.
+      await h.advance(16 * 60_000);
+      await cli(["rotate", "orders", "--quiet-period", "1s"]).catch(() => undefined);
+
+      const run = await cli(["consumers", "orders"]);
+      expect(run.code).toBe(3);
+      const [header, ...lines] = run.stdout.trimEnd().split("\n");
+      expect(header).toMatch(/^CONSUMER\s+ON\s+LAST SEEN \(NEW\)\s+LAST SEEN \(OLD\)\s+REQUESTS\s+LAST STATUS$/);
+      expect(lines[0]).toMatch(/^orders-b\s+old\s+-\s+\d{4}-.*ago\)\s+1\s+201\s+still on the old token$/);
+      expect(lines[1]).toMatch(/^orders-a\s+both\s+\d{4}-.*ago\)\s+\d{4}-.*ago\)\s+2\s+201$/);
+      expect(run.stdout).toMatch(/1 consumer still on the old token tok_/);
+
+      const json = JSON.parse((await cli(["consumers", "orders", "--json"])).stdout);
+      expect(json.consumers.map((c: { consumer: string; on: string; stillOnOldToken: boolean }) => [c.consumer, c.on, c.stillOnOldToken])).toEqual([
+        ["orders-b", "old", true],
+        ["orders-a", "both", false],
+      ]);
+      const status = JSON.parse((await cli(["status", "--json"])).stdout) as Array<Record<string, unknown>>;
+      expect(status.find((r) => r.name === "orders")).toMatchObject({ phase: "draining", consumersOnOldToken: 1 });
+      expect((await cli(["status"])).stdout).toMatch(/\(unused since rotation, 1 consumer still on it\)|1 consumer still on it\)$/m);
     });
   });
 

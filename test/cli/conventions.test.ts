@@ -25,7 +25,7 @@ describe("help", () => {
     expect(run.stdout).toMatch(/^options:\n {2}\S/m);
     expect(run.stdout).toMatch(/^  -h, --help +this command's help$/m);
     expect(run.stdout).toMatch(new RegExp(`^examples?:\\n {2}.*openclaw-tokens ${command === "version" ? "--version" : command}`, "m"));
-    expect(run.stdout).toMatch(/Exit codes: 0 success, 1 operation failed, 2 usage error, 3 status, doctor or audit found problems\./);
+    expect(run.stdout).toMatch(/Exit codes: 0 success, 1 operation failed, 2 usage error, 3 status, doctor or audit found problems, or consumers found some still on an old token\./);
   });
 
   it("names each option's environment variable in the command's help", async () => {
@@ -67,7 +67,7 @@ describe("usage errors", () => {
   it.each([
     [["stauts"], /unknown command "stauts"\. Fix: did you mean `openclaw-tokens status`\?/],
     [["doctr"], /unknown command "doctr"\. Fix: did you mean `openclaw-tokens doctor`\?/],
-    [["frobnicate"], /unknown command "frobnicate"\. Fix: use one of status, rotate, revoke, verify, doctor, audit, completion, help, version/],
+    [["frobnicate"], /unknown command "frobnicate"\. Fix: use one of status, rotate, revoke, verify, doctor, audit, consumers, completion, help, version/],
     [["revoke", "x", "--emergncy"], /unknown option --emergncy\. Fix: did you mean --emergency\?/],
     [["audit", "x", "--snice", "1d"], /unknown option --snice\. Fix: did you mean --since\?/],
     [["status", "--emergency"], /status has no option --emergency\. Fix: status accepts --environment, /],

@@ -50,7 +50,7 @@ describe("stackConfigProblems", () => {
   describe("unknown keys, refused before anything is declared", () => {
     it("in a token declaration: names the key and the closest valid one, once", () => {
       expect(problemsOf({ tokens: [{ ...TOKENS[0], rotationFracton: 0.7 }] })).toEqual([
-        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, allowAdminScope, secretName, recoveryWindowDays, protect, adopt)",
+        "openclaw:tokens[0].rotationFracton: rotationFracton is not a token declaration key; did you mean rotationFraction? (the keys are name, scopes, ttl, rotationFraction, consumerCacheTtl, allowAdminScope, secretName, recoveryWindowDays, protect, adopt)",
       ]);
     });
 
@@ -134,6 +134,13 @@ describe("stackConfigProblems", () => {
       expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.scopes: deploy-ci is a CI token .* remove admin:\*/);
     });
 
+    it("takes consumerCacheTtl per token and checks it with the provider's rule", () => {
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d", consumerCacheTtl: "2h" }] })).toEqual([]);
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d", consumerCacheTtl: "5s" }] })).toEqual([
+        expect.stringMatching(/^openclaw:tokens\[0\]\.consumerCacheTtl: "5s" is not a duration in 1m\.\.1d/),
+      ]);
+    });
+
     it("lets a CI token poll with read:jobs", () => {
       expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs", "read:jobs"], ttl: "30d" }] })).toEqual([]);
     });
@@ -160,9 +167,15 @@ describe("stackConfigProblems", () => {
 
   // Threat model, case 13: settings that guarantee a token expires before its rotation can finish were accepted.
   describe("the rotation window against the rotator's schedule and quiet period", () => {
-    it("refuses a weekly schedule for a 10h token, naming the settings and the fix", () => {
-      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "10h" }], rotator: { deploy: true, schedule: "rate(7 days)", heartbeatWindow: "1d" } })).toEqual([
-        "openclaw:tokens[0].ttl: 10h at rotationFraction 0.8 leaves 2h between the rotation and expiry, but the rotator (schedule rate(7 days), quietPeriod 15m) needs 14.1d there: two runs, the quiet period and an hour's margin. Use a ttl of at least 71d, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod",
+    it("refuses a weekly schedule for a 10h token", () => {
+      const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "10h" }], rotator: { deploy: true, schedule: "rate(7 days)", heartbeatWindow: "1d" } });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.ttl: 10h at rotationFraction 0\.8 leaves 2h between the rotation and expiry/);
+    });
+
+    it("refuses a weekly schedule even for a 30d token, naming the settings and the fix", () => {
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" }], rotator: { deploy: true, schedule: "rate(7 days)", heartbeatWindow: "1d" } })).toEqual([
+        "openclaw:tokens[0].ttl: 30d at rotationFraction 0.8 leaves 6d between the rotation and expiry, but the rotator (schedule rate(7 days), quietPeriod 15m) needs 14.1d there: two runs, the quiet period and an hour's margin. Use a ttl of at least 71d, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod",
       ]);
     });
 
@@ -173,8 +186,9 @@ describe("stackConfigProblems", () => {
     });
 
     it("accepts the shortest window the default rotator can finish in", () => {
-      // rate(1 hour) twice + 15m + 1h = 3h15m: 17h at 0.8 leaves 3h24m.
-      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "17h" }] })).toEqual([]);
+      // rate(1 hour) twice + 15m + 1h = 3h15m; the provider's own rule (consumerCacheTtl + the suspension window +
+      // a run + the margin) asks 4h: 20h at 0.8 leaves exactly that.
+      expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "20h" }] })).toEqual([]);
     });
   });
 

@@ -23,6 +23,7 @@ function declaration(name: string, environment: "dev" | "prod" = "dev"): Declara
     allowAdminScope: false,
     ttlSeconds: 30 * 86400,
     rotationFraction: 0.8,
+    consumerCacheTtlSeconds: 3600,
   };
 }
 

@@ -31,6 +31,7 @@ describe("checkInputs", () => {
         awsRegion: undefined,
         ledgerTable: "openclaw-rotator-dev-ledger",
         adopt: false,
+        consumerCacheTtl: "1h",
       },
     });
   });
@@ -44,8 +45,11 @@ describe("checkInputs", () => {
     [{ ttl: "0d" }, /ttl: "0d" is not a duration/],
     [{ ttl: "400d" }, /ttl: 400d is outside 1h..365d/],
     [{ ttl: "30m" }, /ttl: 30m is outside/],
-    [{ ttl: "6h" }, /ttl: 6h at rotationFraction 0.8 leaves 1.2h between the rotation and expiry; the rotator needs 2h there .* use a ttl of at least 10h, or a lower rotationFraction/],
-    [{ ttl: "1d", rotationFraction: 0.95 }, /ttl: 1d at rotationFraction 0.95 leaves 1.2h .* use a ttl of at least 1.7d, or a lower rotationFraction/],
+    [{ ttl: "6h" }, /ttl: 6h at rotationFraction 0.8 leaves 1.2h between the rotation and expiry; the rotator needs 4h there \(consumerCacheTtl 1h for consumers to move, the 1h suspension window, the rotator's 1h schedule interval, then its 1h margin before expiry\): use a ttl of at least 20h, a lower rotationFraction, or a shorter consumerCacheTtl/],
+    [{ ttl: "1d", rotationFraction: 0.95 }, /ttl: 1d at rotationFraction 0.95 leaves 1.2h .* use a ttl of at least 3.3d, a lower rotationFraction/],
+    [{ ttl: "20d", rotationFraction: 0.95, consumerCacheTtl: "1d" }, /ttl: 20d at rotationFraction 0.95 leaves 1d .* needs 1.1d there \(consumerCacheTtl 1d for consumers to move/],
+    [{ consumerCacheTtl: "5s" }, /consumerCacheTtl: "5s" is not a duration in 1m..1d; write how long your consumers cache the token/],
+    [{ consumerCacheTtl: 3600 }, /consumerCacheTtl: 3600 is not a duration/],
     [{ name: "CI_Runner" }, /name: "CI_Runner" is not a valid token name/],
     [{ name: "x" }, /name: "x" is not a valid token name/],
     [{ environment: "production" }, /environment: "production" is not an environment; use one of dev, stage, prod/],
@@ -81,7 +85,14 @@ describe("checkInputs", () => {
   });
 
   it("accepts a TTL whose rotation window is just long enough", () => {
-    expect(problemsOf({ ttl: "10h" })).toEqual([]);
+    expect(problemsOf({ ttl: "20h" })).toEqual([]);
+    expect(problemsOf({ ttl: "20h", consumerCacheTtl: "61m" })[0]).toMatch(/^ttl: 20h at rotationFraction 0.8 leaves 4h/);
+    expect(problemsOf({ ttl: "16h", consumerCacheTtl: "1m" })).toEqual([]);
+  });
+
+  it("defaults consumerCacheTtl to 1h, the AWS caching clients' default", () => {
+    const outcome = checkInputs(valid);
+    expect(outcome.ok && outcome.inputs.consumerCacheTtl).toBe("1h");
   });
 
   it("never echoes credentials from a gateway URL that does not parse", () => {
@@ -124,7 +135,7 @@ describe("checkInputs", () => {
 
   it("refuses an unknown key, naming it and the closest valid one", () => {
     expect(problemsOf({ rotationFracton: 0.5 })).toEqual([
-      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion, ledgerTable, adopt)",
+      "rotationFracton: rotationFracton is not a GatewayToken input; did you mean rotationFraction? (the keys are name, scopes, ttl, environment, gatewayUrl, adminToken, rotationFraction, secretName, allowAdminScope, recoveryWindowDays, backend, awsRegion, ledgerTable, adopt, consumerCacheTtl)",
     ]);
     expect(problemsOf({ colour: "red" })).toEqual([expect.stringMatching(/^colour: colour is not a GatewayToken input \(the keys are name, /)]);
   });
@@ -173,6 +184,7 @@ describe("checkInputs for the openclaw-devices backend", () => {
         awsRegion: undefined,
         ledgerTable: "openclaw-rotator-dev-ledger",
         adopt: false,
+        consumerCacheTtl: "1h",
       },
     });
   });

@@ -220,8 +220,8 @@ describe("GatewayToken provider runtime (moto + reference gateway)", () => {
     });
 
     it("reports an expired token as drift", async () => {
-      const { id, outs } = await createToken({ ttl: "10h" });
-      await gateway.setClockOffset(11 * 3600_000);
+      const { id, outs } = await createToken({ ttl: "20h" });
+      await gateway.setClockOffset(21 * 3600_000);
       expect((await runtime.read(id, outs)).props.tokenStatus).toBe("expired");
     });
 

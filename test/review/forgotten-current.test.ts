@@ -35,6 +35,10 @@ describe("review 9: the gateway forgets the current token mid-drain", () => {
       id === forgottenId
         ? Promise.reject(new GatewayError("not_found", { method: "GET", endpoint: `/v1/admin/tokens/${id}/requests`, gatewayUrl: h.gateway.url }, "unknown token", { status: 404 }))
         : h.admin.traffic(id, since);
+    forgetful.consumers = (id, since) =>
+      id === forgottenId
+        ? Promise.reject(new GatewayError("not_found", { method: "GET", endpoint: `/v1/admin/tokens/${id}/consumers`, gatewayUrl: h.gateway.url }, "unknown token", { status: 404 }))
+        : h.admin.consumers(id, since);
 
     const outcomes: string[] = [];
     const recorder = new Recorder();

@@ -12,6 +12,8 @@ jest.setTimeout(120_000);
 
 const FIRST_RUN = [Boundary.IntentRecorded, Boundary.Minted, Boundary.Staged, Boundary.Verified, Boundary.Promoted, Boundary.DrainingRecorded];
 const DRAIN_RUN = [Boundary.OldRevoked, Boundary.RevocationConfirmed, Boundary.Completed];
+/** Boundaries reached only when the old token is suspended before it is revoked. */
+const SUSPENDING = { OPENCLAW_SUSPENSION_WINDOW: "30m" };
 
 describe("a rotation killed at any step boundary converges on the next runs", () => {
   let h: RotationHarness;
@@ -22,10 +24,10 @@ describe("a rotation killed at any step boundary converges on the next runs", ()
   beforeEach(() => h.reset());
 
   /** Runs the bundle until the rotation completes, with consumer traffic on whatever is current. */
-  async function runToCompletion(): Promise<void> {
+  async function runToCompletion(env?: Record<string, string>): Promise<void> {
     for (let run = 0; run < 6; run++) {
       await h.advance(LEASE_EXPIRY);
-      const result = await runBundledRotator(h);
+      const result = await runBundledRotator(h, { env });
       expect(result.code).toBe(0);
       const outcome = result.result.outcomes?.["openclaw/dev/ci-runner"];
       if (outcome === "completed") return;
@@ -77,6 +79,23 @@ describe("a rotation killed at any step boundary converges on the next runs", ()
     expect(await h.consume(await h.current("ci-runner"))).toBe(201);
 
     await runToCompletion();
+    await assertConverged(originalId);
+  });
+
+  it("killed at old-suspended (the old token suspended for its grace window)", async () => {
+    await h.declare({ name: "ci-runner" });
+    const originalId = (await h.admin.whoami(await h.current("ci-runner"))).id;
+    await h.advance(25 * DAY);
+    expect((await runBundledRotator(h, { env: SUSPENDING })).result.outcomes?.["openclaw/dev/ci-runner"]).toBe("waiting");
+    expect(await h.consume(await h.current("ci-runner"))).toBe(201);
+    await h.advance(11 * 60_000);
+
+    const crashed = await runBundledRotator(h, { crashAt: Boundary.OldSuspended, env: SUSPENDING });
+    expect(crashed.signal).toBe("SIGKILL");
+    expect((await h.entry("ci-runner")).state.phase).toBe(LedgerPhase.Suspended);
+    expect(await h.consume(await h.current("ci-runner"))).toBe(201);
+
+    await runToCompletion(SUSPENDING);
     await assertConverged(originalId);
   });
 });

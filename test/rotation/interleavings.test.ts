@@ -132,13 +132,15 @@ describe("interleavings", () => {
       await h.advance(11 * 60_000);
     }
 
-    await h.engine({ observer: interrupt }).runScheduled();
+    // The suspension's boundary is reached only with a grace window (the harness revokes on evidence alone by default).
+    const settings = h.settings(boundary === Boundary.OldSuspended ? { suspensionWindowMs: 30 * 60_000 } : {});
+    await h.engine({ observer: interrupt, settings }).runScheduled();
 
     // Converge: the actor retries, scheduled runs go on (the first one throttled), consumers use what is current.
     for (let run = 0; run < 10; run++) {
       await h.advance(dies ? LEASE_EXPIRY : 11 * 60_000);
       await attempt();
-      await h.engine(run === 0 ? { store: throttled(h.store) } : {}).runScheduled();
+      await h.engine(run === 0 ? { store: throttled(h.store), settings } : { settings }).runScheduled();
       const entry = await h.ledger.get(SECRET);
       if (!entry) break;
       if (done && entry.state.phase === LedgerPhase.Idle && entry.state.revokeNow.length === 0 && entry.state.abandonedMints.length === 0) break;

@@ -46,6 +46,7 @@ export interface TokenSpec {
   readonly scopes?: string[];
   readonly ttl?: string;
   readonly rotationFraction?: number;
+  readonly consumerCacheTtl?: string;
 }
 
 /** How long the lease of a run that died must be left alone before another actor may take it (TTL + the skew bound). */
@@ -102,7 +103,8 @@ export class RotationHarness {
   }
 
   settings(overrides: Partial<RotatorSettings> = {}): RotatorSettings {
-    return { ...DEFAULT_SETTINGS, environment: "dev", gatewayUrl: this.gateway.url, backend: "documented-api", quietPeriodMs: 10 * 60_000, ...overrides };
+    // No suspension unless a test asks for it: the suites written before it expect revocation on the evidence alone.
+    return { ...DEFAULT_SETTINGS, environment: "dev", gatewayUrl: this.gateway.url, backend: "documented-api", quietPeriodMs: 10 * 60_000, suspensionWindowMs: 0, ...overrides };
   }
 
   engine(overrides: Partial<EngineDependencies> = {}, recorder = new Recorder()): RotationEngine {

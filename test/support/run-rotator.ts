@@ -22,6 +22,8 @@ export function runBundledRotator(h: RotationHarness, options: { event?: object;
     OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
     OPENCLAW_LEDGER_TABLE: LEDGER_TABLE,
     OPENCLAW_QUIET_PERIOD: "10m",
+    // Revocation on the evidence alone unless a test asks for the suspension first (options.env).
+    OPENCLAW_SUSPENSION_WINDOW: "0",
     POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
     POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",
     CLOCK_OFFSET_MS: String(h.clock.offsetMs),

@@ -4,6 +4,7 @@ import { EnvironmentMismatchError, ValidationError } from "../../domain/errors";
 import { Sensitive } from "../../domain/sensitive";
 import {
   BackendKind,
+  ConsumerSeen,
   GatewayBackend,
   IssuedToken,
   MintRequest,
@@ -107,6 +108,8 @@ export class OpenClawDevicesGateway implements GatewayBackend {
   /** A device's only trace of use is lastUsedAtMs, which says nothing of who connected. */
   readonly trafficShowsCaller = false;
   readonly namesAreFixed = false;
+  /** Removing a paired device cannot be undone: revocation relies on the consumer evidence alone. */
+  readonly supportsSuspension = false;
   readonly url: string;
   private readonly wsUrl: string;
   private readonly admin: AdminRpcClient;
@@ -222,6 +225,25 @@ export class OpenClawDevicesGateway implements GatewayBackend {
     const at = lastUsedAt.getTime();
     const own = (this.ownConnects.get(tokenId) ?? []).some((span) => at >= span.from && at <= span.to);
     return [{ at: lastUsedAt, method: "WS", path: "device", status: 200, userAgent: own ? this.options.userAgent : "unknown" }];
+  }
+
+  /**
+   * The gateway keeps no per-consumer record: what it has is the device's lastUsedAt, reported as one consumer
+   * ("device <id>") when it is after `since` and not this instance's own connect.
+   */
+  async consumers(tokenId: string, since?: Date): Promise<ConsumerSeen[]> {
+    const entries = await this.traffic(tokenId, since ?? new Date(0));
+    return entries
+      .filter((e) => e.userAgent !== this.options.userAgent)
+      .map((e) => ({ consumer: `device ${tokenId}`, source: "unknown" as const, firstSeenAt: e.at, lastSeenAt: e.at, requests: 1, lastStatus: e.status }));
+  }
+
+  suspend(tokenId: string): Promise<TokenMetadata> {
+    return Promise.reject(new GatewayError("unsupported", { method: "POST", endpoint: "suspend", gatewayUrl: this.url, tokenId }, "an OpenClaw device cannot be suspended (supportsSuspension is false)"));
+  }
+
+  reinstate(tokenId: string): Promise<TokenMetadata> {
+    return Promise.reject(new GatewayError("unsupported", { method: "POST", endpoint: "reinstate", gatewayUrl: this.url, tokenId }, "an OpenClaw device cannot be reinstated (supportsSuspension is false)"));
   }
 
   // ---- whoami / connect ----------------------------------------------------------------------------------------
