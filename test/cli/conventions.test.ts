@@ -134,7 +134,9 @@ describe("colour", () => {
 
   /** The CLI on a pseudo-terminal (util-linux `script`), the way a person runs it; stdout and stderr both land there. */
   function onTerminal(args: readonly string[], env: Record<string, string>): Promise<string> {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NO_COLOR" && key !== "FORCE_COLOR"));
+    // Node judges a terminal's colours from the environment too: under CI=true (as CI runs this suite) it reports two
+    // colours, i.e. none. An operator's terminal has no CI variable, so neither has this one.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !["NO_COLOR", "FORCE_COLOR", "CI"].includes(key)));
     const command = [process.execPath, CLI_BUNDLE, ...args].map((a) => `'${a}'`).join(" ");
     return new Promise((resolvePromise) => {
       execFile("script", ["-qec", command, "/dev/null"], { env: { ...inherited, ...env }, timeout: 20_000 }, (_error, stdout) => resolvePromise(stdout));
@@ -198,7 +200,9 @@ describe("the setup scripts and the local run follow the same conventions", () =
   const ROOT = resolve(__dirname, "../..");
 
   function run(file: string, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NO_COLOR" && key !== "FORCE_COLOR"));
+    // Node judges a terminal's colours from the environment too: under CI=true (as CI runs this suite) it reports two
+    // colours, i.e. none. An operator's terminal has no CI variable, so neither has this one.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !["NO_COLOR", "FORCE_COLOR", "CI"].includes(key)));
     return new Promise((resolvePromise) => {
       execFile(file, args, { env: { ...inherited, ...env }, timeout: 20_000 }, (error, stdout, stderr) =>
         resolvePromise({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),

@@ -207,7 +207,7 @@ describe("IAM evaluated on the calls of real local runs", () => {
 
   /** Calls no role of this list may make, on dev's own resources unless said otherwise. */
   function forbidden(): Record<Principal, AwsCall[]> {
-    const token = recorder.calls.find((c) => c.principal === "rotator" && c.action === "secretsmanager:GetSecretValue" && c.resource.includes(":secret:openclaw/dev/")) as AwsCall;
+    const token = recorder.calls.find((c) => c.principal === "rotator" && c.action.startsWith("secretsmanager:") && c.resource.includes(":secret:openclaw/dev/")) as AwsCall;
     const admin = dev.outputs.adminSecretArn;
     const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${dev.outputs.ledgerTableName}`;
     const devTags = token.resourceTags;
@@ -276,10 +276,10 @@ describe("IAM evaluated on the calls of real local runs", () => {
   });
 
   it("denies the viewer every secret value explicitly, whatever else its role holds", async () => {
-    const token = recorder.calls.find((c) => c.principal === "rotator" && c.action === "secretsmanager:GetSecretValue" && c.resource.includes(":secret:openclaw/dev/")) as AwsCall;
+    const token = recorder.calls.find((c) => c.principal === "rotator" && c.action.startsWith("secretsmanager:") && c.resource.includes(":secret:openclaw/dev/")) as AwsCall;
     const broad: PolicyDocument = { Version: "2012-10-17", Statement: [{ Sid: "ReadOnlyEverything", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: ["*"] }] };
     for (const resource of [token.resource, dev.outputs.adminSecretArn]) {
-      const call = { ...token, principal: "viewer", resource, resourceTags: resource === token.resource ? token.resourceTags : {} };
+      const call = { ...token, principal: "viewer", action: "secretsmanager:GetSecretValue", resource, resourceTags: resource === token.resource ? token.resourceTags : {} };
       expect(await decide({ ...policiesOf(dev, "viewer"), broad }, call, ACCOUNT)).toBe("ExplicitlyDenied");
     }
   });
