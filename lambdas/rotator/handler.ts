@@ -69,7 +69,16 @@ export function createHandler(options: HandlerOptions = {}) {
     warn: (message, fields) => logger.warn(message, { ...fields }),
     error: (message, fields) => logger.error(message, { ...fields }),
   };
-  const sink: MetricsSink = options.metrics ?? { add: (metric, count = 1) => metrics.addMetric(metric, MetricUnit.Count, count) };
+  const sink: MetricsSink = options.metrics ?? {
+    add: (metric, count = 1) => metrics.addMetric(metric, MetricUnit.Count, count),
+    // A metric of its own (published at once by Powertools' singleMetric): the token dimension must not join the
+    // environment-wide metrics the alarms watch with an exact dimension set.
+    addForToken: (metric, token, value) => {
+      const single = metrics.singleMetric();
+      single.addDimension("token", token);
+      single.addMetric(metric, MetricUnit.Count, value);
+    },
+  };
 
   async function engine(): Promise<RotationEngine> {
     if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {

@@ -61,8 +61,20 @@ export interface RotationLogger {
   error(message: string, fields?: LogFields): void;
 }
 
+/**
+ * Metrics kept per token, beside the environment-wide ones the alarms watch: they carry a third dimension, `token`,
+ * so they are separate CloudWatch metrics and never change what an alarm sees.
+ */
+export const TokenMetric = {
+  /** At every drain check: how many consumers the evidence still finds on the old token (0 once all moved). */
+  ConsumersOnOldToken: "ConsumersOnOldToken",
+} as const;
+export type TokenMetric = (typeof TokenMetric)[keyof typeof TokenMetric];
+
 export interface MetricsSink {
   add(metric: Metric, count?: number): void;
+  /** A per-token gauge (dimensions service, environment and token). Optional: sinks without it drop these. */
+  addForToken?(metric: TokenMetric, token: string, value: number): void;
 }
 
 /**

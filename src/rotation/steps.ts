@@ -25,7 +25,7 @@ import { Stage, TokenStore } from "../store/token-store";
 import { ConsumerVerdict, judgeConsumers, oldConsumersSince } from "./consumer-evidence";
 import { BadStateError } from "./errors";
 import { mintPolicyProblems } from "./mint-policy";
-import { Boundary, Metric, MetricsSink, RotationLogger } from "./observability";
+import { Boundary, Metric, MetricsSink, RotationLogger, TokenMetric } from "./observability";
 import { RotatorSettings } from "./settings";
 
 export interface StepContext {
@@ -259,6 +259,7 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
   }
   const evidence = judgeConsumers(onOld, onNew, evidenceSettings);
   const moved = evidence.anyOnNew && evidence.stillOnOld.length === 0;
+  ctx.metrics.addForToken?.(TokenMetric.ConsumersOnOldToken, name, evidence.stillOnOld.length);
   if (!forced && !moved) {
     if (!evidence.anyOnNew) {
       // Nobody uses the new token yet: make sure it is still there to be used (revoked or forgotten behind our back, it

@@ -52,6 +52,34 @@ describe("the bundled rotator Lambda", () => {
     }
   });
 
+  it("reports consumers still on the old token per token, as a metric of its own (service, environment, token)", async () => {
+    await h.declare({ name: "orders" });
+    const old = await h.current("orders");
+    await h.advance(25 * DAY);
+    expect((await runBundledRotator(h)).result.outcomes).toEqual({ "openclaw/dev/orders": "waiting" });
+    const call = async (token: string, consumer: string) => {
+      const res = await fetch(`${h.gateway.url}/v1/jobs`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-OpenClaw-Consumer": consumer },
+        body: JSON.stringify({ agentId: "agt_echo", input: {} }),
+      });
+      await res.arrayBuffer();
+    };
+    await call((await h.current("orders")).reveal(), "orders-a");
+    await call(old.reveal(), "orders-b");
+    await h.advance(20 * 60_000);
+
+    const run = await runBundledRotator(h);
+
+    const emf = run.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((l) => l._aws);
+    const perToken = emf.filter((l) => l._aws.CloudWatchMetrics[0].Metrics.some((m: { Name: string }) => m.Name === "ConsumersOnOldToken"));
+    expect(perToken).toHaveLength(1);
+    expect(perToken[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "environment", "token"]]);
+    expect([perToken[0].service, perToken[0].environment, perToken[0].token, perToken[0].ConsumersOnOldToken]).toEqual(["openclaw-rotator", "dev", "orders", 1]);
+    // The environment-wide metrics keep exactly the alarms' dimension set.
+    for (const line of emf.filter((l) => !perToken.includes(l))) expect(line._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "environment"]]);
+  });
+
   it("dispatches Secrets Manager's rotation steps", async () => {
     await h.declare({ name: "ci-runner" });
     const token = "0f0f0f0f-1111-4222-8333-444444444444";
