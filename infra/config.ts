@@ -129,7 +129,7 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
       adminToken: UNKNOWN,
     });
     if (outcome.ok && rotator.ok) {
-      const message = rotationWindowProblem(outcome.inputs.ttl, outcome.inputs.rotationFraction, rotator.settings);
+      const message = rotationWindowProblem(outcome.inputs.ttl, outcome.inputs.rotationFraction, rotator.settings, outcome.inputs.consumerCacheTtl);
       if (message) add({ field: `${at}.ttl`, message });
     }
     if (!outcome.ok) {
@@ -154,11 +154,13 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
  * a run to notice the quiet period is over (one more interval), and the rotator's hour of margin before expiry.
  * Otherwise every rotation ends in a forced revocation or an expired token: refused here, with the settings to change.
  */
-export function rotationWindowProblem(ttl: string, rotationFraction: number, rotator: RotatorSettings): string | undefined {
+export function rotationWindowProblem(ttl: string, rotationFraction: number, rotator: RotatorSettings, consumerCacheTtl = "1h"): string | undefined {
   const ttlSeconds = parseDuration(ttl);
-  const quietSeconds = parseDuration(rotator.quietPeriod);
+  // The drain waits for the quiet period, or for a silent consumer's cache to run out (the evidence's own 15-minute margin
+  // falls within the second run's interval).
+  const quietSeconds = Math.max(parseDuration(rotator.quietPeriod) ?? Infinity, parseDuration(consumerCacheTtl) ?? 3600);
   const intervalSeconds = rateIntervalSeconds(rotator.schedule) ?? (rotator.heartbeatWindow ? parseDuration(rotator.heartbeatWindow) : undefined);
-  if (ttlSeconds === undefined || quietSeconds === undefined || intervalSeconds === undefined) return undefined;
+  if (ttlSeconds === undefined || !Number.isFinite(quietSeconds) || intervalSeconds === undefined) return undefined;
   const keep = Math.round((1 - rotationFraction) * 1e6) / 1e6;
   const windowSeconds = Math.round(keep * ttlSeconds);
   const needed = 2 * intervalSeconds + quietSeconds + EXPIRY_MARGIN_SECONDS;
@@ -168,7 +170,7 @@ export function rotationWindowProblem(ttl: string, rotationFraction: number, rot
   const suggested = shortest < 2 * 86400 ? Math.ceil(shortest / 3600) * 3600 : Math.ceil(shortest / 86400) * 86400;
   return (
     `${ttl} at rotationFraction ${rotationFraction} leaves ${formatDuration(windowSeconds)} between the rotation and expiry, but the rotator ` +
-    `(schedule ${rotator.schedule}, quietPeriod ${rotator.quietPeriod}) needs ${formatDuration(needed)} there: two runs, the quiet period and an hour's margin. ` +
+    `(schedule ${rotator.schedule}, quietPeriod ${rotator.quietPeriod}, consumerCacheTtl ${consumerCacheTtl}) needs ${formatDuration(needed)} there: two runs, the wait for consumers and an hour's margin. ` +
     `Use a ttl of at least ${formatDuration(suggested)}, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod`
   );
 }

@@ -175,20 +175,23 @@ describe("stackConfigProblems", () => {
 
     it("refuses a weekly schedule even for a 30d token, naming the settings and the fix", () => {
       expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" }], rotator: { deploy: true, schedule: "rate(7 days)", heartbeatWindow: "1d" } })).toEqual([
-        "openclaw:tokens[0].ttl: 30d at rotationFraction 0.8 leaves 6d between the rotation and expiry, but the rotator (schedule rate(7 days), quietPeriod 15m) needs 14.1d there: two runs, the quiet period and an hour's margin. Use a ttl of at least 71d, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod",
+        "openclaw:tokens[0].ttl: 30d at rotationFraction 0.8 leaves 6d between the rotation and expiry, but the rotator (schedule rate(7 days), quietPeriod 15m, consumerCacheTtl 1h) needs 14.1d there: two runs, the wait for consumers and an hour's margin. Use a ttl of at least 71d, a lower rotationFraction, a more frequent openclaw:rotator.schedule, or a shorter quietPeriod",
       ]);
     });
 
     it("refuses a quiet period longer than the time between rotation and expiry", () => {
       const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "1d" }], rotator: { deploy: true, quietPeriod: "7d" } });
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.ttl: 1d at rotationFraction 0\.8 leaves 4.8h between the rotation and expiry, but the rotator \(schedule rate\(1 hour\), quietPeriod 7d\) needs/);
+      expect(problems[0]).toMatch(/^openclaw:tokens\[0\]\.ttl: 1d at rotationFraction 0\.8 leaves 4.8h between the rotation and expiry, but the rotator \(schedule rate\(1 hour\), quietPeriod 7d, consumerCacheTtl 1h\) needs/);
     });
 
-    it("accepts the shortest window the default rotator can finish in", () => {
-      // rate(1 hour) twice + 15m + 1h = 3h15m; the provider's own rule (consumerCacheTtl + the suspension window +
-      // a run + the margin) asks 4h: 20h at 0.8 leaves exactly that.
+    it("accepts the shortest window the default rotator can finish in, and counts a longer consumerCacheTtl", () => {
+      // rate(1 hour) twice + consumerCacheTtl 1h + the 1h margin = 4h, as the provider's own rule (consumerCacheTtl +
+      // the suspension window + a run + the margin) asks: 20h at 0.8 leaves exactly that.
       expect(problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "20h" }] })).toEqual([]);
+      // A 12h cache on a 3d token: 14.4h between rotation and expiry, 15h needed with the default (hourly) schedule.
+      const problems = problemsOf({ tokens: [{ name: "ci-runner", scopes: ["run:jobs"], ttl: "3d", consumerCacheTtl: "12h" }] });
+      expect(problems.join("\n")).toMatch(/3d at rotationFraction 0\.8 leaves 14\.4h between the rotation and expiry/);
     });
   });
 
