@@ -19,7 +19,7 @@ import { TokenOpsError, ValidationError } from "../../src/domain/errors";
 import { gatewayUrlProblems } from "../../src/domain/gateway-url";
 import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
-import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE } from "../../src/rotation/observability";
+import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE, RotationMilestone, rotationEventPattern } from "../../src/rotation/observability";
 import { DUE_INDEX } from "../../src/ledger/dynamodb-ledger";
 import { MANAGED_BY, Tag } from "../../src/store/metadata";
 import { operatorPolicyDocument, tokenDeployerPolicyDocument, viewerPolicyDocument } from "./access-policies";
@@ -270,6 +270,20 @@ export class RotatorDeployment extends pulumi.ComponentResource {
           .apply(([loc, env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, traced]) =>
             policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, tracing: traced })),
           ),
+      },
+      parent,
+    );
+
+    // An example rule on the default bus (the one bus the rotator may publish to): this environment's leak responses.
+    // Give it a target (a pager, a restart of the consumers) to act on them.
+    new aws.cloudwatch.EventRule(
+      `${name}-emergency-revoked`,
+      {
+        name: pulumi.interpolate`${names.functionName}-emergency-revoked`,
+        description: pulumi.interpolate`OpenClaw ${environment} tokens: a leaked token was revoked and replaced`,
+        eventBusName: "default",
+        eventPattern: environment.apply((env) => JSON.stringify(rotationEventPattern(env, RotationMilestone.EmergencyRevoked))),
+        tags,
       },
       parent,
     );

@@ -81,6 +81,11 @@ export function tokenSecretsArnPattern(location: AwsLocation, environment: Envir
   return `arn:${location.partition}:secretsmanager:${location.region}:${location.accountId}:secret:${secretNamespace(environment)}*`;
 }
 
+/** The account's default EventBridge bus in the deployment's region: the one bus the rotator publishes events to. */
+export function defaultEventBusArn(location: AwsLocation): string {
+  return `arn:${location.partition}:events:${location.region}:${location.accountId}:event-bus/default`;
+}
+
 /** The rotator Lambda's inline policy. */
 export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument {
   const tokenSecrets = tokenSecretsArnPattern(ctx, ctx.environment);
@@ -133,6 +138,13 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
         Effect: "Allow",
         Action: ["sqs:SendMessage"],
         Resource: [ctx.failedRunsQueueArn],
+      },
+      {
+        // Rotation milestones (src/rotation/eventbridge-sink.ts): the default bus only, no other bus or archive.
+        Sid: "PublishRotationEvents",
+        Effect: "Allow",
+        Action: ["events:PutEvents"],
+        Resource: [defaultEventBusArn(ctx)],
       },
       ...(ctx.tracing
         ? [

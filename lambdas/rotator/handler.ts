@@ -17,8 +17,10 @@ import { createBackend } from "../../src/gateway/factory";
 import { HttpOptions } from "../../src/gateway/http";
 import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
 import { EmergencyResult, RotationEngine, RunSummary, SecretsManagerStep, TokenOutcome } from "../../src/rotation/engine";
-import { Metric, metricDimensions, METRICS_NAMESPACE, MetricsSink, ROTATOR_SERVICE, RotationLogger, RotationObserver } from "../../src/rotation/observability";
+import { Metric, metricDimensions, METRICS_NAMESPACE, MetricsSink, EventSink, ROTATOR_SERVICE, RotationLogger, RotationObserver } from "../../src/rotation/observability";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { EventBridgeEventSink } from "../../src/rotation/eventbridge-sink";
 import { readAdminToken } from "../../src/store/admin-secret";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { readRotatorEnvironment } from "./settings";
@@ -41,6 +43,8 @@ export interface HandlerOptions {
   readonly log?: RotationLogger;
   /** Where metrics go. @default Powertools' EMF metrics on stdout */
   readonly metrics?: MetricsSink;
+  /** Where milestone events go. @default EventBridge, the bus OPENCLAW_EVENT_BUS names */
+  readonly events?: EventSink;
 }
 
 const ADMIN_TOKEN_CACHE_MS = 5 * 60_000;
@@ -79,6 +83,8 @@ export function createHandler(options: HandlerOptions = {}) {
       single.addMetric(metric, MetricUnit.Count, value);
     },
   };
+  const eventClient = new EventBridgeClient({ maxAttempts: 3 });
+  const events: EventSink = options.events ?? new EventBridgeEventSink({ client: tracer ? tracer.captureAWSv3Client(eventClient) : eventClient, eventBusName: config.eventBus, log });
 
   async function engine(): Promise<RotationEngine> {
     if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
@@ -92,7 +98,7 @@ export function createHandler(options: HandlerOptions = {}) {
       userAgent: ownUserAgent("rotator"),
       http: options.http,
     });
-    return new RotationEngine({ store, backend, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, observer: options.observer });
+    return new RotationEngine({ store, backend, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, events, observer: options.observer });
   }
 
   return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>): Promise<RotatorResult> {

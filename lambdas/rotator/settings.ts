@@ -2,6 +2,7 @@ import { parseDuration } from "../../src/domain/duration";
 import { isEnvironment } from "../../src/domain/environments";
 import { Problem, ValidationError } from "../../src/domain/errors";
 import { BackendKind } from "../../src/gateway/backend";
+import { DEFAULT_EVENT_BUS } from "../../src/rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../../src/rotation/settings";
 
 /** What the deployment passes the rotator (RotatorDeployment sets these; no secret is among them). */
@@ -11,6 +12,8 @@ export interface RotatorEnvironment {
   readonly adminSecretId: string;
   /** The environment's ledger table (the rotation state). */
   readonly ledgerTable: string;
+  /** The EventBridge bus rotation events go to (OPENCLAW_EVENT_BUS). @default "default" */
+  readonly eventBus: string;
 }
 
 /** Reads and checks the rotator's environment variables in one place, naming every one that is missing or bad. */
@@ -50,6 +53,7 @@ export function readRotatorEnvironment(env: NodeJS.ProcessEnv): RotatorEnvironme
     },
     adminSecretId: need("OPENCLAW_ADMIN_SECRET_ID"),
     ledgerTable: need("OPENCLAW_LEDGER_TABLE"),
+    eventBus: env.OPENCLAW_EVENT_BUS || DEFAULT_EVENT_BUS,
   };
   if (problems.length) throw new ValidationError("The rotator's environment", problems);
   return result;

@@ -7,7 +7,7 @@ import { LedgerPhase, Ledger, LedgerConflictError, LedgerEntry, LedgerToken, Rot
 import { CorruptRecordError } from "../store/record";
 import { TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
-import { Boundary, Metric, MetricsSink, RotationLogger, RotationObserver } from "./observability";
+import { Boundary, EventSink, Metric, MetricsSink, noEvents, RotationLogger, RotationMilestone, RotationObserver } from "./observability";
 import { forEachLimited } from "./pool";
 import { RotatorSettings } from "./settings";
 import { abandonedState, abandonRotation, mintAndStage, newIntent, STEPS, StepContext, StepOutcome, sweep, verifyAndPromote, verifyPending } from "./steps";
@@ -20,6 +20,8 @@ export interface EngineDependencies {
   readonly settings: RotatorSettings;
   readonly log: RotationLogger;
   readonly metrics: MetricsSink;
+  /** Milestone events. @default none */
+  readonly events?: EventSink;
   readonly observer?: RotationObserver;
 }
 
@@ -162,6 +164,8 @@ export class RotationEngine {
         }
       }
       this.deps.log.warn("emergency: leaked tokens revoked and confirmed refused", { token: declaration.name, tokenIds: leaked.map((t) => t.tokenId), step: "emergency" });
+      // Published once the leaked tokens are confirmed refused, with or without a replacement (none: no tokenId).
+      await ctx.events?.publish({ milestone: RotationMilestone.EmergencyRevoked, environment: declaration.environment, token: declaration.name, secretName, tokenId: failure ? undefined : replacement?.tokenId, revokedTokenIds: leaked.map((t) => t.tokenId) });
       if (!replacement || failure) {
         // Nothing valid is left: the entry is due at once, and the next run (or `rotate`) issues a token that replaces
         // the revoked one outright, with nothing to drain.
@@ -381,6 +385,7 @@ export class RotationEngine {
       settings: this.deps.settings,
       log: this.deps.log,
       metrics: this.deps.metrics,
+      events: this.deps.events ?? noEvents,
       now: () => this.deps.clock.now(),
       checkpoint: async (boundary: Boundary) => {
         await observer?.checkpoint?.(boundary, fence.entry.declaration.name);

@@ -87,3 +87,58 @@ export interface RotationObserver {
 
 export const silentLogger: RotationLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 export const noMetrics: MetricsSink = { add: () => undefined };
+
+/** Rotation milestones published as events (EventBridge in the Lambda) for consumers and on-call to act on. */
+export const RotationMilestone = {
+  Promoted: "promoted",
+  Completed: "completed",
+  /** Consumers are still on the old token while it drains: the event names them. */
+  Stalled: "stalled",
+  EmergencyRevoked: "emergency-revoked",
+} as const;
+export type RotationMilestone = (typeof RotationMilestone)[keyof typeof RotationMilestone];
+
+/** One milestone of one token's rotation: names and token IDs only, never a token value. */
+export interface RotationEvent {
+  readonly milestone: RotationMilestone;
+  readonly environment: string;
+  readonly token: string;
+  readonly secretName: string;
+  /** The token consumers should now hold (AWSCURRENT). */
+  readonly tokenId?: string;
+  /** The token being retired (AWSPREVIOUS until it is revoked). */
+  readonly oldTokenId?: string;
+  /** Tokens the leak response revoked. */
+  readonly revokedTokenIds?: readonly string[];
+  /** Consumer identities still seen on the old token. */
+  readonly consumersOnOldToken?: readonly string[];
+}
+
+/** Where milestone events go. An implementation must not throw: a lost event never fails a rotation. */
+export interface EventSink {
+  publish(event: RotationEvent): Promise<void>;
+}
+
+export const noEvents: EventSink = { publish: async () => undefined };
+
+/** The `source` of every rotation event: rules match on it. */
+export const EVENT_SOURCE = "openclaw-token-ops";
+/** The bus events go to unless OPENCLAW_EVENT_BUS names another. */
+export const DEFAULT_EVENT_BUS = "default";
+
+const TITLES: Readonly<Record<RotationMilestone, string>> = {
+  [RotationMilestone.Promoted]: "Promoted",
+  [RotationMilestone.Completed]: "Completed",
+  [RotationMilestone.Stalled]: "Stalled",
+  [RotationMilestone.EmergencyRevoked]: "Emergency Revoked",
+};
+
+/** The detail-type of a milestone's event, e.g. "OpenClaw Token Rotation Emergency Revoked". */
+export function detailType(milestone: RotationMilestone): string {
+  return `OpenClaw Token Rotation ${TITLES[milestone]}`;
+}
+
+/** The EventBridge pattern of one milestone's events for one environment (the deployment's example rule). */
+export function rotationEventPattern(environment: string, milestone: RotationMilestone): object {
+  return { source: [EVENT_SOURCE], "detail-type": [detailType(milestone)], detail: { environment: [environment] } };
+}

@@ -25,7 +25,7 @@ import { Stage, TokenStore } from "../store/token-store";
 import { ConsumerVerdict, judgeConsumers, oldConsumersSince } from "./consumer-evidence";
 import { BadStateError } from "./errors";
 import { mintPolicyProblems } from "./mint-policy";
-import { Boundary, Metric, MetricsSink, RotationLogger, TokenMetric } from "./observability";
+import { Boundary, EventSink, Metric, MetricsSink, RotationLogger, RotationMilestone, TokenMetric } from "./observability";
 import { RotatorSettings } from "./settings";
 
 export interface StepContext {
@@ -35,6 +35,8 @@ export interface StepContext {
   readonly settings: RotatorSettings;
   readonly log: RotationLogger;
   readonly metrics: MetricsSink;
+  /** Milestone events (the provider's context has none). */
+  readonly events?: EventSink;
   now(): Date;
   checkpoint(boundary: Boundary): Promise<void>;
   /** Start a rotation even if the token is not due (operator's `rotate`). */
@@ -175,6 +177,7 @@ export async function verifyAndPromote(ctx: StepContext): Promise<StepOutcome> {
     nextCheckAt: retiring ? new Date(now.getTime() + ctx.settings.quietPeriodMs) : dueAt(pending, declaration, ctx.settings.expiryMarginMs),
   });
   await ctx.checkpoint(Boundary.DrainingRecorded);
+  await ctx.events?.publish({ milestone: RotationMilestone.Promoted, environment: declaration.environment, token: declaration.name, secretName: declaration.secretName, tokenId: pending.tokenId, oldTokenId: retiring?.tokenId });
   return retiring ? { kind: "advanced" } : { kind: "completed", consumersMoved: true };
 }
 
@@ -239,7 +242,11 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     consumerCacheTtlMs: declaration.consumerCacheTtlSeconds * 1000,
     settleMs: ctx.settings.quietPeriodMs,
   };
-  const recheck = (reason: string, stillOnOld?: readonly ConsumerVerdict[]): StepOutcome => {
+  const recheck = async (reason: string, stillOnOld?: readonly ConsumerVerdict[]): Promise<StepOutcome> => {
+    if (stillOnOld?.length) {
+      // Before the deadline: the named consumers still have time to re-read the secret.
+      await ctx.events?.publish({ milestone: RotationMilestone.Stalled, environment: declaration.environment, token: name, secretName: declaration.secretName, tokenId: current.tokenId, oldTokenId: retiring.tokenId, consumersOnOldToken: stillOnOld.map((v) => v.consumer) });
+    }
     ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: retiring.tokenId, step: "drain", ...(stillOnOld && { consumersOnOldToken: stillOnOld.map((v) => v.consumer) }) });
     const at = Math.min(now.getTime() + Math.max(60_000, ctx.settings.quietPeriodMs / 2), deadline);
     return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)), ...(stillOnOld && { consumersOnOldToken: stillOnOld.map((v) => v.consumer) }) };
@@ -464,6 +471,7 @@ async function complete(ctx: StepContext): Promise<void> {
     }),
   );
   await ctx.checkpoint(Boundary.Completed);
+  await ctx.events?.publish({ milestone: RotationMilestone.Completed, environment: declaration.environment, token: declaration.name, secretName: declaration.secretName, tokenId: state.current?.tokenId, oldTokenId: state.retiring?.tokenId });
 }
 
 /**

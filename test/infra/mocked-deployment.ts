@@ -41,6 +41,7 @@ export const T = {
   Subscription: "aws:sns/topicSubscription:TopicSubscription",
   Alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   Dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  EventRule: "aws:cloudwatch/eventRule:EventRule",
 } as const;
 
 export interface Deployed {

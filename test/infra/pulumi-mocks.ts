@@ -73,6 +73,8 @@ function assigned(type: string, inputs: Record<string, any>, name: string, optio
       return { id: inputs.functionName, outputs: {} };
     case "aws:cloudwatch/dashboard:Dashboard":
       return { id: inputs.dashboardName, outputs: { dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${inputs.dashboardName}` } };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { id: `${inputs.eventBusName ?? "default"}|${physical}`, outputs: { arn: arn("events", `rule/${physical}`) } };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, outputs: { arn: arn("cloudwatch", `alarm:${physical}`) } };
     default:

@@ -60,9 +60,20 @@ describe("RotatorDeployment", () => {
         [T.Alarm]: 7,
         [T.EventInvokeConfig]: 1,
         [T.Dashboard]: 1,
+        [T.EventRule]: 1,
       });
       expect(dev.resources).toHaveLength(dev.children.length);
       for (const child of dev.children) expect(child.opts.parent).toBe(dev.component);
+    });
+
+    it("declares an example rule on the default bus for this environment's emergency revocations", () => {
+      expect(dev.one(T.EventRule).inputs).toMatchObject({ name: "openclaw-rotator-dev-emergency-revoked", eventBusName: "default" });
+      expect(JSON.parse(dev.one(T.EventRule).inputs.eventPattern)).toEqual({
+        source: ["openclaw-token-ops"],
+        "detail-type": ["OpenClaw Token Rotation Emergency Revoked"],
+        detail: { environment: ["dev"] },
+      });
+      expect(JSON.parse(prod.one(T.EventRule).inputs.eventPattern).detail).toEqual({ environment: ["prod"] });
     });
 
     it("adds an email subscription to the alarm topic only when alarmEmail is given", () => {
@@ -290,6 +301,7 @@ describe("RotatorDeployment", () => {
         },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logGroup, `${logGroup}:*`] },
         { Sid: "RecordFailedRuns", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:openclaw-rotator-dev-failed-runs`] },
+        { Sid: "PublishRotationEvents", Effect: "Allow", Action: ["events:PutEvents"], Resource: [`arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`] },
         {
           Sid: "KeepIdentityTags",
           Effect: "Deny",

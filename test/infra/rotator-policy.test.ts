@@ -39,6 +39,7 @@ describe("rotatorPolicyDocument", () => {
       "Allow WriteRotationStateOnly",
       "Allow WriteOwnLogs",
       "Allow RecordFailedRuns",
+      "Allow PublishRotationEvents",
       "Deny KeepIdentityTags",
     ]);
   });
@@ -127,6 +128,15 @@ describe("rotatorPolicyDocument", () => {
       Effect: "Allow",
       Action: ["sqs:SendMessage"],
       Resource: ["arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs"],
+    });
+  });
+
+  it("publishes events to the account's default bus in its region only", () => {
+    expect(statement("PublishRotationEvents")).toEqual({
+      Sid: "PublishRotationEvents",
+      Effect: "Allow",
+      Action: ["events:PutEvents"],
+      Resource: ["arn:aws:events:us-east-1:111122223333:event-bus/default"],
     });
   });
 

@@ -157,6 +157,12 @@ export async function startAwsCallRecorder(options: RecorderOptions): Promise<Aw
         if (!input.TableName) throw new UnreadableCallError(`${action} names no table`);
         return [onTable(operation, input.TableName, input.IndexName, await dynamoDbConditionKeys(input, await partitionKeyOf(String(input.TableName))))];
       }
+      case "events": {
+        if (operation !== "PutEvents") throw new UnreadableCallError(`${action}: the recorder knows EventBridge's PutEvents only`);
+        // One authorization per bus an entry names (a name or an ARN; none is the account's default bus).
+        const buses = new Set(((input.Entries as Array<{ EventBusName?: string }>) ?? []).map((e) => e.EventBusName || "default"));
+        return [...buses].map((bus) => ({ action, resource: bus.startsWith("arn:") ? bus : arn(`event-bus/${bus}`), resourceTags: {}, requestTags: {} }));
+      }
       default:
         throw new UnreadableCallError(`${action}: the recorder does not know ${service}'s resources yet; add them here`);
     }
