@@ -24,6 +24,7 @@ const rotatorDeployment = config.rotator.deploy
       backend: config.backend,
       schedule: config.rotator.schedule,
       quietPeriod: config.rotator.quietPeriod,
+      suspensionWindow: config.rotator.suspensionWindow,
       maxConcurrency: config.rotator.maxConcurrency,
       logRetentionDays: config.rotator.logRetentionDays,
       alarmEmail: config.rotator.alarmEmail,

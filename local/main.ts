@@ -7,7 +7,8 @@
  *  3. starts a consumer per token that keeps calling the gateway with the token's AWSCURRENT value;
  *  4. runs the rotator Lambda's own bundle on an accelerated clock until every token has gone through a full
  *     dual-active rotation, showing each step;
- *  5. prints each token's status and the consumers' tally, then destroys the stack and stops everything
+ *  5. prints each token's status, the consumers the gateway saw on each current and retiring token (by their
+ *     X-OpenClaw-Consumer header) and the consumers' tally, then destroys the stack and stops everything
  *     (or, with --keep-running, keeps it all up for the operator CLI until Ctrl-C).
  */
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -28,6 +29,7 @@ import { SecretsManagerTokenStore } from "../src/store/secrets-manager-store";
 import { Stage } from "../src/store/token-store";
 import { OffsetClock } from "./clock";
 import { Consumer, ConsumerRequest, listAgents, submitJob } from "./consumer";
+import { consumerReport, renderConsumerReport, RetiredToken } from "./consumer-report";
 import { MotoServer, startMoto } from "./moto";
 import { Progress } from "./progress";
 import { PROJECT_ROOT, PulumiWorkspace } from "./pulumi-workspace";
@@ -114,19 +116,22 @@ async function main(): Promise<void> {
     const consumers = new Map<string, Consumer>();
     for (const name of tokens) {
       const request: ConsumerRequest = name === "dashboard" ? listAgents : submitJob;
-      const consumer = new Consumer(() => currentToken(store, name), () => gateway.url, CONSUMER_CACHE_MS, request);
+      const consumer = new Consumer(() => currentToken(store, name), () => gateway.url, CONSUMER_CACHE_MS, request, consumerIdentity(name));
       consumer.start();
       consumers.set(name, consumer);
       teardown.add(() => consumer.stop());
     }
     ui.done(`${consumers.size} consumers running`);
 
-    const rotated = await rotateEveryToken(ui, gateway, clock, ledger);
+    const retired = new Map<string, RetiredToken>();
+    const rotated = await rotateEveryToken(ui, gateway, clock, ledger, retired);
 
     const backend = new DocumentedApiGateway({ url: gateway.url, environment: "dev", adminToken: new Sensitive(gateway.adminToken), userAgent: ownUserAgent("cli") });
     const rows = await computeTokenStatus({ ledger, backend, clock });
     ui.step(`Status on simulated day ${Math.round(clock.offsetMs / 86400_000)} (${rotated} rotations completed)`);
     process.stdout.write(`\n${renderStatusTable(rows, clock.now())}\n\n`);
+    ui.step("Consumers per token, as the gateway saw them (X-OpenClaw-Consumer) on the current and the retiring token");
+    for (const line of renderConsumerReport(await consumerReport(backend, rows, retired))) ui.detail(line);
     ui.step("Consumers' tally: every call made with AWSCURRENT while the tokens rotated");
     let failures = 0;
     for (const [name, consumer] of consumers) {
@@ -163,7 +168,13 @@ async function bootstrapEnvironment(gateway: ReferenceGateway): Promise<void> {
  * Runs the rotator Lambda's bundle like the schedule would, moving the clock from one due date to the next, until
  * every token has completed at least one full dual-active rotation. Returns how many rotations completed.
  */
-async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: OffsetClock, ledger: DynamoDbLedger): Promise<number> {
+async function rotateEveryToken(
+  ui: Progress,
+  gateway: ReferenceGateway,
+  clock: OffsetClock,
+  ledger: DynamoDbLedger,
+  retired: Map<string, RetiredToken>,
+): Promise<number> {
   const log = new FileAndProgressLog(join(RUN_DIR, "rotator.log"), ui);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createHandler } = require(join(PROJECT_ROOT, "dist", "lambda", "rotator", "index.js")) as typeof import("../lambdas/rotator/handler");
@@ -184,6 +195,8 @@ async function rotateEveryToken(ui: Progress, gateway: ReferenceGateway, clock: 
   let rotations = 0;
   for (let run = 0; run < 40; run++) {
     const tokens = await listTokens(ledger);
+    // Remember each token's retiring one: once revoked the ledger forgets it, but its consumers are the report's point.
+    for (const t of tokens) if (t.state.retiring) retired.set(t.declaration.name, { tokenId: t.state.retiring.tokenId, promotedAt: t.state.promotedAt });
     const draining = tokens.some((t) => t.state.retiring);
     if (completed.size >= tokens.length && !draining) break;
     // Next interesting moment: the end of a quiet period while draining, else the earliest due date.
@@ -217,6 +230,11 @@ async function listTokens(ledger: DynamoDbLedger): Promise<LedgerEntry[]> {
   const entries: LedgerEntry[] = [];
   for await (const entry of ledger.list()) entries.push(entry);
   return entries;
+}
+
+/** The name a token's consumer gives the gateway: a service identity, as a pod or task ID would be. */
+function consumerIdentity(tokenName: string): string {
+  return `${tokenName}-worker`;
 }
 
 async function currentToken(store: SecretsManagerTokenStore, name: string): Promise<Sensitive> {

@@ -83,6 +83,11 @@ export interface RotatorDeploymentArgs {
   readonly heartbeatWindow?: pulumi.Input<string>;
   /** How long a retiring token must see no traffic before it is revoked. @default "15m" */
   readonly quietPeriod?: pulumi.Input<string>;
+  /**
+   * How long a drained retiring token stays suspended (refused, reinstatable if a consumer turns up) before it is
+   * revoked; "0" revokes without suspending. @default "1h"
+   */
+  readonly suspensionWindow?: pulumi.Input<string>;
   /** Tokens rotated in parallel by one run. @default 8 */
   readonly maxConcurrency?: pulumi.Input<number>;
   /** Days CloudWatch Logs keeps the rotator's logs. @default 30 */
@@ -164,6 +169,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     }
     const schedule = checked<string>("schedule", args.schedule ?? ROTATOR_DEFAULTS.schedule, validate.schedule);
     const quietPeriod = checked<string>("quietPeriod", args.quietPeriod ?? ROTATOR_DEFAULTS.quietPeriod, validate.quietPeriod);
+    const suspensionWindow = checked<string>("suspensionWindow", args.suspensionWindow ?? ROTATOR_DEFAULTS.suspensionWindow, validate.suspensionWindow);
     const maxConcurrency = checked<number>("maxConcurrency", args.maxConcurrency ?? ROTATOR_DEFAULTS.maxConcurrency, validate.maxConcurrency);
     const logRetentionDays = checked<number>("logRetentionDays", args.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays, validate.logRetentionDays);
     const timeout = checked<number>("lambdaTimeoutSeconds", args.lambdaTimeoutSeconds ?? ROTATOR_DEFAULTS.lambdaTimeoutSeconds, validate.lambdaTimeoutSeconds);
@@ -336,6 +342,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName,
             OPENCLAW_LEDGER_TABLE: ledgerTable.name,
             OPENCLAW_QUIET_PERIOD: quietPeriod,
+            OPENCLAW_SUSPENSION_WINDOW: suspensionWindow,
             OPENCLAW_MAX_CONCURRENCY: maxConcurrency.apply(String),
             POWERTOOLS_SERVICE_NAME: ROTATOR_SERVICE,
             POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

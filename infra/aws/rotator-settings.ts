@@ -12,6 +12,7 @@ export const ROTATOR_DEFAULTS = {
   deploy: false,
   schedule: "rate(1 hour)",
   quietPeriod: "15m",
+  suspensionWindow: "1h",
   maxConcurrency: 8,
   logRetentionDays: 30,
   lambdaTimeoutSeconds: 300,
@@ -26,6 +27,11 @@ export interface RotatorSettings {
   readonly schedule: string;
   /** How long a retiring token must see no traffic before it is revoked. @default "15m" */
   readonly quietPeriod: string;
+  /**
+   * How long a drained retiring token stays suspended (refused, but reinstatable) before it is revoked; "0" revokes
+   * on the consumer evidence alone. @default "1h"
+   */
+  readonly suspensionWindow: string;
   /** Tokens rotated in parallel by one run. @default 8 */
   readonly maxConcurrency: number;
   /** Days the rotator's logs are kept. @default 30 */
@@ -78,6 +84,15 @@ export const validate = {
     return undefined;
   },
 
+  suspensionWindow(value: unknown): string | undefined {
+    // "0" is the one zero accepted: no suspension, the retiring token is revoked as soon as it is drained.
+    if (value === "0") return undefined;
+    const seconds = typeof value === "string" ? parseDuration(value) : undefined;
+    if (seconds === undefined) return `${JSON.stringify(value)} is not a duration; write a whole number and a unit, e.g. "1h" or "30m", or "0" for no suspension`;
+    if (seconds < MIN_QUIET_SECONDS || seconds > MAX_QUIET_SECONDS) return `${value} is outside 1m..7d ("0" disables the suspension); the default is ${ROTATOR_DEFAULTS.suspensionWindow}`;
+    return undefined;
+  },
+
   maxConcurrency(value: unknown): string | undefined {
     return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_CONCURRENCY
       ? undefined
@@ -109,7 +124,7 @@ export const validate = {
   },
 } as const;
 
-const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "maxConcurrency", "logRetentionDays", "alarmEmail", "heartbeatWindow", "tracing"] as const;
+const SETTING_KEYS = ["deploy", "schedule", "quietPeriod", "suspensionWindow", "maxConcurrency", "logRetentionDays", "alarmEmail", "heartbeatWindow", "tracing"] as const;
 
 export type RotatorSettingsOutcome =
   | { readonly ok: true; readonly settings: RotatorSettings }
@@ -139,6 +154,7 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
     deploy: (given.deploy ?? ROTATOR_DEFAULTS.deploy) as boolean,
     schedule: (given.schedule ?? ROTATOR_DEFAULTS.schedule) as string,
     quietPeriod: (given.quietPeriod ?? ROTATOR_DEFAULTS.quietPeriod) as string,
+    suspensionWindow: (given.suspensionWindow ?? ROTATOR_DEFAULTS.suspensionWindow) as string,
     maxConcurrency: (given.maxConcurrency ?? ROTATOR_DEFAULTS.maxConcurrency) as number,
     logRetentionDays: (given.logRetentionDays ?? ROTATOR_DEFAULTS.logRetentionDays) as number,
     alarmEmail: given.alarmEmail as string | undefined,
@@ -150,6 +166,7 @@ export function parseRotatorSettings(raw: unknown, key = "openclaw:rotator"): Ro
   const checks: [keyof typeof validate, unknown][] = [
     ["schedule", settings.schedule],
     ["quietPeriod", settings.quietPeriod],
+    ["suspensionWindow", settings.suspensionWindow],
     ["maxConcurrency", settings.maxConcurrency],
     ["logRetentionDays", settings.logRetentionDays],
   ];

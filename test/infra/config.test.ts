@@ -199,13 +199,13 @@ describe("stackConfigProblems", () => {
     it("is optional: unset means the defaults, which do not deploy", () => {
       expect(problemsOf({ rotator: undefined })).toEqual([]);
       expect(parseRotatorSettings(undefined)).toEqual({ ok: true, settings: { ...ROTATOR_DEFAULTS, alarmEmail: undefined } });
-      expect(ROTATOR_DEFAULTS).toMatchObject({ deploy: false, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 30 });
+      expect(ROTATOR_DEFAULTS).toMatchObject({ deploy: false, schedule: "rate(1 hour)", quietPeriod: "15m", suspensionWindow: "1h", maxConcurrency: 8, logRetentionDays: 30 });
     });
 
     it("fills in the defaults around what is set", () => {
       expect(parseRotatorSettings({ deploy: true, alarmEmail: "oncall@example.com", logRetentionDays: 90 })).toEqual({
         ok: true,
-        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com", tracing: false },
+        settings: { deploy: true, schedule: "rate(1 hour)", quietPeriod: "15m", suspensionWindow: "1h", maxConcurrency: 8, logRetentionDays: 90, alarmEmail: "oncall@example.com", tracing: false },
       });
     });
 
@@ -231,7 +231,7 @@ describe("stackConfigProblems", () => {
           rotator: { deploy: "yes", schedule: "rate(1 hours)", quietPeriod: "soon", maxConcurrency: 2.5, logRetentionDays: 0, alarmEmail: "pager", schedul: "x" },
         }),
       ).toEqual([
-        "openclaw:rotator.schedul: schedul is not a rotator setting; did you mean schedule? (the settings are deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing)",
+        "openclaw:rotator.schedul: schedul is not a rotator setting; did you mean schedule? (the settings are deploy, schedule, quietPeriod, suspensionWindow, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing)",
         'openclaw:rotator.deploy: "yes" is not true or false',
         "openclaw:rotator.schedule: write rate(1 hour), not rate(1 hours)",
         'openclaw:rotator.quietPeriod: "soon" is not a duration; write a whole number and a unit, e.g. "15m" or "1h"',
@@ -245,6 +245,8 @@ describe("stackConfigProblems", () => {
       [{ schedule: "cron(0 * * * *)" }, /openclaw:rotator.schedule: cron\(0 \* \* \* \*\) has 5 fields; EventBridge cron has 6/],
       [{ schedule: "at(2030-01-01T00:00:00)" }, /runs only once, but the rotator must run on a recurring schedule/],
       [{ quietPeriod: "30s" }, /openclaw:rotator.quietPeriod: 30s is outside 1m..7d/],
+      [{ suspensionWindow: "30s" }, /openclaw:rotator.suspensionWindow: 30s is outside 1m..7d \("0" disables the suspension\)/],
+      [{ suspensionWindow: 0 }, /openclaw:rotator.suspensionWindow: 0 is not a duration; .* or "0" for no suspension/],
       [{ maxConcurrency: 51 }, /openclaw:rotator.maxConcurrency: 51 is not a whole number from 1 to 50/],
       [{ maxConcurrency: "8" }, /openclaw:rotator.maxConcurrency: "8" is not a whole number/],
       [{ schedule: "cron(15 3 ? * MON-FRI *)" }, /openclaw:rotator.heartbeatWindow: a cron schedule .* has no fixed interval; set heartbeatWindow/],
@@ -258,9 +260,15 @@ describe("stackConfigProblems", () => {
       expect(problems[0]).toMatch(message);
     });
 
+    it('takes a suspensionWindow, "0" turning the suspension off', () => {
+      const outcome = parseRotatorSettings({ deploy: true, suspensionWindow: "0" });
+      expect(outcome).toMatchObject({ ok: true, settings: { suspensionWindow: "0" } });
+      expect(parseRotatorSettings({ deploy: true, suspensionWindow: "2h" })).toMatchObject({ ok: true, settings: { suspensionWindow: "2h" } });
+    });
+
     it("must be an object", () => {
       expect(problemsOf({ rotator: true })).toEqual([
-        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing',
+        'openclaw:rotator: set it to an object such as {deploy: true, schedule: "rate(1 hour)"}; keys: deploy, schedule, quietPeriod, suspensionWindow, maxConcurrency, logRetentionDays, alarmEmail, heartbeatWindow, tracing',
       ]);
     });
   });

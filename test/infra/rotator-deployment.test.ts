@@ -212,6 +212,7 @@ describe("RotatorDeployment", () => {
           OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
           OPENCLAW_LEDGER_TABLE: "openclaw-rotator-dev-ledger",
           OPENCLAW_QUIET_PERIOD: "15m",
+          OPENCLAW_SUSPENSION_WINDOW: "1h",
           OPENCLAW_MAX_CONCURRENCY: "8",
           POWERTOOLS_SERVICE_NAME: "openclaw-rotator",
           POWERTOOLS_METRICS_NAMESPACE: "OpenClawTokens",
@@ -244,12 +245,12 @@ describe("RotatorDeployment", () => {
     it("takes the tunables from its arguments", async () => {
       const tuned = await deploy(
         "dev",
-        { schedule: "rate(15 minutes)", quietPeriod: "30m", maxConcurrency: 4, logRetentionDays: 90, lambdaTimeoutSeconds: 600, memorySize: 512 },
+        { schedule: "rate(15 minutes)", quietPeriod: "30m", suspensionWindow: "0", maxConcurrency: 4, logRetentionDays: 90, lambdaTimeoutSeconds: 600, memorySize: 512 },
         "rotator-tuned",
       );
       const fn = tuned.one(T.Function).inputs;
       expect(fn).toMatchObject({ timeout: 600, memorySize: 512 });
-      expect(fn.environment.variables).toMatchObject({ OPENCLAW_QUIET_PERIOD: "30m", OPENCLAW_MAX_CONCURRENCY: "4" });
+      expect(fn.environment.variables).toMatchObject({ OPENCLAW_QUIET_PERIOD: "30m", OPENCLAW_SUSPENSION_WINDOW: "0", OPENCLAW_MAX_CONCURRENCY: "4" });
       expect(tuned.one(T.LogGroup).inputs.retentionInDays).toBe(90);
       expect(tuned.one(T.Schedule).inputs.scheduleExpression).toBe("rate(15 minutes)");
     });
@@ -681,6 +682,8 @@ describe("RotatorDeployment", () => {
       [{ schedule: "rate(2 hour)" }, /schedule: write rate\(2 hours\), not rate\(2 hour\)/],
       [{ schedule: "at(2030-01-01T00:00:00)" }, /runs only once/],
       [{ quietPeriod: "15 minutes" }, /quietPeriod: "15 minutes" is not a duration/],
+      [{ suspensionWindow: "an hour" }, /suspensionWindow: "an hour" is not a duration; .* or "0" for no suspension/],
+      [{ suspensionWindow: "8d" }, /suspensionWindow: 8d is outside 1m..7d \("0" disables the suspension\)/],
       [{ maxConcurrency: 0 }, /maxConcurrency: 0 is not a whole number from 1 to 50/],
       [{ logRetentionDays: 10 }, /logRetentionDays: 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30/],
       [{ lambdaTimeoutSeconds: 901 }, /lambdaTimeoutSeconds: 901 .* from 30 to 900/],

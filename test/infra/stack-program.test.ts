@@ -31,7 +31,7 @@ beforeAll(async () => {
       "openclaw:environment": "dev",
       "openclaw:gatewayUrl": "https://gateway-dev.openclaw.example",
       "openclaw:tokens": JSON.stringify(TOKENS),
-      "openclaw:rotator": JSON.stringify({ deploy: true, schedule: "rate(30 minutes)", alarmEmail: "oncall@example.com" }),
+      "openclaw:rotator": JSON.stringify({ deploy: true, schedule: "rate(30 minutes)", suspensionWindow: "2h", alarmEmail: "oncall@example.com" }),
       "openclaw:adminToken": ADMIN_TOKEN,
     },
     ["openclaw:adminToken"],
@@ -59,6 +59,7 @@ describe("stack program with openclaw:rotator.deploy", () => {
       OPENCLAW_GATEWAY_URL: "https://gateway-dev.openclaw.example",
       OPENCLAW_BACKEND: "documented-api",
       OPENCLAW_QUIET_PERIOD: "15m",
+      OPENCLAW_SUSPENSION_WINDOW: "2h",
       OPENCLAW_MAX_CONCURRENCY: "8",
     });
   });

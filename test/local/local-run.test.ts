@@ -26,7 +26,16 @@ describe("npm start (the local run)", () => {
       expect(output).toMatch(new RegExp(`${name}\\s+revoke: old token revoked and confirmed; rotation complete`));
       expect(output).toMatch(new RegExp(`^${name}\\s+idle\\s+tok_[0-9a-f]{16}`, "m"));
       expect(output).toMatch(new RegExp(`${name}\\s+\\d+ ok\\s+0 failed`));
+      // After the table: the consumers the gateway saw, by X-OpenClaw-Consumer, on the current and the retiring token.
+      const table = output.search(new RegExp(`^${name}\\s+idle\\s+tok_`, "m"));
+      const current = new RegExp(`${name}\\s+current\\s+(tok_[0-9a-f]{16})\\s+${name}-worker \\(\\d+ requests, last status 20[01]\\)`).exec(output);
+      const retiring = new RegExp(`${name}\\s+retiring\\s+(tok_[0-9a-f]{16})\\s+${name}-worker \\(\\d+ requests, last status 20[01](, none after the promotion|, last seen \\d+\\.\\ds after the promotion)\\)`).exec(output);
+      expect(current).not.toBeNull();
+      expect(retiring).not.toBeNull();
+      expect(current!.index).toBeGreaterThan(table);
+      expect(retiring![1]).not.toBe(current![1]);
     }
+    expect(output.indexOf("Consumers per token")).toBeLessThan(output.indexOf("Consumers' tally"));
     expect(output).toMatch(/zero consumer failures/);
     expect(output).not.toMatch(/openclaw_gw_dev_[A-Za-z0-9_-]{20,}/);
     // Everything it started is gone: its servers no longer answer.
