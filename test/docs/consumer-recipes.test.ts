@@ -9,12 +9,13 @@ import { parseDuration } from "../../src/domain/duration";
 import { isEnvironment } from "../../src/domain/environments";
 import { DEFAULT_CONSUMER_CACHE_TTL } from "../../src/provider/inputs";
 import { defaultSecretName } from "../../src/store/metadata";
+import { detailType, EVENT_SOURCE, RotationMilestone, rotationEventPattern } from "../../src/rotation/observability";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { loadAll(text: string): unknown[] };
 
 /** What the rotator publishes when a new token becomes AWSCURRENT (the EventBridge rule must match it exactly). */
-const ROTATION_EVENT = { source: "openclaw-token-ops", detailType: "OpenClaw Token Rotation Promoted" } as const;
+const ROTATION_EVENT = { source: EVENT_SOURCE, detailType: detailType(RotationMilestone.Promoted) } as const;
 
 const ROOT = join(__dirname, "..", "..");
 const RECIPES = join(ROOT, "deploy", "recipes");
@@ -118,12 +119,18 @@ describe("deploy/recipes", () => {
 
     it("matches exactly the event the rotator publishes on a promotion, in the pattern and in the template's rule", () => {
       const pattern = jsonOf("event-pattern.json");
+      // The rotator's own pattern for that milestone (src/rotation/observability.ts), for the recipe's environment.
+      expect(pattern).toEqual(rotationEventPattern("prod", RotationMilestone.Promoted));
       expect(pattern.source).toEqual([ROTATION_EVENT.source]);
       expect(pattern["detail-type"]).toEqual([ROTATION_EVENT.detailType]);
       const template = parsed.get(join(RECIPES, "ecs-lambda", "restart-rule.yaml"))?.[0];
       const rules = Object.values(template.Resources as Record<string, Doc>).filter((r) => r.Type === "AWS::Events::Rule");
       expect(rules).toHaveLength(1);
       expect(rules[0].Properties.EventPattern).toEqual(pattern);
+    });
+
+    it("reads the token's declared name where the rotator's event carries it", () => {
+      expect(readFileSync(join(RECIPES, "ecs-lambda", "restarter.mjs"), "utf8")).toMatch(/event\.detail\?\.token\b/);
     });
 
     it("sends the rule to the restarter function, which EventBridge may invoke from that rule only", () => {

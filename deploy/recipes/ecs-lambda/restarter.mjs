@@ -10,7 +10,8 @@ const lambda = new LambdaClient({});
 const targets = JSON.parse(process.env.RESTART_TARGETS ?? "{}");
 
 export async function handler(event) {
-  const tokenName = event.detail?.tokenName ?? event.detail?.name;
+  // The rotator's event detail names the token as declared (`token`), never its value.
+  const tokenName = event.detail?.token;
   const consumers = targets[tokenName];
   if (!consumers) return { tokenName, restarted: [] };
   const restarted = [];
