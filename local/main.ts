@@ -30,6 +30,7 @@ import { Stage } from "../src/store/token-store";
 import { OffsetClock } from "./clock";
 import { Consumer, ConsumerRequest, listAgents, submitJob } from "./consumer";
 import { consumerReport, renderConsumerReport, RetiredToken } from "./consumer-report";
+import { EventQueue } from "./event-queue";
 import { MotoServer, startMoto } from "./moto";
 import { Progress } from "./progress";
 import { PROJECT_ROOT, PulumiWorkspace } from "./pulumi-workspace";
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     teardown.add(() => Promise.all([moto.stop(), gateway.stop()]));
     Object.assign(process.env, moto.env);
     await bootstrapEnvironment(gateway);
+    // What a consumer of the rotator's EventBridge events would see: a rule on moto's default bus into a queue.
+    const rotationEvents = await EventQueue.create(moto);
     ui.done(`moto at ${moto.endpoint}, gateway at ${gateway.url}`);
 
     ui.step("pulumi up --stack local: the tokens of Pulumi.local.yaml as GatewayToken resources");
@@ -132,6 +135,11 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${renderStatusTable(rows, clock.now())}\n\n`);
     ui.step("Consumers per token, as the gateway saw them (X-OpenClaw-Consumer) on the current and the retiring token");
     for (const line of renderConsumerReport(await consumerReport(backend, rows, retired))) ui.detail(line);
+    ui.step("Rotation events the rotator published (EventBridge, through a rule into a queue on moto)");
+    for (const event of await rotationEvents.drain()) {
+      const d = event.detail as { token?: string; tokenId?: string; oldTokenId?: string; consumersOnOldToken?: string[] };
+      ui.detail(`${String(d.token).padEnd(12)} ${event["detail-type"]}  ${d.tokenId ?? "-"}${d.oldTokenId ? ` (old ${d.oldTokenId})` : ""}${d.consumersOnOldToken?.length ? `  still on the old token: ${d.consumersOnOldToken.join(", ")}` : ""}`);
+    }
     ui.step("Consumers' tally: every call made with AWSCURRENT while the tokens rotated");
     let failures = 0;
     for (const [name, consumer] of consumers) {

@@ -36,6 +36,12 @@ describe("npm start (the local run)", () => {
       expect(retiring![1]).not.toBe(current![1]);
     }
     expect(output.indexOf("Consumers per token")).toBeLessThan(output.indexOf("Consumers' tally"));
+    // The rotator's EventBridge events, read back from a queue on moto: each token promoted and completed.
+    const events = output.slice(output.indexOf("Rotation events the rotator published"), output.indexOf("Consumers' tally"));
+    for (const name of ["ci-runner", "app-backend", "dashboard"]) {
+      expect(events).toMatch(new RegExp(`${name}\\s+OpenClaw Token Rotation Promoted  tok_[0-9a-f]{16} \\(old tok_[0-9a-f]{16}\\)`));
+      expect(events).toMatch(new RegExp(`${name}\\s+OpenClaw Token Rotation Completed  tok_[0-9a-f]{16}`));
+    }
     expect(output).toMatch(/zero consumer failures/);
     expect(output).not.toMatch(/openclaw_gw_dev_[A-Za-z0-9_-]{20,}/);
     // Everything it started is gone: its servers no longer answer.
