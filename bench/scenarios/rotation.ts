@@ -19,13 +19,13 @@ import { median, sum } from "../stats";
 
 /**
  * Gateway calls a dual-active rotation of the ledger design cannot do without: mint; whoami with the new token
- * (verify); one traffic check, which on the documented API is one request-log query per token (has the new token
- * consumer traffic? has the old one been quiet?); describe the old token (the gateway's own record must name it as
+ * (verify); one consumer-evidence check, which on the documented API is one query of the per-token consumers aggregate
+ * per token (which consumers use the new token? which are still on the old one?); describe the old token (the gateway's own record must name it as
  * the ledger does before it is revoked: the design's second witness); revoke it; describe it again (confirm it is
  * refused). Not counted: the describe of the current token before the revocation (a guard against revoking what may
  * be the only valid token, not something the protocol needs when the run itself just verified and promoted it).
  */
-export const GATEWAY_MINIMUM = { mint: 1, whoami: 1, traffic: 2, describe: 2, revoke: 1 } as const;
+export const GATEWAY_MINIMUM = { mint: 1, whoami: 1, consumers: 2, describe: 2, revoke: 1 } as const;
 
 /**
  * Secrets Manager calls of a rotation when the ledger holds the state: stage the new value (PutSecretValue
