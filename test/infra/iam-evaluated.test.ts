@@ -72,7 +72,8 @@ describe("IAM evaluated on the calls of real local runs", () => {
     expect(recorder.calls.filter((c) => c.denied).map((c) => c.denied)).toEqual([]);
 
     // Scheduled runs, with exactly the environment the deployment gives the function (but the local gateway).
-    const functionEnv = { ...dev.one(T.Function).inputs.environment.variables, OPENCLAW_GATEWAY_URL: h.gateway.url, ...recorder.envFor("rotator") };
+    // The suspension's grace window (an hour, and gateway calls only) is left out, so that two runs complete a rotation.
+    const functionEnv = { ...dev.one(T.Function).inputs.environment.variables, OPENCLAW_GATEWAY_URL: h.gateway.url, OPENCLAW_SUSPENSION_WINDOW: "0", ...recorder.envFor("rotator") };
     await h.advance(25 * DAY);
     const first = await runBundledRotator(h, { event: { kind: "scheduled-scan" }, env: functionEnv });
     expect(first.result.outcomes).toEqual({ "openclaw/dev/ci-runner": "waiting", "openclaw/dev/dashboard": "waiting" });
