@@ -37,7 +37,7 @@ beforeAll(async () => {
     ["openclaw:adminToken"],
   );
   program = await import("../../infra/index");
-  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 27 + TOKENS.length, "the rotator's resources");
+  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 28 + TOKENS.length, "the rotator's resources");
 });
 
 afterAll(() => existsSpy.mockRestore());
