@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { AddressInfo } from "node:net";
 import { RotationHarness } from "../support/rotation-harness";
 import { CliRun, runCli, TOKEN_VALUE } from "./run-cli";
+import { Sensitive } from "../../src/domain/sensitive";
 
 jest.setTimeout(60_000);
 
@@ -357,14 +358,7 @@ describe("openclaw-tokens against moto and the reference gateway", () => {
     it("lists each consumer with its last use of the new and the old token, names the ones still on the old one, and status counts them", async () => {
       await declare({ name: "orders" });
       const old = await h.current("orders");
-      const call = async (token: string, consumer: string) => {
-        const res = await fetch(`${h.gateway.url}/v1/jobs`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-OpenClaw-Consumer": consumer },
-          body: JSON.stringify({ agentId: "agt_echo", input: {} }),
-        });
-        await res.arrayBuffer();
-      };
+      const call = (token: string, consumer: string) => h.consume(new Sensitive(token), consumer);
       await call(old.reveal(), "orders-a");
       await call(old.reveal(), "orders-b");
       await cli(["rotate", "orders"]);

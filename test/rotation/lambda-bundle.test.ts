@@ -3,6 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DAY, RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
+import { Sensitive } from "../../src/domain/sensitive";
 
 jest.setTimeout(60_000);
 
@@ -57,14 +58,7 @@ describe("the bundled rotator Lambda", () => {
     const old = await h.current("orders");
     await h.advance(25 * DAY);
     expect((await runBundledRotator(h)).result.outcomes).toEqual({ "openclaw/dev/orders": "waiting" });
-    const call = async (token: string, consumer: string) => {
-      const res = await fetch(`${h.gateway.url}/v1/jobs`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-OpenClaw-Consumer": consumer },
-        body: JSON.stringify({ agentId: "agt_echo", input: {} }),
-      });
-      await res.arrayBuffer();
-    };
+    const call = (token: string, consumer: string) => h.consume(new Sensitive(token), consumer);
     await call((await h.current("orders")).reveal(), "orders-a");
     await call(old.reveal(), "orders-b");
     await h.advance(20 * 60_000);

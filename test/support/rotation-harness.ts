@@ -161,10 +161,16 @@ export class RotationHarness {
   }
 
   /** A consumer request with a token, as a service would make it; returns the HTTP status. */
-  async consume(token: Sensitive): Promise<number> {
+  async consume(token: Sensitive, consumer?: string): Promise<number> {
+    // With `consumer`, the request names its instance (X-OpenClaw-Consumer), as the package's client does.
     const res = await fetch(`${this.gateway.url}/v1/jobs`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token.reveal()}`, "Content-Type": "application/json", "User-Agent": "consumer-service/1.0" },
+      headers: {
+        Authorization: `Bearer ${token.reveal()}`,
+        "Content-Type": "application/json",
+        "User-Agent": "consumer-service/1.0",
+        ...(consumer ? { "X-OpenClaw-Consumer": consumer } : {}),
+      },
       body: JSON.stringify({ agentId: "agt_echo", input: { text: "hello" } }),
     });
     await res.arrayBuffer();
