@@ -13,6 +13,8 @@ export const OPERATOR_SCOPES_OF: Readonly<Record<Scope, readonly OperatorScope[]
   [Scope.RunJobs]: [OperatorScope.Write],
   [Scope.WriteAgents]: [OperatorScope.Write],
   [Scope.AdminTools]: [OperatorScope.Write, OperatorScope.Approvals],
+  // Token management is the front's own API: nothing of it reaches OpenClaw, so it caps to no operator scope.
+  [Scope.AdminTokens]: [],
   // OpenClaw's default operator set for an identity-bearing caller: what its shared secret grants.
   [Scope.AdminAll]: [
     OperatorScope.Admin,

@@ -5,6 +5,11 @@ export const Scope = {
   RunJobs: "run:jobs",
   WriteAgents: "write:agents",
   AdminTools: "admin:tools",
+  /**
+   * Token management alone: create, inspect, list, suspend, reinstate and revoke tokens and read their request logs,
+   * nothing else. The rotator's own credential (docs/gateway-api.md): never admin:*, never agents, jobs or tools.
+   */
+  AdminTokens: "admin:tokens",
   AdminAll: "admin:*",
 } as const;
 

@@ -13,6 +13,8 @@ export function isCiTokenName(name: string): boolean {
  */
 const ELEVATED_SCOPES: Readonly<Record<string, string>> = {
   [Scope.AdminTools]: "",
+  // Minting tokens is granting access: a holder could mint itself a token with any scope short of admin:*.
+  [Scope.AdminTokens]: " (it mints tokens, so it can grant any scope short of admin:*)",
   // Approving device pairings is granting access: a holder could pair itself a device with any scope.
   [OperatorScope.Pairing]: " (it approves device pairings, so it can grant any scope)",
 };
