@@ -18,7 +18,10 @@ import { RotationEngine } from "../src/rotation/engine";
 import { noMetrics } from "../src/rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../src/rotation/settings";
 import { readAdminToken } from "../src/store/admin-secret";
-import { secretNamespace } from "../src/store/metadata";
+import { adminSecretName, isRotatorCredential, secretNamespace } from "../src/store/metadata";
+import { BOOTSTRAP_HINT, readRotatorCredential } from "../src/store/rotator-credential";
+import { adminTokenProblem } from "../src/provider/inputs";
+import { Sensitive } from "../src/domain/sensitive";
 import { SecretsManagerTokenStore } from "../src/store/secrets-manager-store";
 import { CommandFailedError } from "./errors";
 import { CliOptions } from "./options";
@@ -33,7 +36,7 @@ export interface GatewayChoice {
 export class CliContext {
   readonly clock: Clock;
   readonly store: SecretsManagerTokenStore;
-  private readonly secretsClient = new SecretsManagerClient({});
+  readonly secretsManager = new SecretsManagerClient({});
   private readonly dynamoClient = new DynamoDBClient({});
   readonly ledger: DynamoDbLedger;
   private entries: Promise<LedgerEntry[]> | undefined;
@@ -43,7 +46,7 @@ export class CliContext {
     readonly options: CliOptions,
     readonly output: Output,
   ) {
-    this.store = new SecretsManagerTokenStore({ environment: options.environment, client: this.secretsClient });
+    this.store = new SecretsManagerTokenStore({ environment: options.environment, client: this.secretsManager });
     this.ledger = new DynamoDbLedger({ tableName: options.ledgerTable, environment: options.environment, client: this.dynamoClient });
     const offset = options.clockOffsetMs;
     this.clock = offset === 0 ? systemClock : { now: () => new Date(Date.now() + offset) };
@@ -164,18 +167,37 @@ export class CliContext {
 
   /** Closes the AWS clients' connections so that the process ends as soon as the command is done. */
   close(): void {
-    this.secretsClient.destroy();
+    this.secretsManager.destroy();
     this.dynamoClient.destroy();
   }
 
-  private async readAdminToken(kind: BackendKind) {
-    const id = this.options.adminSecretId;
+  /**
+   * The credential the command acts with: a break-glass token given for this command (OPENCLAW_ADMIN_TOKEN), else a
+   * secret named by --admin-secret-id, else for the documented API the rotator's own admin:tokens credential (checked
+   * against the ledger), else the admin secret openclaw-admin/<env>/gateway (OpenClaw's shared token).
+   */
+  private async readAdminToken(kind: BackendKind): Promise<Sensitive> {
+    const { breakGlassToken, environment } = this.options;
+    if (breakGlassToken) {
+      const problem = adminTokenProblem(breakGlassToken.reveal(), environment, kind);
+      if (problem) throw new CommandFailedError("admin_token_refused", `OPENCLAW_ADMIN_TOKEN is refused: ${problem}`, { hint: `export the ${environment} gateway's break-glass admin token` });
+      return breakGlassToken;
+    }
+    let id = this.options.adminSecretId;
+    if (!id && kind === BackendKind.DocumentedApi) {
+      const entries = await this.managedTokens();
+      if (entries.some((e) => isRotatorCredential(e.declaration))) return readRotatorCredential(this.secretsManager, this.ledger, environment);
+    }
+    id ??= adminSecretName(environment);
     try {
-      return await readAdminToken(this.secretsClient, id, this.options.environment, kind);
+      return await readAdminToken(this.secretsManager, id, environment, kind);
     } catch (error) {
       if (error instanceof TokenOpsError && error.code === "store_ResourceNotFoundException") {
         throw new CommandFailedError("admin_secret_missing", `the gateway admin secret ${id} does not exist`, {
-          hint: `check AWS_REGION and the account; the ${this.options.environment} stack creates ${id} (or pass --admin-secret-id)`,
+          hint:
+            kind === BackendKind.DocumentedApi
+              ? `${BOOTSTRAP_HINT(environment)}; or pass --admin-secret-id, or export OPENCLAW_ADMIN_TOKEN for this command`
+              : `check AWS_REGION and the account; the ${environment} stack creates ${id} (or pass --admin-secret-id)`,
           cause: error,
         });
       }

@@ -7,7 +7,8 @@ import { ALL_ENVIRONMENTS, Environment, isEnvironment } from "../src/domain/envi
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { BackendKind } from "../src/gateway/backend";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
-import { adminSecretName, ledgerTableName } from "../src/store/metadata";
+import { Sensitive } from "../src/domain/sensitive";
+import { ledgerTableName } from "../src/store/metadata";
 import { OptionName, ParsedArgs } from "./args";
 import { UsageError } from "./errors";
 
@@ -17,8 +18,16 @@ export interface CliOptions {
   readonly gatewayUrl: string | undefined;
   /** @default the backend its tokens' declarations in the ledger share, else documented-api */
   readonly backend: BackendKind | undefined;
-  /** @default openclaw-admin/<env>/gateway */
-  readonly adminSecretId: string;
+  /**
+   * A secret holding the gateway admin credential. @default the environment's rotator credential (documented API,
+   * openclaw-admin/<env>/rotator) when the ledger has one, else openclaw-admin/<env>/gateway
+   */
+  readonly adminSecretId: string | undefined;
+  /**
+   * OPENCLAW_ADMIN_TOKEN: a break-glass admin token a human passes for this command only (bootstrap-rotator, or when the
+   * rotator credential is dead). Read from the environment, never a flag, so that shell history does not keep it.
+   */
+  readonly breakGlassToken: Sensitive | undefined;
   /** The environment's ledger table: the tokens' declarations and rotation state. @default openclaw-rotator-<env>-ledger */
   readonly ledgerTable: string;
   /** How long the old token must go unused before it is revoked. @default 15 minutes */
@@ -95,7 +104,8 @@ export function resolveOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): CliOpt
     environment: env_,
     gatewayUrl,
     backend: backend as BackendKind | undefined,
-    adminSecretId: value("admin-secret-id") ?? adminSecretName(env_),
+    adminSecretId: value("admin-secret-id"),
+    breakGlassToken: env.OPENCLAW_ADMIN_TOKEN ? new Sensitive(env.OPENCLAW_ADMIN_TOKEN) : undefined,
     ledgerTable: value("ledger-table") ?? ledgerTableName(env_),
     quietPeriodMs: (quietSeconds as number) * 1000,
     live: args.options.live !== undefined,

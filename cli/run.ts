@@ -2,6 +2,7 @@
 import { Command, parseArgs, ParsedArgs } from "./args";
 import { audit } from "./commands/audit";
 import { consumers } from "./commands/consumers";
+import { bootstrapRotator } from "./commands/bootstrap-rotator";
 import { doctor } from "./commands/doctor";
 import { revokeEmergency } from "./commands/revoke";
 import { rotate } from "./commands/rotate";
@@ -79,6 +80,8 @@ function dispatch(ctx: CliContext, args: ParsedArgs): Promise<ExitCode> {
       return audit(ctx, name);
     case Command.Consumers:
       return consumers(ctx, name);
+    case Command.BootstrapRotator:
+      return bootstrapRotator(ctx);
     default:
       throw new Error(`${args.command} is not dispatched here`);
   }

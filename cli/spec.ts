@@ -11,6 +11,7 @@ export const Command = {
   Doctor: "doctor",
   Audit: "audit",
   Consumers: "consumers",
+  BootstrapRotator: "bootstrap-rotator",
   Completion: "completion",
   Help: "help",
   Version: "version",
@@ -125,6 +126,17 @@ export const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
     details:
       "A consumer is the X-OpenClaw-Consumer header its requests carry, else its address and User-Agent.\n" +
       "Exit code 3 when consumers are still on the old token (the rotator waits for them, or revokes at the deadline).",
+  },
+  "bootstrap-rotator": {
+    name: "bootstrap-rotator",
+    summary: "give the rotator its own admin:tokens credential (7d TTL, rotated by the rotator), minted with a break-glass token",
+    positionals: [],
+    options: [...STACK, ...OUTPUT],
+    examples: ["OPENCLAW_ADMIN_TOKEN=\"$(pass show openclaw/prod/break-glass)\" openclaw-tokens bootstrap-rotator --environment prod --gateway-url https://gateway.openclaw.example"],
+    details:
+      "Needs the break-glass admin:* token in OPENCLAW_ADMIN_TOKEN (never a flag) for this command only; it is stored nowhere.\n" +
+      "Creates openclaw-admin/<env>/rotator and its ledger entry; run again, it does nothing while the credential works,\n" +
+      "and issues a new one when the credential is dead (expired while the rotator was stopped, revoked, or tampered with).",
   },
   completion: {
     name: "completion",

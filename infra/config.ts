@@ -43,8 +43,11 @@ export interface StackConfig {
   readonly environment: Environment;
   readonly gatewayUrl: string;
   readonly backend: string | undefined;
-  /** `openclaw:adminToken`, which must be set with `pulumi config set --secret`. */
-  readonly adminToken: pulumi.Output<string>;
+  /**
+   * `openclaw:adminToken` (set with `pulumi config set --secret`): OpenClaw's shared token, for openclaw-devices only.
+   * A documented-API stack holds none: its tokens are minted with the rotator's own credential (bootstrap-rotator).
+   */
+  readonly adminToken: pulumi.Output<string> | undefined;
   readonly tokens: readonly TokenDeclaration[];
   /** `openclaw:rotator`, defaulted; the stack deploys the rotator only when `deploy` is true. */
   readonly rotator: RotatorSettings;
@@ -59,6 +62,8 @@ export interface RawStackConfig {
   readonly tokens: unknown;
   /** `openclaw:rotator`; undefined when the stack does not set it. */
   readonly rotator?: unknown;
+  /** Whether `openclaw:adminToken` is set (its value is a secret, not judged here); undefined: not known. */
+  readonly adminTokenSet?: boolean;
   /** Every key the stack sets in the `openclaw:` namespace (without the prefix), to refuse a typo. */
   readonly keys?: readonly string[];
 }
@@ -100,6 +105,14 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
 
   const rotator = parseRotatorSettings(raw.rotator, key("rotator"));
   if (!rotator.ok) rotator.problems.forEach(add);
+  // No long-lived admin token in a deployment: a documented-API rotator rotates its own admin:tokens credential.
+  if (raw.adminTokenSet === true && (raw.backend ?? "documented-api") === "documented-api" && rotator.ok && rotator.settings.deploy) {
+    add({
+      field: key("adminToken"),
+      message:
+        "remove it (pulumi config rm openclaw:adminToken): the documented-API rotator and the tokens use the rotator's own short-lived admin:tokens credential; create it once with `openclaw-tokens bootstrap-rotator` and the break-glass token, which stays out of the stack (docs/runbook.md)",
+    });
+  }
 
   if (!Array.isArray(raw.tokens) || raw.tokens.length === 0) {
     add({ field: key("tokens"), message: "declare at least one token: a list of {name, scopes, ttl}" });
@@ -125,8 +138,8 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
       environment: raw.environment,
       gatewayUrl: raw.gatewayUrl,
       backend: raw.backend,
-      // Held as a secret by the program; the provider's check validates it.
-      adminToken: UNKNOWN,
+      // Held as a secret by the program; the provider's check validates it. Absent, the provider says whether it may be.
+      adminToken: raw.adminTokenSet === false ? undefined : UNKNOWN,
     });
     if (outcome.ok && rotator.ok) {
       const message = rotationWindowProblem(outcome.inputs.ttl, outcome.inputs.rotationFraction, rotator.settings, outcome.inputs.consumerCacheTtl);
@@ -188,6 +201,7 @@ export function loadStackConfig(): StackConfig {
     backend: config.get("backend"),
     tokens: config.getObject<unknown>("tokens"),
     rotator: config.getObject<unknown>("rotator"),
+    adminTokenSet: config.getSecret("adminToken") !== undefined,
     keys: Object.keys(pulumi.runtime.allConfig())
       .filter((k) => k.startsWith("openclaw:"))
       .map((k) => k.slice("openclaw:".length)),
@@ -195,16 +209,13 @@ export function loadStackConfig(): StackConfig {
   const problems = stackConfigProblems(raw);
   const rotator = parseRotatorSettings(raw.rotator, "openclaw:rotator");
   const adminToken = config.getSecret("adminToken");
-  if (!adminToken) {
-    problems.push({ field: "openclaw:adminToken", message: "set the gateway's admin token: pulumi config set --secret openclaw:adminToken, which prompts for it (or pipe it in on stdin; never put it on the command line, where shell history keeps it)" });
-  }
   // rotator.ok is false only when stackConfigProblems has reported its problems already.
   if (problems.length || !rotator.ok) throw new ValidationError(`Stack ${raw.stack}'s configuration`, problems);
   return {
     environment: raw.environment as Environment,
     gatewayUrl: raw.gatewayUrl as string,
     backend: raw.backend as string | undefined,
-    adminToken: adminToken as pulumi.Output<string>,
+    adminToken,
     tokens: raw.tokens as TokenDeclaration[],
     rotator: rotator.settings,
   };

@@ -81,7 +81,7 @@ export const rotator = rotatorDeployment && {
   functionName: rotatorDeployment.functionName,
   functionArn: rotatorDeployment.functionArn,
   roleArn: rotatorDeployment.roleArn,
-  adminSecretArn: rotatorDeployment.adminSecretArn,
+  credentialSecretName: rotatorDeployment.credentialSecretName,
   ledgerTableName: rotatorDeployment.ledgerTableName,
   alarmTopicArn: rotatorDeployment.alarmTopicArn,
   deadLetterQueueUrl: rotatorDeployment.deadLetterQueueUrl,

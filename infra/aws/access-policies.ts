@@ -10,15 +10,17 @@
  *                     runtime): create, tag, write and delete the environment's token secrets.
  *
  * All are fenced like the rotator: the `openclaw/<env>/` namespace AND the environment tag, with the identity tags
- * never removable. None may write the admin secret (`openclaw-admin/<env>/gateway`), which only the stack writes.
+ * never removable. None may write the admin secret (`openclaw-admin/<env>/gateway`), which only the stack writes; the
+ * rotator credential (`openclaw-admin/<env>/rotator`) is written by the rotator, and created by the token deployer.
  */
 import { Environment } from "../../src/domain/environments";
 import { Tag } from "../../src/store/metadata";
-import { AwsLocation, LEDGER_DEPLOYER_ACTIONS, LEDGER_ROTATOR_ATTRIBUTES, PolicyDocument, PolicyStatement, tableAndIndexes, TOKEN_SECRET_ACTIONS, tokenSecretsArnPattern } from "./rotator-policy";
+import { AwsLocation, LEDGER_DEPLOYER_ACTIONS, RotatorCredentialLocation, LEDGER_ROTATOR_ATTRIBUTES, PolicyDocument, PolicyStatement, tableAndIndexes, TOKEN_SECRET_ACTIONS, tokenSecretsArnPattern } from "./rotator-policy";
 
 export interface AccessPolicyContext extends AwsLocation {
   readonly environment: Environment;
-  readonly adminSecretArn: string;
+  /** The rotator's gateway credential: the CLI acts with it too (see rotator-policy.ts). */
+  readonly credential: RotatorCredentialLocation;
   /** The environment's ledger table (src/ledger/). */
   readonly ledgerTableArn: string;
 }
@@ -49,8 +51,9 @@ export function operatorPolicyDocument(ctx: AccessPolicyContext): PolicyDocument
     Version: "2012-10-17",
     Statement: [
       { Sid: "OperateThisEnvironmentsTokens", Effect: "Allow", Action: TOKEN_SECRET_ACTIONS, Resource: [fence.tokenSecrets], Condition: fence.condition },
-      // The CLI talks to the gateway with the admin token, as the rotator does; it reads it and never writes it.
-      { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [ctx.adminSecretArn] },
+      // The CLI talks to the gateway with the rotator's credential, as the rotator does; it reads it and never writes it
+      // (a break-glass token a human gives for one command, OPENCLAW_ADMIN_TOKEN, needs no AWS permission).
+      { Sid: "ReadGatewayCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [ctx.credential.arn] },
       // The CLI lists the ledger (status) and, like the rotator, writes only rotation state: `revoke --emergency` takes a
       // token's entry over, so that a scheduled run stops at its next write. Never a declaration.
       { Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: tableAndIndexes(ctx.ledgerTableArn) },
@@ -79,7 +82,7 @@ export function viewerPolicyDocument(ctx: AccessPolicyContext): PolicyDocument {
         Sid: "NeverReadSecretValues",
         Effect: "Deny",
         Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"],
-        Resource: [fence.tokenSecrets, ctx.adminSecretArn],
+        Resource: [fence.tokenSecrets, ctx.credential.arn],
       },
     ],
   };
@@ -121,9 +124,30 @@ export function tokenDeployerPolicyDocument(ctx: AccessPolicyContext): PolicyDoc
         Resource: [fence.tokenSecrets],
         Condition: fence.condition,
       },
+      // Tokens declared without adminToken are minted with the rotator's credential (read per operation, never
+      // stored); bootstrap-rotator, run by the deployer with the break-glass token, creates that credential's secret.
+      ...credentialStatements(ctx),
       // The ledger: the deployer writes declarations and whole entries (create, scope change, destroy).
       { Sid: "WriteLedger", Effect: "Allow", Action: LEDGER_DEPLOYER_ACTIONS, Resource: tableAndIndexes(ctx.ledgerTableArn) },
       fence.keepIdentityTags,
     ],
   };
+}
+
+/** The deployer's access to the rotator credential: read it (documented API), and create it once (bootstrap-rotator). */
+function credentialStatements(ctx: AccessPolicyContext): PolicyStatement[] {
+  if (ctx.credential.kind === "admin-secret") return [];
+  return [
+    { Sid: "ReadRotatorCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [ctx.credential.arn] },
+    {
+      Sid: "BootstrapRotatorCredential",
+      Effect: "Allow",
+      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      Resource: [ctx.credential.arn],
+      Condition: {
+        StringEquals: { [`aws:RequestTag/${Tag.Environment}`]: ctx.environment },
+        StringEqualsIfExists: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment },
+      },
+    },
+  ];
 }

@@ -21,7 +21,7 @@ import { BackendKind } from "../../src/gateway/backend";
 import { adminTokenProblem } from "../../src/provider/inputs";
 import { metricDimensions, METRICS_NAMESPACE, Metric as RotatorMetric, ROTATOR_SERVICE, RotationMilestone, rotationEventPattern } from "../../src/rotation/observability";
 import { DUE_INDEX } from "../../src/ledger/dynamodb-ledger";
-import { MANAGED_BY, Tag } from "../../src/store/metadata";
+import { MANAGED_BY, rotatorCredentialSecretName, Tag } from "../../src/store/metadata";
 import { operatorPolicyDocument, tokenDeployerPolicyDocument, viewerPolicyDocument } from "./access-policies";
 import { rotatorDashboard } from "./dashboard";
 import { rotatorNames } from "./names";
@@ -34,6 +34,8 @@ import {
   schedulerAssumeRolePolicy,
   schedulerPolicyDocument,
   wildcardActions,
+  rotatorCredentialArnPattern,
+  RotatorCredentialLocation,
 } from "./rotator-policy";
 import { ROTATOR_DEFAULTS, validate } from "./rotator-settings";
 import { packageRoot } from "../../src/package-root";
@@ -66,10 +68,13 @@ export interface RotatorDeploymentArgs {
   /** The environment's gateway URL (https; in prod also a host that names no other environment). */
   readonly gatewayUrl: pulumi.Input<string>;
   /**
-   * An admin:* token of the gateway. Stored in the secret `openclaw-admin/<env>/gateway`, never in the Lambda's
-   * environment; wrapped with pulumi.secret however it is passed.
+   * openclaw-devices only: OpenClaw's shared gateway token, which no one can mint or rotate. Stored in the secret
+   * `openclaw-admin/<env>/gateway`, never in the Lambda's environment; wrapped with pulumi.secret however it is passed.
+   * The documented API takes none: its rotator rotates its own short-lived admin:tokens credential
+   * (`openclaw-admin/<env>/rotator`, created once by `openclaw-tokens bootstrap-rotator`), so no deployment holds a
+   * long-lived admin token.
    */
-  readonly adminToken: pulumi.Input<string>;
+  readonly adminToken?: pulumi.Input<string>;
   /** Gateway implementation the rotator talks to. @default "documented-api" */
   readonly backend?: pulumi.Input<string>;
   /** Folder holding the esbuild bundle (index.js exporting `handler`). @default "<project>/dist/lambda/rotator" */
@@ -120,8 +125,8 @@ export class RotatorDeployment extends pulumi.ComponentResource {
   readonly functionArn: pulumi.Output<string>;
   /** The Lambda's execution role. */
   readonly roleArn: pulumi.Output<string>;
-  /** The secret holding the gateway admin token (`openclaw-admin/<env>/gateway`). */
-  readonly adminSecretArn: pulumi.Output<string>;
+  /** The secret the rotator's gateway credential is in: `openclaw-admin/<env>/rotator`, or `.../gateway` (openclaw-devices). */
+  readonly credentialSecretName: pulumi.Output<string>;
   readonly ledgerTableName: pulumi.Output<string>;
   /** SNS topic every alarm notifies. */
   readonly alarmTopicArn: pulumi.Output<string>;
@@ -167,6 +172,23 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     if (isEnvironment(args.environment) && typeof args.adminToken === "string") {
       assertAdminToken(args.environment, (args.backend as string | undefined) ?? BackendKind.DocumentedApi, args.adminToken);
     }
+    // Which credential the rotator holds is decided here, from plain values: it decides which resources exist.
+    const selfRotated = args.adminToken === undefined;
+    const plainBackend = args.backend === undefined ? BackendKind.DocumentedApi : typeof args.backend === "string" ? args.backend : undefined;
+    if (plainBackend === BackendKind.DocumentedApi && !selfRotated) {
+      throw new ValidationError("RotatorDeployment's arguments", [
+        {
+          field: "adminToken",
+          message:
+            "a documented-API rotator holds no admin token: it rotates its own admin:tokens credential. Remove adminToken (openclaw:adminToken) and run `openclaw-tokens bootstrap-rotator` once with the break-glass token (docs/runbook.md)",
+        },
+      ]);
+    }
+    if (plainBackend !== BackendKind.DocumentedApi && selfRotated) {
+      throw new ValidationError("RotatorDeployment's arguments", [
+        { field: "adminToken", message: "an openclaw-devices rotator needs OpenClaw's shared gateway token (gateway.auth.token): set adminToken (pulumi config set --secret openclaw:adminToken)" },
+      ]);
+    }
     const schedule = checked<string>("schedule", args.schedule ?? ROTATOR_DEFAULTS.schedule, validate.schedule);
     const quietPeriod = checked<string>("quietPeriod", args.quietPeriod ?? ROTATOR_DEFAULTS.quietPeriod, validate.quietPeriod);
     const suspensionWindow = checked<string>("suspensionWindow", args.suspensionWindow ?? ROTATOR_DEFAULTS.suspensionWindow, validate.suspensionWindow);
@@ -200,26 +222,35 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       [Tag.ManagedBy]: MANAGED_BY,
     }));
 
-    // The admin token: a separate namespace, which the rotator's policy can read (GetSecretValue) but never write.
-    const adminSecret = new aws.secretsmanager.Secret(
-      `${name}-admin-token`,
-      {
-        name: names.adminSecretName,
-        description: pulumi.interpolate`Admin token of the ${environment} OpenClaw gateway, read by the token rotator. Set with pulumi config set --secret.`,
-        recoveryWindowInDays: 7,
-        tags,
-      },
-      parent,
-    );
-    const adminToken = pulumi.all([environment, backend, args.adminToken]).apply(([env, kind, token]) => {
-      assertAdminToken(env, kind, token);
-      return token;
-    });
-    const adminSecretVersion = new aws.secretsmanager.SecretVersion(
-      `${name}-admin-token-value`,
-      { secretId: adminSecret.id, secretString: pulumi.secret(adminToken) },
-      parent,
-    );
+    // openclaw-devices: OpenClaw's shared token in a separate namespace, which the rotator's policy can read
+    // (GetSecretValue) but never write. The documented API: nothing here; the rotator's own credential is created by
+    // bootstrap-rotator and rotated by the rotator.
+    let adminSecretVersion: aws.secretsmanager.SecretVersion | undefined;
+    let credential: pulumi.Output<RotatorCredentialLocation>;
+    if (selfRotated) {
+      credential = pulumi.all([location, environment]).apply(([loc, env]) => ({ kind: "self-rotated" as const, arn: rotatorCredentialArnPattern(loc, env) }));
+    } else {
+      const adminSecret = new aws.secretsmanager.Secret(
+        `${name}-admin-token`,
+        {
+          name: names.adminSecretName,
+          description: pulumi.interpolate`Shared token of the ${environment} OpenClaw gateway, read by the token rotator. Set with pulumi config set --secret.`,
+          recoveryWindowInDays: 7,
+          tags,
+        },
+        parent,
+      );
+      const adminToken = pulumi.all([environment, backend, args.adminToken]).apply(([env, kind, token]) => {
+        assertAdminToken(env, kind, token);
+        return token;
+      });
+      adminSecretVersion = new aws.secretsmanager.SecretVersion(
+        `${name}-admin-token-value`,
+        { secretId: adminSecret.id, secretString: pulumi.secret(adminToken) },
+        parent,
+      );
+      credential = adminSecret.arn.apply((arn) => ({ kind: "admin-secret" as const, arn }));
+    }
 
     // The ledger: one item per token (declaration, rotation state, lease, version), and the due index a scheduled
     // run queries. Point-in-time recovery: losing it loses the record of which tokens are live (docs/runbook.md).
@@ -272,9 +303,9 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         role: role.id,
         name: "openclaw-rotator-least-privilege",
         policy: pulumi
-          .all([location, environment, adminSecret.arn, ledgerTable.arn, logGroup.arn, failedRunsQueue.arn, tracing])
-          .apply(([loc, env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, traced]) =>
-            policyJson(rotatorPolicyDocument({ ...loc, environment: env, adminSecretArn, ledgerTableArn, logGroupArn, failedRunsQueueArn, tracing: traced })),
+          .all([location, environment, credential, ledgerTable.arn, logGroup.arn, failedRunsQueue.arn, tracing])
+          .apply(([loc, env, cred, ledgerTableArn, logGroupArn, failedRunsQueueArn, traced]) =>
+            policyJson(rotatorPolicyDocument({ ...loc, environment: env, credential: cred, ledgerTableArn, logGroupArn, failedRunsQueueArn, tracing: traced })),
           ),
       },
       parent,
@@ -296,8 +327,8 @@ export class RotatorDeployment extends pulumi.ComponentResource {
 
     // The operator, viewer and token-deployer policies, on this deployment's ARNs.
     const accessContext = pulumi
-      .all([location, environment, adminSecret.arn, ledgerTable.arn])
-      .apply(([loc, env, adminSecretArn, ledgerTableArn]) => ({ ...loc, environment: env, adminSecretArn, ledgerTableArn }));
+      .all([location, environment, credential, ledgerTable.arn])
+      .apply(([loc, env, cred, ledgerTableArn]) => ({ ...loc, environment: env, credential: cred, ledgerTableArn }));
     const accessPolicy = (who: "operator" | "viewer" | "token-deployer", description: pulumi.Input<string>, document: typeof operatorPolicyDocument) =>
       new aws.iam.Policy(
         `${name}-${who}-policy`,
@@ -339,7 +370,8 @@ export class RotatorDeployment extends pulumi.ComponentResource {
             OPENCLAW_ENVIRONMENT: environment,
             OPENCLAW_GATEWAY_URL: gatewayUrl,
             OPENCLAW_BACKEND: backend,
-            OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName,
+            // Only for openclaw-devices; without it the rotator reads its own credential (openclaw-admin/<env>/rotator).
+            ...(selfRotated ? {} : { OPENCLAW_ADMIN_SECRET_ID: names.adminSecretName }),
             OPENCLAW_LEDGER_TABLE: ledgerTable.name,
             OPENCLAW_QUIET_PERIOD: quietPeriod,
             OPENCLAW_SUSPENSION_WINDOW: suspensionWindow,
@@ -354,7 +386,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
         tags,
       },
       // The policy and the admin token exist before the first invocation can run; the log group before Lambda logs.
-      { parent: this, dependsOn: [logGroup, rolePolicy, adminSecretVersion] },
+      { parent: this, dependsOn: [logGroup, rolePolicy, ...(adminSecretVersion ? [adminSecretVersion] : [])] },
     );
 
     // Secrets Manager invokes the function for rotation events (RotateSecret); only from this account.
@@ -530,7 +562,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
     this.functionName = fn.name;
     this.functionArn = fn.arn;
     this.roleArn = role.arn;
-    this.adminSecretArn = adminSecret.arn;
+    this.credentialSecretName = selfRotated ? environment.apply(rotatorCredentialSecretName) : names.adminSecretName;
     this.ledgerTableName = ledgerTable.name;
     this.alarmTopicArn = topic.arn;
     this.deadLetterQueueUrl = deadLetterQueue.url;
@@ -544,7 +576,7 @@ export class RotatorDeployment extends pulumi.ComponentResource {
       functionName: this.functionName,
       functionArn: this.functionArn,
       roleArn: this.roleArn,
-      adminSecretArn: this.adminSecretArn,
+      credentialSecretName: this.credentialSecretName,
       ledgerTableName: this.ledgerTableName,
       alarmTopicArn: this.alarmTopicArn,
       deadLetterQueueUrl: this.deadLetterQueueUrl,

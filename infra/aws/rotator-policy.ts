@@ -4,7 +4,7 @@
  * every resource is one ARN of this environment's deployment.
  */
 import { Environment } from "../../src/domain/environments";
-import { secretNamespace, Tag } from "../../src/store/metadata";
+import { rotatorCredentialSecretName, secretNamespace, Tag } from "../../src/store/metadata";
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -31,8 +31,12 @@ export interface AwsLocation {
 /** What the rotator Lambda's inline policy is written for. */
 export interface RotatorPolicyContext extends AwsLocation {
   readonly environment: Environment;
-  /** The full ARN of the gateway admin token's secret (with Secrets Manager's random suffix). */
-  readonly adminSecretArn: string;
+  /**
+   * Where the rotator's gateway credential is (docs/gateway-api.md, "Rotator credential"). The documented API: its own
+   * admin:tokens credential (`openclaw-admin/<env>/rotator`), which it rotates, so it writes that secret's versions.
+   * openclaw-devices: the stack's admin secret holding OpenClaw's shared token, which it only reads.
+   */
+  readonly credential: RotatorCredentialLocation;
   /** The environment's ledger table (src/ledger/): the rotator writes its rotation state, never the declarations. */
   readonly ledgerTableArn: string;
   /** The log group's ARN as the AWS provider reports it, without a trailing `:*`. */
@@ -55,6 +59,32 @@ export const TOKEN_SECRET_ACTIONS = [
   "secretsmanager:PutSecretValue",
   "secretsmanager:UpdateSecretVersionStage",
 ] as const;
+
+export type RotatorCredentialLocation =
+  | { readonly kind: "self-rotated"; /** ARN pattern of openclaw-admin/<env>/rotator (with Secrets Manager's suffix). */ readonly arn: string }
+  | { readonly kind: "admin-secret"; /** The full ARN of openclaw-admin/<env>/gateway. */ readonly arn: string };
+
+/** The ARN pattern of an environment's rotator credential: the secret's name and Secrets Manager's 6-character suffix. */
+export function rotatorCredentialArnPattern(location: AwsLocation, environment: Environment): string {
+  return `arn:${location.partition}:secretsmanager:${location.region}:${location.accountId}:secret:${rotatorCredentialSecretName(environment)}-??????`;
+}
+
+/** The statement that gives the rotator its gateway credential. */
+function credentialStatement(ctx: RotatorPolicyContext): PolicyStatement {
+  if (ctx.credential.kind === "admin-secret") {
+    // The gateway admin token lives outside openclaw/<env>/ so that this read is the only access there is.
+    return { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [ctx.credential.arn] };
+  }
+  // Its own credential: new versions and stage moves like a token's, on this one secret, tagged for this environment.
+  // No CreateSecret or DeleteSecret: bootstrap-rotator (a human with the break-glass token) creates it.
+  return {
+    Sid: "RotateOwnCredential",
+    Effect: "Allow",
+    Action: TOKEN_SECRET_ACTIONS,
+    Resource: [ctx.credential.arn],
+    Condition: { StringEquals: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment } },
+  };
+}
 
 /** Reading the ledger: an entry by key, and the due index. */
 export const LEDGER_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"] as const;
@@ -103,13 +133,7 @@ export function rotatorPolicyDocument(ctx: RotatorPolicyContext): PolicyDocument
           StringEquals: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment },
         },
       },
-      {
-        // The gateway admin token lives outside openclaw/<env>/ so that this read is the only access there is.
-        Sid: "ReadGatewayAdminToken",
-        Effect: "Allow",
-        Action: ["secretsmanager:GetSecretValue"],
-        Resource: [ctx.adminSecretArn],
-      },
+      credentialStatement(ctx),
       {
         Sid: "ReadLedger",
         Effect: "Allow",

@@ -22,6 +22,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { EventBridgeEventSink } from "../../src/rotation/eventbridge-sink";
 import { readAdminToken } from "../../src/store/admin-secret";
+import { readRotatorCredential } from "../../src/store/rotator-credential";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { readRotatorEnvironment } from "./settings";
 
@@ -88,7 +89,10 @@ export function createHandler(options: HandlerOptions = {}) {
 
   async function engine(): Promise<RotationEngine> {
     if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
-      admin = { token: await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend), readAt: Date.now() };
+      const token = config.adminSecretId
+        ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
+        : await readRotatorCredential(client, ledger, settings.environment);
+      admin = { token, readAt: Date.now() };
     }
     const backend = createBackend({
       kind: settings.backend,

@@ -8,8 +8,12 @@ import { DEFAULT_SETTINGS, RotatorSettings } from "../../src/rotation/settings";
 /** What the deployment passes the rotator (RotatorDeployment sets these; no secret is among them). */
 export interface RotatorEnvironment {
   readonly settings: RotatorSettings;
-  /** The secret holding the gateway's admin token (openclaw-admin/<env>/gateway). */
-  readonly adminSecretId: string;
+  /**
+   * The secret holding a gateway admin credential given by the deployment (openclaw-admin/<env>/gateway): OpenClaw's
+   * shared token for openclaw-devices. Absent for the documented API, whose rotator uses its own short-lived,
+   * self-rotated admin:tokens credential (openclaw-admin/<env>/rotator, checked against the ledger).
+   */
+  readonly adminSecretId: string | undefined;
   /** The environment's ledger table (the rotation state). */
   readonly ledgerTable: string;
   /** The EventBridge bus rotation events go to (OPENCLAW_EVENT_BUS). @default "default" */
@@ -51,7 +55,7 @@ export function readRotatorEnvironment(env: NodeJS.ProcessEnv): RotatorEnvironme
       expiryMarginMs: duration("OPENCLAW_EXPIRY_MARGIN", DEFAULT_SETTINGS.expiryMarginMs),
       minRemainingMs: DEFAULT_SETTINGS.minRemainingMs,
     },
-    adminSecretId: need("OPENCLAW_ADMIN_SECRET_ID"),
+    adminSecretId: backend === BackendKind.OpenClawDevices ? need("OPENCLAW_ADMIN_SECRET_ID") : env.OPENCLAW_ADMIN_SECRET_ID || undefined,
     ledgerTable: need("OPENCLAW_LEDGER_TABLE"),
     eventBus: env.OPENCLAW_EVENT_BUS || DEFAULT_EVENT_BUS,
   };

@@ -63,10 +63,12 @@ export interface GatewayTokenArgs {
    */
   readonly gatewayUrl: pulumi.Input<string>;
   /**
-   * documented-api: an admin:* token of that gateway; openclaw-devices: the gateway's shared token (gateway.auth.token),
-   * which pairs and removes devices. Pass it as a secret (`pulumi config set --secret`).
+   * openclaw-devices: the gateway's shared token (gateway.auth.token), which pairs and removes devices; pass it as a
+   * secret (`pulumi config set --secret`). documented-api: leave it out, and the provider mints with the environment's
+   * rotator credential (an admin:tokens token it reads from openclaw-admin/<env>/rotator when it acts, never keeping it
+   * in state; `openclaw-tokens bootstrap-rotator` creates it once). An admin token given here is kept in state.
    */
-  readonly adminToken: pulumi.Input<string>;
+  readonly adminToken?: pulumi.Input<string>;
   /** Fraction of the TTL after which the rotator replaces the token. @default 0.8 */
   readonly rotationFraction?: pulumi.Input<number>;
   /**

@@ -3,7 +3,8 @@ import { formatDuration, MAX_TTL_SECONDS, MIN_TTL_SECONDS, parseDuration } from 
 import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
-import { defaultSecretName, ledgerTableName, secretNamespace } from "../store/metadata";
+import { defaultSecretName, ledgerTableName, ROTATOR_CREDENTIAL_NAME, rotatorCredentialSecretName, secretNamespace } from "../store/metadata";
+import { Scope } from "../domain/scopes";
 import { closest } from "../domain/suggest";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
@@ -49,10 +50,12 @@ export interface GatewayTokenInputs {
    */
   readonly gatewayUrl: string;
   /**
-   * The credential that mints and revokes: an admin:* token of the documented API (with the environment's prefix), or
-   * the OpenClaw gateway's shared token (gateway.auth.token, no prefix). Kept in state only as a Pulumi secret.
+   * The credential that mints and revokes: an admin token of the documented API (with the environment's prefix), or
+   * the OpenClaw gateway's shared token (gateway.auth.token, no prefix). Kept in state only as a Pulumi secret. Left
+   * out (documented API only), the environment's rotator credential is used (src/store/rotator-credential.ts): the
+   * recommended set-up, in which the stack holds no admin token.
    */
-  readonly adminToken: string;
+  readonly adminToken?: string;
   readonly rotationFraction: number;
   readonly secretName: string;
   readonly allowAdminScope: boolean;
@@ -237,8 +240,11 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
     }
   }
 
+  // Without an adminToken, a documented-API token is minted with the environment's rotator credential (read when the
+  // provider acts, never kept in state): a stack then holds no admin token at all. OpenClaw's shared token cannot be
+  // minted or rotated by anyone, so an openclaw-devices token needs it given.
   const adminToken = raw.adminToken;
-  if (known(adminToken)) {
+  if (known(adminToken) && !(adminToken === undefined && backend === BackendKind.DocumentedApi)) {
     const message = adminTokenProblem(adminToken, envOk ? environment : undefined, backend);
     if (message) problem("adminToken", message);
   }
@@ -247,8 +253,15 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
   if (known(secretName) && envOk) {
     if (typeof secretName !== "string" || !SECRET_NAME_PATTERN.test(secretName)) {
       problem("secretName", `${JSON.stringify(secretName)} is not a Secrets Manager name; use letters, digits and /_+=.@-`);
+    } else if (secretName === rotatorCredentialSecretName(environment)) {
+      // Reserved: only the rotator's credential (its reserved name, token management alone) may live there.
+      if (name !== ROTATOR_CREDENTIAL_NAME || !sameScopes(raw.scopes, [Scope.AdminTokens])) {
+        problem("secretName", `${secretName} is reserved for the rotator's own credential (name ${ROTATOR_CREDENTIAL_NAME}, scopes [${Scope.AdminTokens}]); give this token a name under ${secretNamespace(environment)}`);
+      }
     } else if (!secretName.startsWith(secretNamespace(environment)) || secretName === secretNamespace(environment)) {
       problem("secretName", `${secretName} is outside this environment's namespace; start it with ${secretNamespace(environment)}`);
+    } else if (name === ROTATOR_CREDENTIAL_NAME) {
+      problem("name", `${ROTATOR_CREDENTIAL_NAME} is reserved for the rotator's own credential (secret ${rotatorCredentialSecretName(environment)}); choose another name`);
     }
   }
 
@@ -279,7 +292,7 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       ttl: (ttl as string).trim(),
       environment: environment as Environment,
       gatewayUrl: (gatewayUrl as string).replace(/\/+$/, ""),
-      adminToken: adminToken as string,
+      adminToken: adminToken as string | undefined,
       rotationFraction: rotationFraction as number,
       secretName: secretName as string,
       allowAdminScope: allowAdminScope as boolean,
@@ -306,4 +319,8 @@ function urlProblems(text: string, environment: Environment, backend: unknown): 
     `give the gateway's ${http.split(":")[0]}:// URL (${http}), not its WebSocket URL: the openclaw-devices backend derives ${ws[1].toLowerCase()}:// from it and also calls the gateway's admin HTTP RPC route`,
     ...gatewayUrlProblems(http, environment),
   ];
+}
+
+function sameScopes(scopes: unknown, expected: readonly string[]): boolean {
+  return Array.isArray(scopes) && scopes.length === expected.length && expected.every((s) => scopes.includes(s));
 }

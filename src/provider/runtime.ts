@@ -14,6 +14,7 @@
  * This module is bundled into dist/provider-runtime.js and loaded by the thin shell that Pulumi serialises into
  * state (gateway-token.ts), so no SDK client or credential is ever captured in a closure.
  */
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomUUID } from "node:crypto";
 import { Clock, sleep, systemClock } from "../domain/clock";
@@ -32,6 +33,7 @@ import { silentLogger, noMetrics } from "../rotation/observability";
 import { DEFAULT_SETTINGS, RotatorSettings } from "../rotation/settings";
 import { abandonedState, ledgerToken, mintAndStage, newIntent, recordFor, revokeWitnessed, StepContext, sweep, verifyAndPromote } from "../rotation/steps";
 import { Tag } from "../store/metadata";
+import { readRotatorCredential } from "../store/rotator-credential";
 import { writeAsCurrent } from "../store/promote";
 import { SecretsManagerTokenStore } from "../store/secrets-manager-store";
 import { Stage, TokenStore } from "../store/token-store";
@@ -40,7 +42,13 @@ import { GatewayTokenOutputs, REPLACE_ON_CHANGE, TokenHealth, UPDATE_IN_PLACE } 
 
 /** What the provider talks to; injected so that tests can put faults between it and its peers. */
 export interface ProviderDependencies {
-  backend(inputs: GatewayTokenInputs): GatewayBackend;
+  /** The gateway, with the admin credential to use (the given adminToken, else the rotator credential). */
+  backend(inputs: WithCredential): GatewayBackend;
+  /**
+   * The environment's rotator credential, for a declaration without adminToken: read when the provider acts, never
+   * written to state (a credential in state would be stale after its next rotation, and destroy reads state's inputs).
+   */
+  rotatorCredential?(inputs: GatewayTokenInputs): Promise<Sensitive>;
   store(inputs: GatewayTokenInputs): TokenStore;
   ledger(inputs: GatewayTokenInputs): Ledger;
   readonly clock: Clock;
@@ -57,6 +65,15 @@ export const defaultDependencies: ProviderDependencies = {
       adminToken: new Sensitive(inputs.adminToken),
       userAgent: ownUserAgent("provider"),
     }),
+  rotatorCredential: async (inputs) => {
+    const clientConfig = inputs.awsRegion ? { region: inputs.awsRegion } : {};
+    const client = new SecretsManagerClient(clientConfig);
+    try {
+      return await readRotatorCredential(client, new DynamoDbLedger({ tableName: inputs.ledgerTable, environment: inputs.environment, clientConfig }), inputs.environment);
+    } finally {
+      client.destroy();
+    }
+  },
   store: (inputs) =>
     new SecretsManagerTokenStore({
       environment: inputs.environment,
@@ -66,6 +83,9 @@ export const defaultDependencies: ProviderDependencies = {
     new DynamoDbLedger({ tableName: inputs.ledgerTable, environment: inputs.environment, clientConfig: inputs.awsRegion ? { region: inputs.awsRegion } : {} }),
   clock: systemClock,
 };
+
+/** Inputs with the admin credential the provider acts with: never returned as outputs. */
+export type WithCredential = GatewayTokenInputs & { readonly adminToken: string };
 
 export type ProviderRuntime = Required<Pick<dynamic.ResourceProvider, "check" | "diff" | "create" | "read" | "update" | "delete">>;
 
@@ -88,6 +108,14 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       }
       await sleep(2_000);
     }
+  }
+
+  /** The gateway, with the declared adminToken or else the environment's rotator credential. */
+  async function gatewayOf(inputs: GatewayTokenInputs): Promise<GatewayBackend> {
+    if (inputs.adminToken) return deps.backend(inputs as WithCredential);
+    const read = deps.rotatorCredential ?? defaultDependencies.rotatorCredential;
+    const credential = await (read as NonNullable<typeof read>)(inputs);
+    return deps.backend({ ...inputs, adminToken: credential.reveal() });
   }
 
   function stepContext(fence: FencedEntry, inputs: GatewayTokenInputs, store: TokenStore, backend: GatewayBackend): StepContext {
@@ -121,7 +149,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
     async create(raw: GatewayTokenInputs) {
       const inputs = validated(raw);
       const store = deps.store(inputs);
-      const backend = deps.backend(inputs);
+      const backend = await gatewayOf(inputs);
       const ledger = deps.ledger(inputs);
       const declaration = declarationOf(inputs);
       const now = deps.clock.now();
@@ -204,14 +232,14 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
       const entry = await deps.ledger(inputs).get(props.secretName);
       // Deleted out of band: the resource is gone, and the next `pulumi up` creates it again.
       if (!secret || secret.deletedAt || !entry) return { id: undefined, props: {} };
-      const tokenStatus = await health(deps.backend(inputs), store, entry);
+      const tokenStatus = await health(await gatewayOf(inputs), store, entry);
       return { id, props: definedOnly({ ...props, secretArn: secret.arn, tokenStatus } satisfies GatewayTokenOutputs) };
     },
 
     async update(_id, olds: GatewayTokenOutputs, raw: GatewayTokenInputs) {
       const inputs = validated(raw);
       const store = deps.store(inputs);
-      const backend = deps.backend(inputs);
+      const backend = await gatewayOf(inputs);
       const ledger = deps.ledger(inputs);
       const declaration = declarationOf(inputs);
       const fence = await hold(ledger, inputs.secretName);
@@ -283,7 +311,7 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
     async delete(_id, props: GatewayTokenOutputs) {
       const inputs = props as GatewayTokenInputs;
       const store = deps.store(inputs);
-      const backend = deps.backend(inputs);
+      const backend = await gatewayOf(inputs);
       const ledger = deps.ledger(inputs);
       const secret = await store.describe(props.secretName);
       const fence = await hold(ledger, props.secretName);

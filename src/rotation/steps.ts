@@ -20,9 +20,10 @@ import { revokeAllNamed, revokeOnFailure } from "../gateway/minting";
 import { FencedEntry } from "../ledger/fenced-entry";
 import { fingerprint } from "../ledger/fingerprint";
 import { Declaration, dueAt, idleState, LedgerPhase, LedgerToken, MAX_CLOCK_SKEW_MS, RotationIntent, RotationState, TokenRef } from "../ledger/ledger";
+import { isRotatorCredential } from "../store/metadata";
 import { CorruptRecordError, TokenRecord } from "../store/record";
 import { Stage, TokenStore } from "../store/token-store";
-import { ConsumerVerdict, judgeConsumers, oldConsumersSince } from "./consumer-evidence";
+import { ConsumerVerdict, DrainEvidence, EvidenceSettings, judgeConsumers, oldConsumersSince, SILENCE_MARGIN_MS } from "./consumer-evidence";
 import { BadStateError } from "./errors";
 import { mintPolicyProblems } from "./mint-policy";
 import { Boundary, EventSink, Metric, MetricsSink, RotationLogger, RotationMilestone, TokenMetric } from "./observability";
@@ -255,16 +256,24 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     // No consumer can have settled on the new token yet, whatever the traffic says: nothing to ask.
     return recheck(`promoted ${Math.round((now.getTime() - promotedAt.getTime()) / 1000)}s ago, quiet period not over`);
   }
-  const [onNew, onOld] = await Promise.all([
-    consumersOf(ctx.backend, current.tokenId, promotedAt),
-    consumersOf(ctx.backend, retiring.tokenId, oldConsumersSince(promotedAt, evidenceSettings.consumerCacheTtlMs)),
-  ]);
-  if (onNew === "unknown-token") return replaceCurrent(ctx, "the gateway no longer knows the current token");
-  if (onOld === "unknown-token") {
-    // The gateway no longer knows the old token (purged, restored from a backup): nothing is left to revoke.
-    return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
+  let evidence: DrainEvidence;
+  if (isRotatorCredential(declaration)) {
+    // The rotator's own credential: its consumers are this project's runs (left out of the consumers aggregate).
+    const own = await ownRunsEvidence(ctx, retiring, promotedAt, evidenceSettings);
+    if (own === "unknown-token") return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
+    evidence = own;
+  } else {
+    const [onNew, onOld] = await Promise.all([
+      consumersOf(ctx.backend, current.tokenId, promotedAt),
+      consumersOf(ctx.backend, retiring.tokenId, oldConsumersSince(promotedAt, evidenceSettings.consumerCacheTtlMs)),
+    ]);
+    if (onNew === "unknown-token") return replaceCurrent(ctx, "the gateway no longer knows the current token");
+    if (onOld === "unknown-token") {
+      // The gateway no longer knows the old token (purged, restored from a backup): nothing is left to revoke.
+      return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
+    }
+    evidence = judgeConsumers(onOld, onNew, evidenceSettings);
   }
-  const evidence = judgeConsumers(onOld, onNew, evidenceSettings);
   const moved = evidence.anyOnNew && evidence.stillOnOld.length === 0;
   ctx.metrics.addForToken?.(TokenMetric.ConsumersOnOldToken, name, evidence.stillOnOld.length);
   if (!forced && !moved) {
@@ -320,6 +329,36 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     lastError: stillUsed ? "consumers still on the old token at its deadline" : undefined,
   });
   return { kind: "advanced" };
+}
+
+/** Who holds the rotator's credential: what the drain reports while its old token may still be in use. */
+export const OWN_RUNS = "openclaw-token-ops runs (rotator, provider, CLI)";
+
+/**
+ * Whether the rotator's own runs are off its old credential. Every one of them reads AWSCURRENT of the credential when
+ * it starts (a warm Lambda keeps it minutes, a run lasts at most the function's timeout; the provider and the CLI read it
+ * per operation), so all are off the old token once the declared consumerCacheTtl plus the silence margin has passed
+ * since the promotion; the gateway's request log must then also show no call with it for the settle time.
+ */
+async function ownRunsEvidence(ctx: StepContext, retiring: LedgerToken, promotedAt: Date, settings: EvidenceSettings): Promise<DrainEvidence | "unknown-token"> {
+  let calls;
+  try {
+    calls = await ctx.backend.traffic(retiring.tokenId, promotedAt);
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 404) return "unknown-token";
+    throw error;
+  }
+  const lastCall = calls.reduce<Date | undefined>((last, c) => (!last || c.at > last ? c.at : last), undefined);
+  const now = settings.now.getTime();
+  const cachesExpired = now - promotedAt.getTime() > settings.consumerCacheTtlMs + SILENCE_MARGIN_MS;
+  const settled = !lastCall || now - lastCall.getTime() >= settings.settleMs;
+  const verdict: ConsumerVerdict = {
+    consumer: OWN_RUNS,
+    lastSeenOnOld: lastCall ?? promotedAt,
+    firstSeenOnNew: undefined,
+    state: cachesExpired && settled ? "moved" : "still-on-old",
+  };
+  return { verdicts: [verdict], anyOnNew: true, stillOnOld: verdict.state === "moved" ? [] : [verdict] };
 }
 
 /**

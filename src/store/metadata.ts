@@ -35,6 +35,24 @@ export function adminSecretName(environment: Environment): string {
   return `openclaw-admin/${environment}/gateway`;
 }
 
+/**
+ * The rotator's own gateway credential (documented API): an `admin:tokens` token with a short TTL, managed like any
+ * other token (a ledger entry, AWSCURRENT/AWSPREVIOUS) and rotated by the rotator itself, so that no long-lived admin
+ * token stays in a deployment. It lives beside the admin secret, outside the token namespace, so that the roles that
+ * may read token secrets are not thereby allowed to read it.
+ */
+export function rotatorCredentialSecretName(environment: Environment): string {
+  return `openclaw-admin/${environment}/rotator`;
+}
+
+/** The gateway name of the rotator's credential: reserved, so that no declared token can take its secret. */
+export const ROTATOR_CREDENTIAL_NAME = "openclaw-rotator";
+
+/** Whether a declaration is the environment's rotator credential (its secret name and token name are both reserved). */
+export function isRotatorCredential(declaration: { readonly name: string; readonly secretName: string; readonly environment: Environment }): boolean {
+  return declaration.name === ROTATOR_CREDENTIAL_NAME && declaration.secretName === rotatorCredentialSecretName(declaration.environment);
+}
+
 /** The environment's ledger table (src/ledger/): the rotation state that only the deployer and the rotator may write. */
 export function ledgerTableName(environment: Environment): string {
   return `openclaw-rotator-${environment}-ledger`;

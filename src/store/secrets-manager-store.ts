@@ -2,7 +2,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig, Tag as AwsTag } 
 import { Environment } from "../domain/environments";
 import { EnvironmentMismatchError, TokenOpsError } from "../domain/errors";
 import { redactTokens } from "../domain/redact";
-import { identityTags, secretNamespace } from "./metadata";
+import { identityTags, rotatorCredentialSecretName, secretNamespace } from "./metadata";
 import { parseRecord, serialiseRecord, TokenRecord } from "./record";
 import { DeleteOptions, Stage, StoredSecret, TokenStore } from "./token-store";
 
@@ -199,6 +199,8 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   private assertInNamespace(name: string): void {
     const namespace = secretNamespace(this.environment);
+    // The one secret outside the namespace that the store writes: the rotator's own credential, rotated like a token.
+    if (name === rotatorCredentialSecretName(this.environment)) return;
     if (!name.startsWith(namespace)) {
       throw new EnvironmentMismatchError(
         `secret ${name} is outside the ${this.environment} namespace ${namespace}`,

@@ -1,0 +1,102 @@
+import { Scope } from "../../src/domain/scopes";
+import { TokenOpsError } from "../../src/domain/errors";
+import { BackendKind } from "../../src/gateway/backend";
+import { InvalidTokenError, TokenExpiredError } from "../../src/gateway/errors";
+import { checkInputs } from "../../src/provider/inputs";
+import { createProviderRuntime, defaultDependencies } from "../../src/provider/runtime";
+import { ROTATOR_CREDENTIAL_NAME, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { readRotatorCredential } from "../../src/store/rotator-credential";
+import { CliContext } from "../context";
+import { CommandFailedError } from "../errors";
+import { ExitCode } from "../output";
+
+/**
+ * The rotator credential's declaration: token management alone, a week's TTL (rotated at 80%, so about every 5.6
+ * days), and a consumer cache TTL that covers the rotator's own hold on it (a warm Lambda keeps it 5 minutes, a run
+ * lasts at most the function's 15-minute limit): the drain revokes the old one only after that has passed.
+ */
+export const ROTATOR_CREDENTIAL_DECLARATION = { scopes: [Scope.AdminTokens], ttl: "7d", consumerCacheTtl: "1h", rotationFraction: 0.8 } as const;
+
+/**
+ * `bootstrap-rotator`: creates the environment's rotator credential (openclaw-admin/<env>/rotator and its ledger
+ * entry) with the break-glass token given for this command, or replaces it when it no longer works. The rotator then
+ * rotates it like any other token; the break-glass token stays with the human who ran this.
+ */
+export async function bootstrapRotator(ctx: CliContext): Promise<ExitCode> {
+  const { environment, breakGlassToken, ledgerTable } = ctx.options;
+  if (!breakGlassToken) {
+    throw new CommandFailedError("break_glass_required", "bootstrap-rotator mints with the break-glass admin token, and none was given", {
+      hint: "export OPENCLAW_ADMIN_TOKEN with the gateway's admin:* token for this command (read it from your password manager; never pass it as a flag)",
+    });
+  }
+  const gateway = await ctx.gateway();
+  if (gateway.kind !== BackendKind.DocumentedApi) {
+    throw new CommandFailedError("bootstrap_unsupported", `the ${gateway.kind} backend has no token-management scope to give the rotator`, {
+      hint: "an openclaw-devices rotator keeps OpenClaw's shared token in openclaw-admin/<env>/gateway (docs/gateway-api.md, \"Rotator credential on openclaw-devices\")",
+    });
+  }
+  const secretName = rotatorCredentialSecretName(environment);
+  const existing = await ctx.ledger.get(secretName);
+  if (!existing) {
+    const checked = checkInputs({
+      ...ROTATOR_CREDENTIAL_DECLARATION,
+      scopes: [...ROTATOR_CREDENTIAL_DECLARATION.scopes],
+      name: ROTATOR_CREDENTIAL_NAME,
+      environment,
+      gatewayUrl: gateway.url,
+      backend: gateway.kind,
+      adminToken: breakGlassToken.reveal(),
+      secretName,
+      allowAdminScope: true,
+      ledgerTable,
+      recoveryWindowDays: 7,
+    });
+    if (!checked.ok) throw new CommandFailedError("bootstrap_invalid", checked.problems.map((p) => `${p.field}: ${p.message}`).join("; "));
+    await createProviderRuntime({ ...defaultDependencies, clock: ctx.clock }).create(checked.inputs);
+    return report(ctx, "created");
+  }
+  const working = await credentialWorks(ctx);
+  if (working === true) return report(ctx, "in-place");
+  ctx.output.warn(`the rotator credential does not work (${working}); issuing a new one with the break-glass token`);
+  const outcome = await (await ctx.engine()).rotateNow(secretName);
+  if (outcome !== "waiting" && outcome !== "completed") {
+    throw new CommandFailedError(`bootstrap_${outcome}`, `replacing the rotator credential ended ${outcome} (see the error above)`, {
+      hint: "fix the cause named above and run bootstrap-rotator again",
+    });
+  }
+  return report(ctx, "replaced");
+}
+
+/** True when the credential's AWSCURRENT is the recorded token and the gateway accepts it; else why not. */
+async function credentialWorks(ctx: CliContext): Promise<true | string> {
+  try {
+    const credential = await readRotatorCredential(ctx.secretsManager, ctx.ledger, ctx.options.environment);
+    await (await ctx.backend()).whoami(credential);
+    return true;
+  } catch (error) {
+    if (error instanceof InvalidTokenError || error instanceof TokenExpiredError) return "the gateway refuses it";
+    if (error instanceof TokenOpsError && error.code === "rotator_credential_mismatch") return "its secret holds a value the ledger does not record";
+    throw error;
+  }
+}
+
+/** Proves the credential with whoami (token management alone) and says what happens next. */
+async function report(ctx: CliContext, outcome: "created" | "in-place" | "replaced"): Promise<ExitCode> {
+  const secretName = rotatorCredentialSecretName(ctx.options.environment);
+  const credential = await readRotatorCredential(ctx.secretsManager, ctx.ledger, ctx.options.environment);
+  const who = await (await ctx.backend()).whoami(credential);
+  if (who.scopes.length !== 1 || who.scopes[0] !== Scope.AdminTokens) {
+    throw new CommandFailedError("bootstrap_scopes", `the rotator credential ${who.id} has scopes ${who.scopes.join(", ")}, not ${Scope.AdminTokens} alone`, {
+      hint: "revoke it with the break-glass token and run bootstrap-rotator again",
+    });
+  }
+  ctx.output.data({ outcome, secretName, tokenId: who.id, scopes: who.scopes, expiresAt: who.expiresAt?.toISOString() ?? null });
+  const what = { created: "created", "in-place": "already in place and working", replaced: "replaced" }[outcome];
+  ctx.output.text(
+    [
+      `The rotator credential ${secretName} is ${what}: token ${who.id}, ${Scope.AdminTokens} only, expires ${who.expiresAt?.toISOString() ?? "never"}.`,
+      "The rotator rotates it itself from now on. Put the break-glass token back where it is kept; nothing stored it.",
+    ].join("\n"),
+  );
+  return ExitCode.Ok;
+}

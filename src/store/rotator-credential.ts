@@ -1,0 +1,42 @@
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { Environment } from "../domain/environments";
+import { TokenOpsError } from "../domain/errors";
+import { Sensitive } from "../domain/sensitive";
+import { fingerprint } from "../ledger/fingerprint";
+import { Ledger } from "../ledger/ledger";
+import { isRotatorCredential, rotatorCredentialSecretName } from "./metadata";
+import { parseRecord } from "./record";
+import { StoreError } from "./secrets-manager-store";
+
+/** How to create the credential when it is missing or dead: a human with the break-glass admin:* token, once. */
+export const BOOTSTRAP_HINT = (environment: Environment) =>
+  `bootstrap it with the break-glass admin token: OPENCLAW_ADMIN_TOKEN=... openclaw-tokens bootstrap-rotator --environment ${environment} (docs/runbook.md, "Rotator credential")`;
+
+/**
+ * Reads the rotator's own gateway credential: AWSCURRENT of openclaw-admin/<env>/rotator, used only if its SHA-256 is
+ * that of a token the ledger records for the credential (current, pending or retiring: a promotion moves the stage
+ * before the ledger, and a run may read between the two). Secrets Manager values are writable by more principals than
+ * the ledger is (docs/threat-model.md): a value planted there is refused rather than presented to the gateway.
+ */
+export async function readRotatorCredential(client: SecretsManagerClient, ledger: Ledger, environment: Environment): Promise<Sensitive> {
+  const secretName = rotatorCredentialSecretName(environment);
+  const entry = await ledger.get(secretName);
+  if (!entry || !isRotatorCredential(entry.declaration)) {
+    throw new TokenOpsError("rotator_credential_missing", `the ${environment} ledger has no rotator credential (${secretName})`, { hint: BOOTSTRAP_HINT(environment) });
+  }
+  const sdk = require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager");
+  let out: { SecretString?: string; VersionId?: string };
+  try {
+    out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretName }));
+  } catch (error) {
+    throw new StoreError("GetSecretValue", secretName, error);
+  }
+  const token = out.SecretString ? parseRecord(out.SecretString, secretName, out.VersionId ?? "").token : undefined;
+  const known = [entry.state.current, entry.state.pending, entry.state.retiring].filter((t) => t !== undefined).map((t) => t.valueSha256);
+  if (!token || !known.includes(fingerprint(token))) {
+    throw new TokenOpsError("rotator_credential_mismatch", `AWSCURRENT of ${secretName} is not a token the ledger records for the rotator`, {
+      hint: `someone wrote the secret outside the rotator; look at its versions (aws secretsmanager list-secret-version-ids --secret-id ${secretName}) and CloudTrail, then ${BOOTSTRAP_HINT(environment)}`,
+    });
+  }
+  return token;
+}
