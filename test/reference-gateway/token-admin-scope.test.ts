@@ -1,11 +1,9 @@
-import { adminTokenRoutes } from "../../reference-gateway/routes/admin-tokens";
 import { apiRoutes } from "../../reference-gateway/routes/api";
 import { catalogRoutes } from "../../reference-gateway/routes/catalog";
-import type { GatewayServices } from "../../reference-gateway/routes/context";
-import type { Route } from "../../reference-gateway/router";
 import { MAX_TOKEN_ADMIN_EXPIRY_SECONDS } from "../../reference-gateway/token-validation";
 import { runGatewayCli, startReferenceGateway, type ReferenceGateway } from "../support/reference-gateway";
-import { call, createToken, type ApiResponse } from "./http";
+import { call, createToken } from "./http";
+import { ADMIN_ROUTES, callAdminRoute, expectAdminRouteSucceeded, label, NO_SERVICES } from "./token-admin-routes";
 
 /**
  * `admin:tokens`, the token-management scope (docs/gateway-api.md, "Token management scope"), standalone: every
@@ -16,27 +14,11 @@ import { call, createToken, type ApiResponse } from "./http";
 const DAY_S = 86_400;
 const SEVEN_DAYS_S = 7 * DAY_S;
 
-/** The route tables, read without running a handler: the cases below are generated from them. */
-const NO_SERVICES = {} as GatewayServices;
-const ADMIN_ROUTES = adminTokenRoutes(NO_SERVICES);
 const CLIENT_ROUTES = [...apiRoutes(NO_SERVICES), ...catalogRoutes(NO_SERVICES)];
-
-const label = (route: Route): string => `${route.method} ${route.pattern}`;
 
 /** A token's life, to the second: the gateway reads its clock for the expiry a moment before `createdAt`. */
 const lifeSeconds = (metadata: { createdAt: string; expiresAt: string }): number =>
   Math.round((Date.parse(metadata.expiresAt) - Date.parse(metadata.createdAt)) / 1000);
-
-/**
- * Calls one admin route as `token` on a target token made for that call (so that revoke, suspend and reinstate
- * each start from an active target). Answers the response and the target's ID.
- */
-async function callAdminRoute(gateway: ReferenceGateway, route: Route, token: string): Promise<{ res: ApiResponse; targetId: string }> {
-  const target = await createToken(gateway.url, gateway.adminToken, { name: "route-target", scopes: ["run:jobs"] });
-  const path = route.pattern.replace(":id", target.id);
-  const body = route.method === "POST" && route.pattern === "/v1/admin/tokens" ? { name: "minted-by-token-admin", scopes: ["run:jobs"] } : undefined;
-  return { res: await call(gateway.url, route.method, path, { token, body }), targetId: target.id };
-}
 
 describe("admin:tokens on the standalone gateway", () => {
   let gateway: ReferenceGateway;
@@ -71,12 +53,7 @@ describe("admin:tokens on the standalone gateway", () => {
       const { res, targetId } = await callAdminRoute(gateway, route, tokenAdmin.token);
 
       // Assess
-      const created = route.pattern === "/v1/admin/tokens" && route.method === "POST";
-      expect(res.status).toBe(created ? 201 : 200);
-      if (route.pattern.endsWith("/:id")) expect(res.body.id).toBe(targetId);
-      if (route.pattern.endsWith("/revoke")) expect(res.body.status).toBe("revoked");
-      if (route.pattern.endsWith("/suspend")) expect(res.body.status).toBe("suspended");
-      if (created) expect(res.body).toMatchObject({ name: "minted-by-token-admin", scopes: ["run:jobs"], token: expect.stringMatching(/^openclaw_gw_dev_/) });
+      expectAdminRouteSucceeded(route, res, targetId);
     });
 
     it("GET /v1/auth/whoami is allowed and names the one scope", async () => {
