@@ -49,10 +49,13 @@ export function requireActiveToken(caller: Caller): TokenRecord {
 }
 
 export function requireScope(record: TokenRecord, required: Scope): void {
-  if (!scopeSatisfies(record.scopes, required)) {
-    throw new ApiError(403, ApiErrorCode.InsufficientScope, `insufficient scope: requires ${required}`, {
-      details: { required_scope: required },
-      headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="${required}"` },
-    });
-  }
+  if (!scopeSatisfies(record.scopes, required)) throw insufficientScope(required);
+}
+
+/** The 403 of a missing scope; `why` replaces the plain "requires <scope>" where the rule needs explaining. */
+export function insufficientScope(required: Scope, why = `requires ${required}`): ApiError {
+  return new ApiError(403, ApiErrorCode.InsufficientScope, `insufficient scope: ${why}`, {
+    details: { required_scope: required },
+    headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="${required}"` },
+  });
 }

@@ -1,8 +1,13 @@
 import { ValidationError, type Problem } from "../src/domain/errors";
-import { ALL_SCOPES, canonicalScopes, isScope, type Scope } from "../src/domain/scopes";
+import { ALL_SCOPES, canonicalScopes, isScope, Scope } from "../src/domain/scopes";
 
 /** The gateway refuses expiries further out than this; rotate instead of minting near-permanent tokens. */
 export const MAX_EXPIRY_SECONDS = 400 * 86_400;
+/**
+ * The longest life of a token holding `admin:tokens`, whoever mints it: a token-management credential is always
+ * short-lived (its holder, the rotator, replaces it well before), so a leaked or forgotten one dies on its own.
+ */
+export const MAX_TOKEN_ADMIN_EXPIRY_SECONDS = 30 * 86_400;
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const CREATE_FIELDS = ["name", "scopes", "expiresAt", "expiresInSeconds"] as const;
@@ -36,6 +41,7 @@ export function validateCreateToken(body: unknown, nowMs: number): CreateTokenSp
   const name = checkName(input.name, problems);
   const scopes = checkScopes(input.scopes, problems);
   const expiresAtMs = checkExpiry(input, nowMs, problems);
+  if (scopes?.includes(Scope.AdminTokens) && expiresAtMs !== undefined) checkTokenAdminExpiry(input, expiresAtMs, nowMs, problems);
   // Each check returns undefined exactly when it added a problem; the explicit tests narrow the types.
   if (problems.length > 0 || name === undefined || scopes === undefined || expiresAtMs === undefined) {
     throw new ValidationError("create-token request", problems);
@@ -116,4 +122,18 @@ function checkExpiry(input: Record<string, unknown>, nowMs: number, problems: Pr
     return ms;
   }
   return null;
+}
+
+/** `admin:tokens` needs an expiry within MAX_TOKEN_ADMIN_EXPIRY_SECONDS (docs/gateway-api.md, "Token management scope"). */
+function checkTokenAdminExpiry(input: Record<string, unknown>, expiresAtMs: number | null, nowMs: number, problems: Problem[]): void {
+  if (expiresAtMs !== null && expiresAtMs - nowMs <= MAX_TOKEN_ADMIN_EXPIRY_SECONDS * 1000) return;
+  const days = MAX_TOKEN_ADMIN_EXPIRY_SECONDS / 86_400;
+  problems.push({
+    field: input.expiresAt !== undefined ? "expiresAt" : "expiresInSeconds",
+    message:
+      expiresAtMs === null
+        ? `required with admin:tokens: a token-management credential must expire within ${days} days ` +
+          `(expiresInSeconds up to ${MAX_TOKEN_ADMIN_EXPIRY_SECONDS}, e.g. 604800; with the CLI, --expires-in 7d); its holder rotates it`
+        : `at most ${days} days (${MAX_TOKEN_ADMIN_EXPIRY_SECONDS} seconds) with admin:tokens; its holder rotates it instead`,
+  });
 }

@@ -139,7 +139,10 @@ function endpointCheck(endpoint: string | undefined, identity: Identity | undefi
   if (!needed.known) return problem(CheckId.EndpointScope, `${endpoint} is not an endpoint of the gateway's contract`, `name one as 'METHOD /path': ${describeEndpoints()}`);
   if (!identity) return skipped(CheckId.EndpointScope, "the token is not valid, so no scope applies");
   if (needed.scope === undefined) return ok(CheckId.EndpointScope, `${endpoint} needs any valid token`);
-  if (scopeSatisfies(identity.scopes, needed.scope)) return ok(CheckId.EndpointScope, `${endpoint} needs ${needed.scope}, which the token has`);
+  if (scopeSatisfies(identity.scopes, needed.scope)) {
+    const how = identity.scopes.includes(needed.scope) ? "has" : "has through admin:*";
+    return ok(CheckId.EndpointScope, `${endpoint} needs ${needed.scope}, which the token ${how}`);
+  }
   return problem(
     CheckId.EndpointScope,
     `403 insufficient scope: ${endpoint} needs ${needed.scope}; the token has ${identity.scopes.join(", ") || "none"}`,

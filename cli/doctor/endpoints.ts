@@ -6,9 +6,10 @@ const ENDPOINTS: ReadonlyArray<{ readonly method: string; readonly path: RegExp;
   { method: "GET", path: /^\/v1\/agents$/, scope: Scope.ReadAgents },
   { method: "POST", path: /^\/v1\/jobs$/, scope: Scope.RunJobs },
   { method: "GET", path: /^\/v1\/jobs\/[^/]+$/, scope: Scope.ReadJobs },
-  { method: "POST", path: /^\/v1\/admin\/tokens$/, scope: Scope.AdminAll },
-  { method: "GET", path: /^\/v1\/admin\/tokens(\/[^/]+(\/requests)?)?$/, scope: Scope.AdminAll },
-  { method: "POST", path: /^\/v1\/admin\/tokens\/[^/]+\/revoke$/, scope: Scope.AdminAll },
+  // Token management needs admin:tokens, which admin:* includes (scopeSatisfies).
+  { method: "POST", path: /^\/v1\/admin\/tokens$/, scope: Scope.AdminTokens },
+  { method: "GET", path: /^\/v1\/admin\/tokens(\/[^/]+(\/requests|\/consumers)?)?$/, scope: Scope.AdminTokens },
+  { method: "POST", path: /^\/v1\/admin\/tokens\/[^/]+\/(revoke|suspend|reinstate)$/, scope: Scope.AdminTokens },
 ];
 
 export type EndpointScope = { readonly known: true; readonly scope: Scope | undefined } | { readonly known: false };

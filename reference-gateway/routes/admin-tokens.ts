@@ -4,13 +4,17 @@ import { ApiError, ApiErrorCode } from "../errors";
 import { ok, readJsonBody } from "../http-io";
 import { MAX_ENTRIES_PER_TOKEN, type RequestQuery } from "../request-log";
 import type { Route } from "../router";
+import { requireMayChange, requireMayMint } from "../token-grants";
 import { toMetadata, type TokenMetadata, type TokenRecord } from "../token-registry";
 import { validateCreateToken } from "../token-validation";
 import type { GatewayServices } from "./context";
 
 const DEFAULT_REQUEST_LIMIT = 100;
 
-/** Token management: every route needs `admin:*`. */
+/**
+ * Token management: every route needs `admin:tokens` (which `admin:*` includes). What an `admin:tokens` caller may
+ * not do to `admin:*` tokens is refused by token-grants.ts.
+ */
 export function adminTokenRoutes(services: GatewayServices): Route[] {
   const { clock, registry, requestLog } = services;
   const metadata = (record: TokenRecord): TokenMetadata => toMetadata(record, requestLog.lastUsedAt(record.id), clock.now().getTime());
@@ -24,9 +28,10 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "POST",
       pattern: "/v1/admin/tokens",
-      requires: Scope.AdminAll,
-      handle: async ({ req }) => {
+      requires: Scope.AdminTokens,
+      handle: async ({ req, token }) => {
         const spec = validateCreateToken(await readJsonBody(req), clock.now().getTime());
+        requireMayMint(token, spec);
         const { record, value } = await registry.create(spec);
         // The one place the API reveals a token value: the creator must copy it now, it is not stored.
         return ok({ token: value.reveal(), ...metadata(record) }, 201);
@@ -35,7 +40,7 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "GET",
       pattern: "/v1/admin/tokens",
-      requires: Scope.AdminAll,
+      requires: Scope.AdminTokens,
       handle: ({ url }) => {
         const name = url.searchParams.get("name") ?? undefined;
         return ok({ tokens: registry.list({ name }).map(metadata) });
@@ -44,14 +49,15 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id",
-      requires: Scope.AdminAll,
+      requires: Scope.AdminTokens,
       handle: ({ params }) => ok(metadata(existing(params.id))),
     },
     {
       method: "POST",
       pattern: "/v1/admin/tokens/:id/revoke",
-      requires: Scope.AdminAll,
-      handle: async ({ params }) => {
+      requires: Scope.AdminTokens,
+      handle: async ({ params, token }) => {
+        requireMayChange(token, existing(params.id), "revoke");
         const revoked = await registry.revoke(params.id);
         if (!revoked) throw notFound(params.id);
         return ok(metadata(revoked));
@@ -60,8 +66,9 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "POST",
       pattern: "/v1/admin/tokens/:id/suspend",
-      requires: Scope.AdminAll,
-      handle: async ({ params }) => {
+      requires: Scope.AdminTokens,
+      handle: async ({ params, token }) => {
+        requireMayChange(token, existing(params.id), "suspend");
         const record = await registry.suspend(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
@@ -71,8 +78,9 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "POST",
       pattern: "/v1/admin/tokens/:id/reinstate",
-      requires: Scope.AdminAll,
-      handle: async ({ params }) => {
+      requires: Scope.AdminTokens,
+      handle: async ({ params, token }) => {
+        requireMayChange(token, existing(params.id), "reinstate");
         const record = await registry.reinstate(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
@@ -82,7 +90,7 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/consumers",
-      requires: Scope.AdminAll,
+      requires: Scope.AdminTokens,
       handle: ({ params, url }) => {
         const record = existing(params.id);
         return ok({ consumers: requestLog.consumers(record.id, parseSince(url.searchParams)) });
@@ -91,7 +99,7 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/requests",
-      requires: Scope.AdminAll,
+      requires: Scope.AdminTokens,
       handle: ({ params, url }) => {
         const record = existing(params.id);
         return ok({ requests: requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ValidationError } from "../../src/domain/errors";
 import { Scope } from "../../src/domain/scopes";
-import { ANONYMOUS, identifyCaller, requireActiveToken, requireScope, type Caller } from "../auth";
+import { ANONYMOUS, identifyCaller, insufficientScope, requireActiveToken, requireScope, type Caller } from "../auth";
 import { parseJson, readBody, requestUrl, writeRawReply, type Reply } from "../http-io";
 import type { AuthenticatedContext, Route } from "../router";
 import { apiRoutes } from "../routes/api";
@@ -86,7 +86,10 @@ export class TokenFront {
     };
   }
 
-  /** A WebSocket upgrade: any active token may open one; OpenClaw caps what it may do by x-openclaw-scopes. */
+  /**
+   * A WebSocket upgrade: any active token that reaches OpenClaw may open one; OpenClaw caps what it may do by
+   * x-openclaw-scopes.
+   */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { clock, registry } = this.#services;
     let caller: Caller = ANONYMOUS;
@@ -102,6 +105,7 @@ export class TokenFront {
       registry.refresh();
       caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
       const token = requireActiveToken(caller);
+      requireUpstreamReach(token);
       status = await this.#proxy.upgrade(req, socket, head, url.pathname + url.search, this.#identity(req, token), token.id);
     } catch (error) {
       const reply = this.#hooks.errorReply(error);
@@ -125,6 +129,17 @@ export class TokenFront {
       const record = this.#services.registry.get(tunnel.tokenId);
       if (!record || tokenStatus(record, now) !== TokenStatus.Active) tunnel.close();
     }
+  }
+}
+
+/**
+ * Refuses (403) a token whose scopes cap to no operator scope (`admin:tokens` alone): it has nothing to do on
+ * OpenClaw, and an empty cap is not a refusal OpenClaw is asked to make. `read:agents` is the narrowest scope that
+ * reaches it.
+ */
+function requireUpstreamReach(token: TokenRecord): void {
+  if (operatorScopesFor(token.scopes).length === 0) {
+    throw insufficientScope(Scope.ReadAgents, `${token.scopes.join(", ")} reaches nothing on the OpenClaw gateway; a connection needs a scope that does, the narrowest being read:agents`);
   }
 }
 

@@ -105,8 +105,8 @@ export function scopeOfRpcMethod(method: string): Scope {
 
 /**
  * The scope a request to the upstream needs. Paths outside UPSTREAM_ROUTES (Control UI, plugin routes, hooks)
- * need `admin:*`: the front lets through only what the map names. A WebSocket upgrade needs any valid token
- * ("token"): what it may do over the connection is capped by `x-openclaw-scopes`.
+ * need `admin:*`: the front lets through only what the map names. A WebSocket upgrade needs any valid token whose
+ * cap is not empty (front.ts): what it may do over the connection is capped by `x-openclaw-scopes`.
  */
 export function upstreamRouteOf(method: string, path: string): UpstreamRoute | undefined {
   return UPSTREAM_ROUTES.find((r) => (r.method === "*" || r.method === method) && patternMatches(r.pattern, path));

@@ -180,6 +180,22 @@ describe("the guide's failure-mode table, row by row", () => {
     expect(res.status).toBe(403);
   });
 
+  it("a token-management endpoint: an admin:tokens token has the scope, admin:* has it through admin:*, admin:tools does not", async () => {
+    const tokenAdmin = await mint(dev, ["admin:tokens"], 7 * 86_400);
+    const tools = await mint(dev, ["admin:tools"]);
+    const endpoint = ["--endpoint", `POST /v1/admin/tokens/${tokenAdmin.id}/suspend`];
+
+    const [byTokenAdmin, byAdmin, byTools] = await Promise.all([
+      doctorJson(dev.url, { stdin: tokenAdmin.token }, endpoint),
+      doctorJson(dev.url, { stdin: dev.adminToken }, endpoint),
+      doctorJson(dev.url, { stdin: tools.token }, endpoint),
+    ]);
+
+    expect(byTokenAdmin.check("endpoint-scope")).toMatchObject({ status: "ok", message: `POST /v1/admin/tokens/${tokenAdmin.id}/suspend needs admin:tokens, which the token has` });
+    expect(byAdmin.check("endpoint-scope")).toMatchObject({ status: "ok", message: `POST /v1/admin/tokens/${tokenAdmin.id}/suspend needs admin:tokens, which the token has through admin:*` });
+    expect(byTools.check("endpoint-scope")).toMatchObject({ status: "problem", message: `403 insufficient scope: POST /v1/admin/tokens/${tokenAdmin.id}/suspend needs admin:tokens; the token has admin:tools` });
+  });
+
   it("401 intermittently: a proxy that sometimes strips the Authorization header; fix: preserve its case and value", async () => {
     const { token } = await mint(dev, ["run:jobs"]);
     const proxy = await startProxy(dev.url, (n) => n % 2 === 1);

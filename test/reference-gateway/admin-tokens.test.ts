@@ -15,7 +15,7 @@ describe("reference gateway: token management", () => {
   });
 
   describe("access", () => {
-    it("refuses every admin route to a token without admin:*", async () => {
+    it("refuses every admin route to a token without admin:tokens or admin:*", async () => {
       // Prepare: admin:tools is an admin scope, but not token management
       const toolsAdmin = await createToken(gateway.url, gateway.adminToken, { name: "tools-admin", scopes: ["admin:tools", "run:jobs"] });
 
@@ -31,7 +31,7 @@ describe("reference gateway: token management", () => {
       // Assess
       for (const res of answers) {
         expect(res.status).toBe(403);
-        expect(res.body.error).toMatchObject({ code: "insufficient_scope", required_scope: "admin:*" });
+        expect(res.body.error).toMatchObject({ code: "insufficient_scope", required_scope: "admin:tokens" });
       }
       const admin = await call(gateway.url, "GET", "/v1/auth/whoami", { token: gateway.adminToken });
       expect(admin.status).toBe(200);

@@ -11,6 +11,8 @@ describe("reference gateway: the guide's scope table, row by row", () => {
     for (const scope of ["read:agents", "read:jobs", "run:jobs", "write:agents", "admin:tools"]) {
       tokens[scope] = (await createToken(gateway.url, gateway.adminToken, { name: scope.replace(/[:*]/g, "-"), scopes: [scope] })).token;
     }
+    // The guide's "scoped, short-lived admin token": token management alone, within 30 days.
+    tokens["admin:tokens"] = (await createToken(gateway.url, gateway.adminToken, { name: "admin-tokens", scopes: ["admin:tokens"], expiresInSeconds: 7 * 86_400 })).token;
   });
 
   afterAll(async () => {
@@ -83,6 +85,38 @@ describe("reference gateway: the guide's scope table, row by row", () => {
     expect(denied.body.error.required_scope).toBe("admin:tools");
     expect(removed.status).toBe(200);
     expect(listed.body.tools).toEqual([]);
+  });
+
+  it("admin:tokens is the guide's scoped, short-lived admin token: token management, none of the rows above, never admin:*", async () => {
+    const minted = await call(gateway.url, "POST", "/v1/admin/tokens", { token: tokens["admin:tokens"], body: { name: "ci-runner", scopes: ["run:jobs"], expiresInSeconds: 3600 } });
+    const escalated = await call(gateway.url, "POST", "/v1/admin/tokens", { token: tokens["admin:tokens"], body: { name: "ci-admin", scopes: ["admin:*"], expiresInSeconds: 3600 } });
+    const rows = [
+      ["GET", "/v1/agents/agt_echo", "read:agents"],
+      ["GET", "/v1/jobs/job_x", "read:jobs"],
+      ["POST", "/v1/jobs", "run:jobs"],
+      ["POST", "/v1/agents", "write:agents"],
+      ["GET", "/v1/tools", "admin:tools"],
+    ] as const;
+    const refused = await Promise.all(rows.map(([method, path]) => call(gateway.url, method, path, { token: tokens["admin:tokens"], body: method === "POST" ? {} : undefined })));
+
+    expect(minted.status).toBe(201);
+    expect(escalated.status).toBe(403);
+    expect(escalated.body.error.required_scope).toBe("admin:*");
+    expect(refused.map((r) => [r.status, r.body.error.required_scope])).toEqual(rows.map(([, , scope]) => [403, scope]));
+  });
+
+  it("admin:* is full control including token management: every row above, and every token", async () => {
+    const rows = [
+      ["GET", "/v1/agents/agt_echo"],
+      ["POST", "/v1/agents", { name: "by-admin" }],
+      ["POST", "/v1/jobs", { agentId: "agt_echo", input: 1 }],
+      ["GET", "/v1/tools"],
+      ["POST", "/v1/admin/tokens", { name: "by-admin", scopes: ["admin:*"] }],
+      ["GET", "/v1/admin/tokens"],
+    ] as const;
+    const answered = await Promise.all(rows.map(([method, path, body]) => call(gateway.url, method, path, { token: gateway.adminToken, body })));
+
+    expect(answered.map((r) => r.status)).toEqual([200, 201, 201, 200, 201, 200]);
   });
 
   it("answers 405 with Allow for a known path and another method", async () => {
