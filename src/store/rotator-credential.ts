@@ -27,7 +27,9 @@ export async function readRotatorCredential(client: SecretsManagerClient, ledger
   const sdk = require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager");
   let out: { SecretString?: string; VersionId?: string };
   try {
-    out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretName }));
+    // The stage named, not implied: moto answers a bare GetSecretValue with the version that was AWSCURRENT before the
+    // last UpdateSecretVersionStage moved it (docs/aws-behaviour.md); AWS answers AWSCURRENT either way.
+    out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretName, VersionStage: "AWSCURRENT" }));
   } catch (error) {
     throw new StoreError("GetSecretValue", secretName, error);
   }
