@@ -1,20 +1,21 @@
 /**
  * The product on one machine, with no cloud account: the README's main command (`npm start`).
  *
- *  1. starts moto (the AWS APIs) and the reference gateway (dev) on 127.0.0.1, and bootstraps the gateway's
- *     admin token into its own secret, as a real environment has it;
+ *  1. starts moto (the AWS APIs) and the reference gateway (dev) on 127.0.0.1, and gives the rotator its own
+ *     credential with `openclaw-tokens bootstrap-rotator` and the gateway's break-glass admin token, as an operator
+ *     does once per environment (the admin token is then stored nowhere);
  *  2. `pulumi up` of the local stack (Pulumi.local.yaml): the tokens are real GatewayToken resources;
  *  3. starts a consumer per token that keeps calling the gateway with the token's AWSCURRENT value;
  *  4. runs the rotator Lambda's own bundle on an accelerated clock until every token has gone through a full
- *     dual-active rotation, showing each step;
+ *     dual-active rotation, showing each step (the rotator's credential, 7 days, rotates itself along the way);
  *  5. prints each token's status, the consumers the gateway saw on each current and retiring token (by their
  *     X-OpenClaw-Consumer header) and the consumers' tally, then destroys the stack and stops everything
  *     (or, with --keep-running, keeps it all up for the operator CLI until Ctrl-C).
  */
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { execFile } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { Sensitive } from "../src/domain/sensitive";
 import { ownUserAgent } from "../src/gateway/backend";
 import { DocumentedApiGateway } from "../src/gateway/documented-api";
@@ -24,7 +25,7 @@ import { LogFields, RotationLogger } from "../src/rotation/observability";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
 import { computeTokenStatus } from "../src/status/token-status";
 import { renderStatusTable } from "../src/status/table";
-import { adminSecretName, ledgerTableName } from "../src/store/metadata";
+import { isRotatorCredential, ledgerTableName, rotatorCredentialSecretName } from "../src/store/metadata";
 import { SecretsManagerTokenStore } from "../src/store/secrets-manager-store";
 import { Stage } from "../src/store/token-store";
 import { OffsetClock } from "./clock";
@@ -96,17 +97,17 @@ async function main(): Promise<void> {
     const [moto, gateway] = await Promise.all([startMoto(), startReferenceGateway({ environment: "dev", testControl: true })]);
     teardown.add(() => Promise.all([moto.stop(), gateway.stop()]));
     Object.assign(process.env, moto.env);
-    await bootstrapEnvironment(gateway);
+    const credentialId = await bootstrapEnvironment(moto, gateway);
     // What a consumer of the rotator's EventBridge events would see: a rule on moto's default bus into a queue.
     const rotationEvents = await EventQueue.create(moto);
-    ui.done(`moto at ${moto.endpoint}, gateway at ${gateway.url}`);
+    ui.done(`moto at ${moto.endpoint}, gateway at ${gateway.url}; the rotator's credential ${credentialId} (admin:tokens, 7d) in ${rotatorCredentialSecretName("dev")}`);
 
     ui.step("pulumi up --stack local: the tokens of Pulumi.local.yaml as GatewayToken resources");
     const workspace = new PulumiWorkspace("local", moto.env);
     teardown.add(async () => workspace.dispose());
     await workspace.init(join(PROJECT_ROOT, "Pulumi.local.yaml"));
     await workspace.ok(["config", "set", "openclaw:gatewayUrl", gateway.url]);
-    await workspace.ok(["config", "set", "--secret", "openclaw:adminToken"], { stdin: gateway.adminToken });
+    // No openclaw:adminToken: the provider mints with the rotator's credential, so the stack holds no admin token.
     const up = await workspace.ok(["up", "--yes", "--skip-preview"]);
     teardown.add(() => workspace.ok(["destroy", "--yes"]));
     ui.done(summaryLine(up.stdout));
@@ -114,7 +115,8 @@ async function main(): Promise<void> {
     const clock = new OffsetClock();
     const store = new SecretsManagerTokenStore({ environment: "dev" });
     const ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" });
-    const tokens = (await listTokens(ledger)).map((e) => e.declaration.name);
+    // The rotator's own credential has no consumer but the rotator.
+    const tokens = (await listTokens(ledger)).filter((e) => !isRotatorCredential(e.declaration)).map((e) => e.declaration.name);
     ui.step(`Consumers: one per token, calling the gateway with AWSCURRENT (re-read every ${CONSUMER_CACHE_MS / 1000}s)`);
     const consumers = new Map<string, Consumer>();
     for (const name of tokens) {
@@ -164,12 +166,16 @@ async function main(): Promise<void> {
   }
 }
 
-/** What a real environment has before any stack runs: the admin token in its own secret, and the ledger table. */
-async function bootstrapEnvironment(gateway: ReferenceGateway): Promise<void> {
-  const client = new SecretsManagerClient({});
-  await client.send(new CreateSecretCommand({ Name: adminSecretName("dev"), SecretString: gateway.adminToken }));
-  client.destroy();
+/**
+ * What a real environment has before any token is declared: the ledger table (the stack's), and the rotator's own
+ * credential, created by an operator with the break-glass admin token through the CLI, exactly as in production.
+ */
+async function bootstrapEnvironment(moto: MotoServer, gateway: ReferenceGateway): Promise<string> {
   await new DynamoDbLedger({ tableName: LEDGER_TABLE, environment: "dev" }).ensureTable();
+  const env = { ...process.env, ...moto.env, OPENCLAW_ADMIN_TOKEN: gateway.adminToken };
+  const args = [join(PROJECT_ROOT, "dist", "cli.js"), "bootstrap-rotator", "--environment", "dev", "--gateway-url", gateway.url, "--ledger-table", LEDGER_TABLE, "--json"];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env });
+  return (JSON.parse(stdout) as { tokenId: string }).tokenId;
 }
 
 /**
@@ -191,7 +197,6 @@ async function rotateEveryToken(
       OPENCLAW_ENVIRONMENT: "dev",
       OPENCLAW_GATEWAY_URL: gateway.url,
       OPENCLAW_BACKEND: "documented-api",
-      OPENCLAW_ADMIN_SECRET_ID: adminSecretName("dev"),
       OPENCLAW_LEDGER_TABLE: LEDGER_TABLE,
       OPENCLAW_QUIET_PERIOD: QUIET_PERIOD,
     },
@@ -201,15 +206,16 @@ async function rotateEveryToken(
   });
   const completed = new Set<string>();
   let rotations = 0;
-  for (let run = 0; run < 40; run++) {
+  for (let run = 0; run < 80; run++) {
     const tokens = await listTokens(ledger);
     // Remember each token's retiring one: once revoked the ledger forgets it, but its consumers are the report's point.
     for (const t of tokens) if (t.state.retiring) retired.set(t.declaration.name, { tokenId: t.state.retiring.tokenId, promotedAt: t.state.promotedAt });
     const draining = tokens.some((t) => t.state.retiring);
     if (completed.size >= tokens.length && !draining) break;
     // Next interesting moment: the end of a quiet period while draining, else the earliest due date.
+    // While draining, the later of 16 minutes (a quiet period) and the earliest check the rotator asked for.
     const target = draining
-      ? clock.now().getTime() + 16 * 60_000
+      ? Math.max(clock.now().getTime() + 16 * 60_000, Math.min(...tokens.filter((t) => t.state.retiring).map((t) => t.state.nextCheckAt.getTime())))
       : Math.min(...tokens.map((t) => (t.state.current ? dueAt(t.state.current, t.declaration, DEFAULT_SETTINGS.expiryMarginMs).getTime() : Infinity))) + 60_000;
     await moveClock(clock, gateway, Math.max(target, clock.now().getTime()));
     ui.step(`Rotator run on simulated day ${(clock.offsetMs / 86400_000).toFixed(1)}${draining ? " (after the quiet period)" : ""}`);
@@ -223,8 +229,10 @@ async function rotateEveryToken(
       }
       ui.detail(`${name.padEnd(12)} -> ${outcome}`);
     }
-    // Give consumers time to re-read AWSCURRENT, as services with a short cache do, before time moves on.
-    await new Promise((r) => setTimeout(r, CONSUMER_CACHE_MS + 300));
+    // Give consumers time to re-read AWSCURRENT, as services with a short cache do, before time moves on (the rotator's
+    // own credential has no consumer to wait for).
+    const consumersAffected = Object.entries(summary.outcomes).some(([secret, outcome]) => outcome !== "not-due" && secret.startsWith("openclaw/"));
+    if (consumersAffected) await new Promise((r) => setTimeout(r, CONSUMER_CACHE_MS + 300));
   }
   return rotations;
 }

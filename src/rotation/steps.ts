@@ -261,7 +261,13 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     // The rotator's own credential: its consumers are this project's runs (left out of the consumers aggregate).
     const own = await ownRunsEvidence(ctx, retiring, promotedAt, evidenceSettings);
     if (own === "unknown-token") return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to revoke");
-    evidence = own;
+    if (!forced && own.heldUntil) {
+      // Not a stall: the runs' hold on the old credential ends at a known time, when the next check is due.
+      const reason = `the rotator's own runs may hold the old credential until ${own.heldUntil.toISOString()}`;
+      ctx.log.info(`drain: waiting, ${reason}`, { token: name, tokenId: retiring.tokenId, step: "drain" });
+      return { kind: "waiting", reason, recheckAt: new Date(Math.max(now.getTime() + 60_000, Math.min(own.heldUntil.getTime(), deadline))) };
+    }
+    evidence = own.evidence;
   } else {
     const [onNew, onOld] = await Promise.all([
       consumersOf(ctx.backend, current.tokenId, promotedAt),
@@ -340,7 +346,12 @@ export const OWN_RUNS = "openclaw-token-ops runs (rotator, provider, CLI)";
  * per operation), so all are off the old token once the declared consumerCacheTtl plus the silence margin has passed
  * since the promotion; the gateway's request log must then also show no call with it for the settle time.
  */
-async function ownRunsEvidence(ctx: StepContext, retiring: LedgerToken, promotedAt: Date, settings: EvidenceSettings): Promise<DrainEvidence | "unknown-token"> {
+async function ownRunsEvidence(
+  ctx: StepContext,
+  retiring: LedgerToken,
+  promotedAt: Date,
+  settings: EvidenceSettings,
+): Promise<{ readonly evidence: DrainEvidence; readonly heldUntil: Date | undefined } | "unknown-token"> {
   let calls;
   try {
     calls = await ctx.backend.traffic(retiring.tokenId, promotedAt);
@@ -349,16 +360,16 @@ async function ownRunsEvidence(ctx: StepContext, retiring: LedgerToken, promoted
     throw error;
   }
   const lastCall = calls.reduce<Date | undefined>((last, c) => (!last || c.at > last ? c.at : last), undefined);
-  const now = settings.now.getTime();
-  const cachesExpired = now - promotedAt.getTime() > settings.consumerCacheTtlMs + SILENCE_MARGIN_MS;
-  const settled = !lastCall || now - lastCall.getTime() >= settings.settleMs;
-  const verdict: ConsumerVerdict = {
-    consumer: OWN_RUNS,
-    lastSeenOnOld: lastCall ?? promotedAt,
-    firstSeenOnNew: undefined,
-    state: cachesExpired && settled ? "moved" : "still-on-old",
+  const cachesExpireAt = promotedAt.getTime() + settings.consumerCacheTtlMs + SILENCE_MARGIN_MS + 1000;
+  const settledAt = lastCall ? lastCall.getTime() + settings.settleMs : 0;
+  const heldUntil = Math.max(cachesExpireAt, settledAt);
+  const moved = settings.now.getTime() >= heldUntil;
+  const verdict: ConsumerVerdict = { consumer: OWN_RUNS, lastSeenOnOld: lastCall ?? promotedAt, firstSeenOnNew: undefined, state: moved ? "moved" : "still-on-old" };
+  return {
+    evidence: { verdicts: [verdict], anyOnNew: true, stillOnOld: moved ? [] : [verdict] },
+    // Judged on the skew-adjusted clock: the wait is that much longer on this one.
+    heldUntil: moved ? undefined : new Date(heldUntil + (ctx.now().getTime() - settings.now.getTime())),
   };
-  return { verdicts: [verdict], anyOnNew: true, stillOnOld: verdict.state === "moved" ? [] : [verdict] };
 }
 
 /**

@@ -169,6 +169,21 @@ describe("the rotator's own credential", () => {
     expect(after.code).toBe(0);
   }, 120_000);
 
+  it("leaked: the break-glass leak response replaces it, the old one is refused, and the next run works", async () => {
+    expect((await bootstrap()).code).toBe(0);
+    const leaked = (await credentialEntry()).state.current?.tokenId as string;
+    const env = { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken, OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) };
+    const revoked = await runCli(h, ["revoke", "openclaw-rotator", "--emergency", "--json"], { env });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout + revoked.stderr).not.toContain(h.gateway.adminToken);
+    const tokens = await credentialTokens();
+    expect(tokens.find((t) => t.id === leaked)?.status).toBe("revoked");
+    const current = (await credentialEntry()).state.current?.tokenId as string;
+    expect(tokens.filter((t) => t.status === "active")).toEqual([{ id: current, status: "active", scopes: ["admin:tokens"] }]);
+    const run = await scheduledRun();
+    expect(run.code).toBe(0);
+  }, 60_000);
+
   it("refuses a bootstrap without the break-glass token, and a declaration that takes the credential's secret", async () => {
     const without = await bootstrap({});
     expect(without.code).not.toBe(0);
