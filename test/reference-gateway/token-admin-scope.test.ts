@@ -225,6 +225,8 @@ describe("admin:tokens: the rotator credential rotating itself", () => {
     expect(without.stderr).toMatch(/expiresInSeconds: required with admin:tokens: .* with the CLI, --expires-in 7d\)/);
     expect(tooLong.code).toBe(2);
     expect(tooLong.stderr).toMatch(/expiresInSeconds: at most 30 days/);
+    const help = await runGatewayCli(["help"]);
+    expect(help.stdout).toContain("A token with admin:tokens (token management alone, e.g. the rotator's credential) needs --expires-in of at most 30d.");
     expect(await gateway.listTokens("rotator-credential")).toEqual([]);
   });
 
