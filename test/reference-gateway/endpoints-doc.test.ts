@@ -10,7 +10,7 @@ describe("docs/gateway-api.md: the Endpoints table", () => {
   const table = doc.slice(doc.indexOf("## Endpoints"), doc.indexOf("### `GET /healthz`"));
   /** "`GET /v1/admin/tokens/{id}/requests[?since=&limit=]` | `admin:tokens` |" → ["GET /v1/admin/tokens/:id/requests", "admin:tokens"]. */
   const rows = new Map(
-    [...table.matchAll(/^\| `([A-Z]+) ([^`\[]+)(?:\[[^\]]*\])?` \| ([^|]+) \|$/gm)].map((m) => [
+    [...table.matchAll(/^\| `([A-Z]+) ([^`[]+)(?:\[[^\]]*\])?` \| ([^|]+) \|$/gm)].map((m) => [
       `${m[1]} ${m[2].replace(/\{(\w+)\}/g, ":$1")}`,
       m[3].replace(/ \(extension\)$/, "").trim(),
     ]),
