@@ -23,6 +23,7 @@ export const USAGE = `usage:
   reference-gateway auth list --state-dir DIR [--environment ENV] [--json]
   reference-gateway auth suspend|reinstate TOKEN_ID --state-dir DIR [--environment ENV] [--json]
 
+A token with admin:tokens (token management alone, e.g. the rotator's credential) needs --expires-in of at most 30d.
 Exit codes: 0 success, 1 failure, 2 bad usage. Token values are printed once, by create-token, and never again.`;
 
 /** Where commands write: stdout carries only results (JSON or the token); everything else goes to stderr. */
