@@ -1,5 +1,5 @@
 import { ValidationError, type Problem } from "../src/domain/errors";
-import { ALL_SCOPES, canonicalScopes, isScope, Scope } from "../src/domain/scopes";
+import { ALL_SCOPES, canonicalScopes, isScope, MAX_ADMIN_TOKENS_TTL_SECONDS, Scope } from "../src/domain/scopes";
 
 /** The gateway refuses expiries further out than this; rotate instead of minting near-permanent tokens. */
 export const MAX_EXPIRY_SECONDS = 400 * 86_400;
@@ -7,7 +7,7 @@ export const MAX_EXPIRY_SECONDS = 400 * 86_400;
  * The longest life of a token holding `admin:tokens`, whoever mints it: a token-management credential is always
  * short-lived (its holder, the rotator, replaces it well before), so a leaked or forgotten one dies on its own.
  */
-export const MAX_TOKEN_ADMIN_EXPIRY_SECONDS = 30 * 86_400;
+export const MAX_TOKEN_ADMIN_EXPIRY_SECONDS = MAX_ADMIN_TOKENS_TTL_SECONDS;
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const CREATE_FIELDS = ["name", "scopes", "expiresAt", "expiresInSeconds"] as const;

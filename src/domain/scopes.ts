@@ -15,6 +15,9 @@ export const Scope = {
 
 export type Scope = (typeof Scope)[keyof typeof Scope];
 
+/** The longest life of an admin:tokens token (docs/gateway-api.md): no long-lived token-management credential exists. */
+export const MAX_ADMIN_TOKENS_TTL_SECONDS = 30 * 86_400;
+
 export const ALL_SCOPES: readonly Scope[] = Object.values(Scope);
 
 export function isScope(value: unknown): value is Scope {

@@ -4,7 +4,7 @@ import { Problem } from "../domain/errors";
 import { gatewayUrlProblems } from "../domain/gateway-url";
 import { BackendKind } from "../gateway/backend";
 import { defaultSecretName, ledgerTableName, ROTATOR_CREDENTIAL_NAME, rotatorCredentialSecretName, secretNamespace } from "../store/metadata";
-import { Scope } from "../domain/scopes";
+import { MAX_ADMIN_TOKENS_TTL_SECONDS, Scope } from "../domain/scopes";
 import { closest } from "../domain/suggest";
 import { leastPrivilegeProblems } from "./least-privilege";
 import { backendOfScope, SCOPE_RULES } from "./scope-rules";
@@ -185,6 +185,9 @@ export function checkInputs(raw: Record<string, unknown>): CheckOutcome {
       problem("ttl", `${JSON.stringify(ttl)} is not a duration; write a whole number and a unit, e.g. "30d", "90d" or "12h"`);
     } else if (seconds < MIN_TTL_SECONDS || seconds > MAX_TTL_SECONDS) {
       problem("ttl", `${ttl} is outside ${formatDuration(MIN_TTL_SECONDS)}..${formatDuration(MAX_TTL_SECONDS)}; the guide recommends 30d to 90d`);
+    } else if (Array.isArray(raw.scopes) && raw.scopes.includes(Scope.AdminTokens) && seconds > MAX_ADMIN_TOKENS_TTL_SECONDS) {
+      // The gateway refuses it at mint; refused here before anything is created.
+      problem("ttl", `${ttl} is too long for ${Scope.AdminTokens}: a token-management credential lives at most ${formatDuration(MAX_ADMIN_TOKENS_TTL_SECONDS)} (the rotator rotates it); use 7d`);
     }
   }
 

@@ -118,6 +118,29 @@ describe("checkInputs", () => {
     expect(problemsOf({ name: "platform-admin", scopes: ["admin:tools"], allowAdminScope: true })).toEqual([]);
   });
 
+  describe("the rotator credential (issue 12 part 4)", () => {
+    const credential = { name: "openclaw-rotator", scopes: ["admin:tokens"], ttl: "7d", allowAdminScope: true, secretName: "openclaw-admin/dev/rotator" };
+
+    it("is the one declaration that may live in openclaw-admin/<env>/rotator, token management alone, 30 days at most", () => {
+      expect(problemsOf(credential)).toEqual([]);
+      expect(problemsOf({ ...credential, ttl: "31d" })).toEqual([expect.stringMatching(/^ttl: 31d is too long for admin:tokens: .* at most 30d/)]);
+      expect(problemsOf({ ...credential, allowAdminScope: false })).toEqual([expect.stringMatching(/^scopes: admin:tokens is for platform admins only \(it mints tokens/)]);
+    });
+
+    it("refuses any other token in its secret, and its name anywhere else", () => {
+      expect(problemsOf({ ...credential, name: "billing-svc" })).toEqual([expect.stringMatching(/^secretName: openclaw-admin\/dev\/rotator is reserved for the rotator's own credential/)]);
+      expect(problemsOf({ ...credential, scopes: ["admin:tokens", "admin:tools"] })).toEqual([expect.stringMatching(/^secretName: .* is reserved/)]);
+      expect(problemsOf({ ...credential, secretName: "openclaw-admin/prod/rotator" })).toEqual([expect.stringMatching(/^secretName: openclaw-admin\/prod\/rotator is outside this environment's namespace/)]);
+      expect(problemsOf({ ...credential, secretName: undefined })).toEqual([expect.stringMatching(/^name: openclaw-rotator is reserved for the rotator's own credential/)]);
+    });
+
+    it("lets a documented-API token leave adminToken out (minted with the rotator credential), never an openclaw-devices one", () => {
+      expect(problemsOf({ adminToken: undefined })).toEqual([]);
+      expect(checkInputs({ ...valid, adminToken: undefined })).toMatchObject({ ok: true, inputs: { adminToken: undefined } });
+      expect(problemsOf({ adminToken: undefined, backend: "openclaw-devices", scopes: ["operator.read"] })).toEqual([expect.stringMatching(/^adminToken: give the gateway's shared token/)]);
+    });
+  });
+
   it("reports a missing admin token even when the environment is wrong too", () => {
     expect(problemsOf({ environment: "qa", adminToken: "" })).toEqual(
       expect.arrayContaining([expect.stringMatching(/^environment: /), expect.stringMatching(/^adminToken: give an admin:\* token of the gateway/)]),
