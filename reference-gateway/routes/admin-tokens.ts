@@ -13,9 +13,14 @@ const DEFAULT_REQUEST_LIMIT = 100;
 /** Token management: every route needs `admin:*`. */
 export function adminTokenRoutes(services: GatewayServices): Route[] {
   const { clock, registry, requestLog } = services;
-  const metadata = (record: TokenRecord): TokenMetadata => toMetadata(record, requestLog.lastUsedAt(record.id), clock.now().getTime());
-  const existing = (id: string): TokenRecord => {
-    const record = registry.get(id);
+  const metadataOf = async (records: readonly TokenRecord[]): Promise<TokenMetadata[]> => {
+    const lastUsed = await requestLog.lastUsedAt(records.map((r) => r.id));
+    const now = clock.now().getTime();
+    return records.map((record) => toMetadata(record, lastUsed.get(record.id) ?? null, now));
+  };
+  const metadata = async (record: TokenRecord): Promise<TokenMetadata> => (await metadataOf([record]))[0];
+  const existing = async (id: string): Promise<TokenRecord> => {
+    const record = await registry.get(id);
     if (!record) throw notFound(id);
     return record;
   };
@@ -29,23 +34,23 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
         const spec = validateCreateToken(await readJsonBody(req), clock.now().getTime());
         const { record, value } = await registry.create(spec);
         // The one place the API reveals a token value: the creator must copy it now, it is not stored.
-        return ok({ token: value.reveal(), ...metadata(record) }, 201);
+        return ok({ token: value.reveal(), ...(await metadata(record)) }, 201);
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens",
       requires: Scope.AdminAll,
-      handle: ({ url }) => {
+      handle: async ({ url }) => {
         const name = url.searchParams.get("name") ?? undefined;
-        return ok({ tokens: registry.list({ name }).map(metadata) });
+        return ok({ tokens: await metadataOf(await registry.list({ name })) });
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id",
       requires: Scope.AdminAll,
-      handle: ({ params }) => ok(metadata(existing(params.id))),
+      handle: async ({ params }) => ok(await metadata(await existing(params.id))),
     },
     {
       method: "POST",
@@ -54,7 +59,7 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       handle: async ({ params }) => {
         const revoked = await registry.revoke(params.id);
         if (!revoked) throw notFound(params.id);
-        return ok(metadata(revoked));
+        return ok(await metadata(revoked));
       },
     },
     {
@@ -65,7 +70,7 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
         const record = await registry.suspend(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
-        return ok(metadata(record));
+        return ok(await metadata(record));
       },
     },
     {
@@ -76,25 +81,25 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
         const record = await registry.reinstate(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
-        return ok(metadata(record));
+        return ok(await metadata(record));
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/consumers",
       requires: Scope.AdminAll,
-      handle: ({ params, url }) => {
-        const record = existing(params.id);
-        return ok({ consumers: requestLog.consumers(record.id, parseSince(url.searchParams)) });
+      handle: async ({ params, url }) => {
+        const record = await existing(params.id);
+        return ok({ consumers: await requestLog.consumers(record.id, parseSince(url.searchParams)) });
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/requests",
       requires: Scope.AdminAll,
-      handle: ({ params, url }) => {
-        const record = existing(params.id);
-        return ok({ requests: requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });
+      handle: async ({ params, url }) => {
+        const record = await existing(params.id);
+        return ok({ requests: await requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });
       },
     },
   ];
