@@ -36,7 +36,12 @@ export const FRONT_REGISTRY_ACTIONS = [
 ] as const;
 
 /** The CreateTable request for the table (for tests and hand-made tables; the TTL is set with UpdateTimeToLive). */
-export function registryTableDefinition(tableName: string) {
+export function registryTableDefinition(tableName: string): {
+  TableName: string;
+  BillingMode: "PAY_PER_REQUEST";
+  AttributeDefinitions: Array<{ AttributeName: string; AttributeType: "S" }>;
+  KeySchema: Array<{ AttributeName: string; KeyType: "HASH" | "RANGE" }>;
+} {
   return {
     TableName: tableName,
     BillingMode: REGISTRY_TABLE.billingMode,
@@ -48,5 +53,13 @@ export function registryTableDefinition(tableName: string) {
       { AttributeName: REGISTRY_TABLE.partitionKey, KeyType: "HASH" },
       { AttributeName: REGISTRY_TABLE.sortKey, KeyType: "RANGE" },
     ],
+  };
+}
+
+/** The front's identity policy: FRONT_REGISTRY_ACTIONS on the one table, nothing else (an IAM policy document). */
+export function frontRegistryPolicyDocument(tableArn: string) {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "FrontRegistryTable", Effect: "Allow", Action: [...FRONT_REGISTRY_ACTIONS], Resource: tableArn }],
   } as const;
 }
