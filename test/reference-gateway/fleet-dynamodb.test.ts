@@ -240,6 +240,22 @@ describe("a fleet of fronts on one DynamoDB registry table", () => {
     });
   });
 
+  describe("shutdown", () => {
+    it("writes a front's pending requests when it is stopped (SIGTERM), before its flush interval", async () => {
+      const token = await mint(a, "short-lived-front", ["read:agents"]);
+      // C flushes only every minute: what the table gets before that comes from its shutdown.
+      const c = await startFleetFront(["--environment", "dev", "--registry-table", TABLE, "--registry-flush-ms", "60000"], recorder.envFor("front-c"));
+      try {
+        for (let i = 0; i < 3; i++) expect(await callAgents(c, token.token, "worker-on-c")).toBe(200);
+      } finally {
+        await c.stop();
+      }
+
+      expect(await consumersAt(a, token.id)).toEqual([expect.objectContaining({ consumer: "worker-on-c", requests: 3 })]);
+      expect(c.stderr()).not.toMatch(/could not be written/);
+    });
+  });
+
   describe("the rotator's documented-API client against the fleet", () => {
     it("mints at A, sees the consumer's traffic at B, revokes at B, and A refuses the token within the bound", async () => {
       const client = (front: FleetFront) =>
@@ -286,7 +302,7 @@ describe("a fleet of fronts on one DynamoDB registry table", () => {
     });
 
     it("needs nothing but the documented table actions: every call of the fleet allowed, all on the table's ARN, no Scan", async () => {
-      const fleetCalls = recorder.calls.filter((c) => ["front-a", "front-b", "front-cli"].includes(c.principal));
+      const fleetCalls = recorder.calls.filter((c) => ["front-a", "front-b", "front-c", "front-cli"].includes(c.principal));
 
       expect(fleetCalls.length).toBeGreaterThan(0);
       expect(fleetCalls.filter((c) => c.denied)).toEqual([]);
