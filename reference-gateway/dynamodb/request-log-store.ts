@@ -81,6 +81,8 @@ export class DynamoDbRequestLog implements RequestLogStore {
   #pending = new UsageBatch();
   /** The last flush queued; each waits for the one before, so a read waits for everything recorded before it. */
   #flushing: Promise<void> = Promise.resolve();
+  /** A flush queued but not started yet: it will take everything recorded until it starts, so callers share it. */
+  #queued: Promise<void> | undefined;
 
   constructor(options: DynamoDbRequestLogOptions) {
     this.#client = options.client;
@@ -108,8 +110,14 @@ export class DynamoDbRequestLog implements RequestLogStore {
 
   /** Writes everything recorded so far; resolves when written (or re-queued after a failure, which is reported). */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#writePending());
-    return this.#flushing;
+    if (this.#queued) return this.#queued;
+    const run = this.#flushing.then(() => {
+      this.#queued = undefined;
+      return this.#writePending().catch((error: unknown) => this.#warn(`request log: flush failed: ${(error as Error).message}`));
+    });
+    this.#queued = run;
+    this.#flushing = run;
+    return run;
   }
 
   async entries(tokenId: string, query: RequestQuery): Promise<RequestLogEntry[]> {
