@@ -240,6 +240,80 @@ describe("a fleet of fronts on one DynamoDB registry table", () => {
     });
   });
 
+  describe("the request log's own guarantees", () => {
+    const clock = { now: () => new Date("2026-11-21T10:05:00.000Z") };
+    const request = (consumer: string) => ({ at: "2026-11-21T10:01:00.000Z", method: "GET", path: "/v1/agents", status: 200, userAgent: "app/1", consumer });
+
+    it("keeps what it cannot write for the next flush, and says so without any token value", async () => {
+      const warnings: string[] = [];
+      const log = new DynamoDbRequestLog({ client: direct, tableName: "created-late", clock, flushIntervalMs: 60_000, warn: (m) => void warnings.push(m) });
+      try {
+        log.record("tok_late", request("svc"), true, "header");
+        log.record("tok_late", request("svc"), true, "header");
+        await log.flush(); // the table does not exist yet
+
+        await direct.send(new CreateTableCommand({ ...registryTableDefinition("created-late") }));
+        const consumers = await log.consumers("tok_late"); // flushes what was kept, then reads
+
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/cannot write to DynamoDB table created-late \(ResourceNotFoundException.*2 entries and 2 consumer tallies kept/);
+        expect(consumers).toEqual([expect.objectContaining({ consumer: "svc", requests: 2 })]);
+        expect(await log.entries("tok_late", { limit: 10 })).toHaveLength(2);
+      } finally {
+        await log.close();
+      }
+    });
+
+    it("sends only what real DynamoDB accepts: no unused placeholder, keys within 1024 bytes, no Scan", async () => {
+      // moto is lenient where DynamoDB is not; the requests themselves are checked here.
+      const inputs: Array<{ name: string; input: Record<string, unknown> }> = [];
+      const client = new DynamoDBClient({ endpoint: moto.endpoint, region: REGION, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          inputs.push({ name: String(context.commandName), input: args.input as Record<string, unknown> });
+          return next(args);
+        },
+        { step: "initialize" },
+      );
+      const log = new DynamoDbRequestLog({ client, tableName: TABLE, clock, flushIntervalMs: 60_000 });
+      const longConsumer = `10.0.0.7 ${"Mozilla/5.0 ".repeat(200)}`;
+      try {
+        log.record("tok_rules", request("svc"), true, "header");
+        log.record("tok_rules", { ...request(longConsumer), at: "2026-11-21T10:00:00.000Z" }, true, "address");
+        await log.flush();
+        log.record("tok_rules", { ...request("svc"), at: "2026-11-21T10:00:30.000Z" }, true, "header"); // earlier: the fallback updates
+        const consumers = await log.consumers("tok_rules");
+        await log.consumers("tok_rules", Date.parse("2026-11-21T10:00:00.000Z"));
+        await log.entries("tok_rules", { limit: 5, sinceMs: Date.parse("2026-11-21T09:00:00.000Z") });
+        await log.lastUsedAt(["tok_rules"]);
+
+        expect(consumers.map((c) => [c.consumer === longConsumer ? "long" : c.consumer, c.requests])).toEqual([
+          ["svc", 2],
+          ["long", 1],
+        ]);
+      } finally {
+        await log.close();
+        client.destroy();
+      }
+
+      expect(inputs.map((i) => i.name)).not.toContain("ScanCommand");
+      expect(inputs.map((i) => i.name)).toEqual(expect.arrayContaining(["UpdateItemCommand", "BatchWriteItemCommand", "QueryCommand"]));
+      for (const { name, input } of inputs) {
+        const expressions = ["UpdateExpression", "ConditionExpression", "KeyConditionExpression", "ProjectionExpression", "FilterExpression"]
+          .map((k) => input[k])
+          .filter((e): e is string => typeof e === "string")
+          .join(" ");
+        const placeholders = [...Object.keys((input.ExpressionAttributeNames as object) ?? {}), ...Object.keys((input.ExpressionAttributeValues as object) ?? {})];
+        for (const placeholder of placeholders) expect({ name, placeholder, used: new RegExp(`${placeholder}\\b`).test(expressions) }).toMatchObject({ used: true });
+        const keys = [input.Key, ...((input.RequestItems as Record<string, Array<{ PutRequest: { Item: Record<string, { S: string }> } }>> | undefined)?.[TABLE] ?? []).map((r) => r.PutRequest.Item)];
+        for (const key of keys.filter(Boolean) as Array<Record<string, { S: string }>>) {
+          expect(Buffer.byteLength(key[REGISTRY_TABLE.sortKey].S)).toBeLessThanOrEqual(1024);
+          expect(Buffer.byteLength(key[REGISTRY_TABLE.partitionKey].S)).toBeLessThanOrEqual(2048);
+        }
+      }
+    });
+  });
+
   describe("shutdown", () => {
     it("writes a front's pending requests when it is stopped (SIGTERM), before its flush interval", async () => {
       const token = await mint(a, "short-lived-front", ["read:agents"]);
