@@ -6,7 +6,8 @@ import { StateError } from "../errors";
 import type { GatewayRegistry } from "../registry-store";
 import { META_KEY, numberOf, num, PK, str, stringOf } from "./items";
 import { DynamoDbRequestLog } from "./request-log-store";
-import { DynamoDbTokenStore, registryTableError } from "./token-store";
+import { registryTableError } from "./table-error";
+import { DynamoDbTokenStore } from "./token-store";
 
 /** Bump when the items change shape; a table written by a newer front is refused rather than misread. */
 const TABLE_SCHEMA_VERSION = 1;

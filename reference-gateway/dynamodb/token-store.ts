@@ -15,6 +15,7 @@ import type { TokenStore } from "../registry-store";
 import type { TokenRecord } from "../token-registry";
 import { lookupIdOf, mintTokenValue, newTokenId, valueMatchesHash } from "../token-value";
 import type { CreateTokenSpec } from "../token-validation";
+import { registryTableError } from "./table-error";
 import { lookupKey, PK, recordItem, recordOf, str, stringOf, TOKEN_PARTITION, tokenKey, type Item } from "./items";
 
 /**
@@ -245,18 +246,4 @@ export class DynamoDbTokenStore implements TokenStore {
   #stateError(what: string, cause: unknown): StateError {
     return registryTableError(this.#table, what, cause);
   }
-}
-
-/** A failed call on the table, as the server reports it (503 to the client, the details on stderr). */
-export function registryTableError(table: string, what: string, cause: unknown): StateError {
-  const name = (cause as { name?: string }).name ?? "Error";
-  return new StateError(`cannot ${what} in DynamoDB table ${table}: ${name}: ${(cause as Error).message}`, {
-    hint:
-      name === "ResourceNotFoundException"
-        ? "create the table (docs/self-hosted-openclaw.md, \"Fleet of fronts\") or pass the right --registry-table and AWS_REGION"
-        : name === "AccessDeniedException"
-          ? "grant the front's role the table actions listed in docs/self-hosted-openclaw.md, \"Fleet of fronts\""
-          : "check the table, the region and the front's AWS credentials",
-    cause,
-  });
 }
