@@ -129,7 +129,7 @@ export class ReferenceGateway {
     });
   }
 
-  /** Opens the state dir (refusing one of another environment) and loads the request log. */
+  /** Opens the registry, the state dir's or the fleet's table (refusing one of another environment), and its request log. */
   static async open(options: GatewayOptions): Promise<ReferenceGateway> {
     const clock = new OffsetClock();
     const { tokens: registry, requestLog } = await openRegistry(options, clock);
