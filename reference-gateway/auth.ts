@@ -1,6 +1,7 @@
 import { scopeSatisfies, type Scope } from "../src/domain/scopes";
 import { ApiError, ApiErrorCode } from "./errors";
-import { TokenStatus, tokenStatus, type TokenRecord, type TokenRegistry } from "./token-registry";
+import type { TokenStore } from "./registry-store";
+import { TokenStatus, tokenStatus, type TokenRecord } from "./token-registry";
 
 /**
  * Who a request claims to be. `record` is set whenever the bearer value matches a stored token, whatever
@@ -23,9 +24,9 @@ export function bearerValue(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-export function identifyCaller(registry: TokenRegistry, authorization: string | undefined, nowMs: number): Caller {
+export async function identifyCaller(registry: TokenStore, authorization: string | undefined, nowMs: number): Promise<Caller> {
   const value = bearerValue(authorization);
-  const record = value === undefined ? undefined : registry.findByValue(value);
+  const record = value === undefined ? undefined : await registry.findByValue(value);
   return record ? { record, status: tokenStatus(record, nowMs) } : ANONYMOUS;
 }
 

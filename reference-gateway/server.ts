@@ -12,22 +12,29 @@ import { errorReply, invalidRequest, requestUrl, writeRawReply, writeReply, type
 import { AgentStore, ToolStore } from "./catalog";
 import { CONSUMER_HEADER, consumerOf } from "./consumers";
 import { JobStore } from "./jobs";
-import { RequestLog } from "./request-log";
 import { matchRoute, type Route } from "./router";
 import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
 import { catalogRoutes } from "./routes/catalog";
 import type { GatewayServices, TestControls } from "./routes/context";
 import { testControlRoutes } from "./routes/test-control";
-import { TokenRegistry, TokenStatus } from "./token-registry";
+import { openDynamoDbRegistry, type DynamoDbRegistryOptions } from "./dynamodb/registry";
+import type { GatewayRegistry } from "./registry-store";
+import { openSqliteRegistry } from "./sqlite-store";
+import { TokenStatus } from "./token-registry";
 import { TokenFront } from "./upstream/front";
 import type { UpstreamOptions } from "./upstream/proxy";
 
 export interface GatewayOptions {
   /** The one environment this gateway serves; it mints and accepts only that environment's prefix. */
   readonly environment: Environment;
-  /** Holds registry.sqlite (tokens, request log, consumer aggregates); shared with the admin CLI. */
-  readonly stateDir: string;
+  /**
+   * Holds registry.sqlite (tokens, request log, consumer aggregates); shared with the admin CLI. Required unless
+   * `registryTable` is set.
+   */
+  readonly stateDir?: string;
+  /** A fleet's registry in a DynamoDB table (`--registry-table`) instead of the state dir's SQLite file. */
+  readonly registryTable?: Omit<DynamoDbRegistryOptions, "environment" | "clock">;
   /** Mount `/_test/clock`, `/_test/faults` and `/_test/latency`. @default false */
   readonly testControl?: boolean;
   /** Latency added before every request, for benchmarks. @default 0 */
@@ -122,11 +129,10 @@ export class ReferenceGateway {
     });
   }
 
-  /** Opens the state dir (refusing one of another environment) and loads the request log. */
+  /** Opens the registry, the state dir's or the fleet's table (refusing one of another environment), and its request log. */
   static async open(options: GatewayOptions): Promise<ReferenceGateway> {
     const clock = new OffsetClock();
-    const registry = await TokenRegistry.open(options.stateDir, options.environment, clock);
-    const requestLog = RequestLog.open(registry.db);
+    const { tokens: registry, requestLog } = await openRegistry(options, clock);
     const services: GatewayServices = {
       environment: options.environment,
       clock,
@@ -168,7 +174,7 @@ export class ReferenceGateway {
     await closed;
     clearTimeout(force);
     await this.#services.requestLog.close();
-    this.#services.registry.close();
+    await this.#services.registry.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -194,8 +200,7 @@ export class ReferenceGateway {
     let caller: Caller = ANONYMOUS;
     let reply: Reply;
     try {
-      registry.refresh(); // one stat: picks up tokens created or revoked by the admin CLI
-      caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      caller = await identifyCaller(registry, req.headers.authorization, clock.now().getTime());
       if (this.#front && matchRoute(this.#routes, req.method ?? "GET", url.pathname).kind === "not-found") {
         const status = await this.#front.forward(req, res, url, caller);
         this.#log(req, url, caller, status);
@@ -300,4 +305,12 @@ export class ReferenceGateway {
       }
     }
   }
+}
+
+/** The fleet's DynamoDB table when one is named, else the state dir's embedded SQLite registry. */
+function openRegistry(options: GatewayOptions, clock: OffsetClock): Promise<GatewayRegistry> {
+  const { environment, registryTable, stateDir } = options;
+  if (registryTable) return openDynamoDbRegistry({ ...registryTable, environment, clock });
+  if (stateDir === undefined) throw new ValidationError("gateway options", [{ field: "stateDir", message: "required without registryTable" }]);
+  return openSqliteRegistry(stateDir, environment, clock);
 }

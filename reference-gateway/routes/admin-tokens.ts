@@ -17,9 +17,14 @@ const DEFAULT_REQUEST_LIMIT = 100;
  */
 export function adminTokenRoutes(services: GatewayServices): Route[] {
   const { clock, registry, requestLog } = services;
-  const metadata = (record: TokenRecord): TokenMetadata => toMetadata(record, requestLog.lastUsedAt(record.id), clock.now().getTime());
-  const existing = (id: string): TokenRecord => {
-    const record = registry.get(id);
+  const metadataOf = async (records: readonly TokenRecord[]): Promise<TokenMetadata[]> => {
+    const lastUsed = await requestLog.lastUsedAt(records.map((r) => r.id));
+    const now = clock.now().getTime();
+    return records.map((record) => toMetadata(record, lastUsed.get(record.id) ?? null, now));
+  };
+  const metadata = async (record: TokenRecord): Promise<TokenMetadata> => (await metadataOf([record]))[0];
+  const existing = async (id: string): Promise<TokenRecord> => {
+    const record = await registry.get(id);
     if (!record) throw notFound(id);
     return record;
   };
@@ -34,33 +39,33 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
         requireMayMint(token, spec);
         const { record, value } = await registry.create(spec);
         // The one place the API reveals a token value: the creator must copy it now, it is not stored.
-        return ok({ token: value.reveal(), ...metadata(record) }, 201);
+        return ok({ token: value.reveal(), ...(await metadata(record)) }, 201);
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens",
       requires: Scope.AdminTokens,
-      handle: ({ url }) => {
+      handle: async ({ url }) => {
         const name = url.searchParams.get("name") ?? undefined;
-        return ok({ tokens: registry.list({ name }).map(metadata) });
+        return ok({ tokens: await metadataOf(await registry.list({ name })) });
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id",
       requires: Scope.AdminTokens,
-      handle: ({ params }) => ok(metadata(existing(params.id))),
+      handle: async ({ params }) => ok(await metadata(await existing(params.id))),
     },
     {
       method: "POST",
       pattern: "/v1/admin/tokens/:id/revoke",
       requires: Scope.AdminTokens,
       handle: async ({ params, token }) => {
-        requireMayChange(token, existing(params.id), "revoke");
+        requireMayChange(token, await existing(params.id), "revoke");
         const revoked = await registry.revoke(params.id);
         if (!revoked) throw notFound(params.id);
-        return ok(metadata(revoked));
+        return ok(await metadata(revoked));
       },
     },
     {
@@ -68,11 +73,11 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       pattern: "/v1/admin/tokens/:id/suspend",
       requires: Scope.AdminTokens,
       handle: async ({ params, token }) => {
-        requireMayChange(token, existing(params.id), "suspend");
+        requireMayChange(token, await existing(params.id), "suspend");
         const record = await registry.suspend(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "suspended");
-        return ok(metadata(record));
+        return ok(await metadata(record));
       },
     },
     {
@@ -80,29 +85,29 @@ export function adminTokenRoutes(services: GatewayServices): Route[] {
       pattern: "/v1/admin/tokens/:id/reinstate",
       requires: Scope.AdminTokens,
       handle: async ({ params, token }) => {
-        requireMayChange(token, existing(params.id), "reinstate");
+        requireMayChange(token, await existing(params.id), "reinstate");
         const record = await registry.reinstate(params.id);
         if (!record) throw notFound(params.id);
         if (record.revokedAt !== null) throw revokedConflict(params.id, "reinstated");
-        return ok(metadata(record));
+        return ok(await metadata(record));
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/consumers",
       requires: Scope.AdminTokens,
-      handle: ({ params, url }) => {
-        const record = existing(params.id);
-        return ok({ consumers: requestLog.consumers(record.id, parseSince(url.searchParams)) });
+      handle: async ({ params, url }) => {
+        const record = await existing(params.id);
+        return ok({ consumers: await requestLog.consumers(record.id, parseSince(url.searchParams)) });
       },
     },
     {
       method: "GET",
       pattern: "/v1/admin/tokens/:id/requests",
       requires: Scope.AdminTokens,
-      handle: ({ params, url }) => {
-        const record = existing(params.id);
-        return ok({ requests: requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });
+      handle: async ({ params, url }) => {
+        const record = await existing(params.id);
+        return ok({ requests: await requestLog.entries(record.id, parseRequestQuery(url.searchParams)) });
       },
     },
   ];

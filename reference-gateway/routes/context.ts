@@ -3,15 +3,15 @@ import type { OffsetClock } from "../clock";
 import type { FaultInjector } from "../faults";
 import type { AgentStore, ToolStore } from "../catalog";
 import type { JobStore } from "../jobs";
-import type { RequestLog } from "../request-log";
-import type { TokenRegistry } from "../token-registry";
+import type { RequestLogStore, TokenStore } from "../registry-store";
 
 /** What route handlers work with; the server owns these and hands them over once. */
 export interface GatewayServices {
   readonly environment: Environment;
   readonly clock: OffsetClock;
-  readonly registry: TokenRegistry;
-  readonly requestLog: RequestLog;
+  /** The embedded SQLite registry or the fleet's DynamoDB table (registry-store.ts). */
+  readonly registry: TokenStore;
+  readonly requestLog: RequestLogStore;
   readonly jobs: JobStore;
   readonly agents: AgentStore;
   readonly tools: ToolStore;

@@ -39,7 +39,7 @@ export class TokenFront {
     this.#proxy = new UpstreamProxy(options);
     this.#services = services;
     this.#hooks = hooks;
-    this.#tunnelSweep = setInterval(() => this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
+    this.#tunnelSweep = setInterval(() => void this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
   }
 
   /** The front's own client routes: health, whoami with the operator cap, and the guide's agents list. */
@@ -102,8 +102,7 @@ export class TokenFront {
       return;
     }
     try {
-      registry.refresh();
-      caller = identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      caller = await identifyCaller(registry, req.headers.authorization, clock.now().getTime());
       const token = requireActiveToken(caller);
       requireUpstreamReach(token);
       status = await this.#proxy.upgrade(req, socket, head, url.pathname + url.search, this.#identity(req, token), token.id);
@@ -116,17 +115,17 @@ export class TokenFront {
   }
 
   /** Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened. */
-  #cutInvalidTunnels(): void {
+  async #cutInvalidTunnels(): Promise<void> {
     const tunnels = this.#proxy.tunnels();
     if (tunnels.length === 0) return;
-    try {
-      this.#services.registry.refresh();
-    } catch {
-      return; // state trouble is reported by the next request; keep the tunnels meanwhile
-    }
     const now = this.#services.clock.now().getTime();
     for (const tunnel of tunnels) {
-      const record = this.#services.registry.get(tunnel.tokenId);
+      let record;
+      try {
+        record = await this.#services.registry.findById(tunnel.tokenId);
+      } catch {
+        return; // state trouble is reported by the next request; keep the tunnels meanwhile
+      }
       if (!record || tokenStatus(record, now) !== TokenStatus.Active) tunnel.close();
     }
   }
