@@ -37,8 +37,18 @@ const QUIET_PERIOD_MS = 10 * 60_000;
 /** Consumers re-read AWSCURRENT this often (real time): a service with a short secrets cache. */
 const CONSUMER_CACHE_MS = 1_000;
 
-const LIST_MODELS: ConsumerCall = { method: "GET", path: "/v1/models" };
-const INVOKE_TOOL: ConsumerCall = { method: "POST", path: "/tools/invoke", body: { tool: "sessions_list", args: {} } };
+/** OpenClaw's answers, as front-openclaw.test.ts pins them: its model list, and the (empty) sessions tool result. */
+const LIST_MODELS: ConsumerCall = {
+  method: "GET",
+  path: "/v1/models",
+  isAnswer: (body) => (body as { data?: Array<{ id: string }> }).data?.some((m) => m.id === "openclaw/default") === true,
+};
+const INVOKE_TOOL: ConsumerCall = {
+  method: "POST",
+  path: "/tools/invoke",
+  body: { tool: "sessions_list", args: {} },
+  isAnswer: (body) => (body as { ok?: boolean }).ok === true,
+};
 
 /**
  * The declarations, and who uses each: a dashboard listing models (read:agents), and an operations bot that invokes a
@@ -132,6 +142,7 @@ describe("per-consumer tokens for a real OpenClaw behind the token front, rotate
   it("pulumi up declares each token on the front, with its scopes, its value in its own secret", async () => {
     await workspace.ok(["up", "--yes", "--skip-preview"]);
 
+    // The probe's calls here lie a month of simulated time before the rotation: outside what its drain looks at.
     for (const token of TOKENS) {
       const held = await currentToken(token.name);
       declared.set(token.name, held);

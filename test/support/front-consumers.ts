@@ -11,6 +11,8 @@ export interface ConsumerCall {
   readonly method: "GET" | "POST";
   readonly path: string;
   readonly body?: unknown;
+  /** Whether a 200's JSON body is the upstream's answer (and not, say, an error page with a 200). */
+  readonly isAnswer?: (body: unknown) => boolean;
 }
 
 /** What a consumer saw: answers by status (or error kind), and the token IDs it was answered 2xx with. */
@@ -87,10 +89,14 @@ export class HttpConsumer extends LoopingConsumer {
       method: this.call.method,
       ...(this.call.body !== undefined && { headers: { "Content-Type": "application/json" }, body: JSON.stringify(this.call.body) }),
     });
-    await res.arrayBuffer();
+    const text = await res.text();
     this.calls++;
     if (res.status !== 200) {
       this.failures.push(`${this.identity}: ${this.call.method} ${this.call.path} answered ${res.status}`);
+      return;
+    }
+    if (this.call.isAnswer && !this.call.isAnswer(JSON.parse(text))) {
+      this.failures.push(`${this.identity}: ${this.call.method} ${this.call.path} answered 200 without the expected body`);
       return;
     }
     this.answered(held.tokenId);
