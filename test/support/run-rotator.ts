@@ -11,8 +11,11 @@ export interface RotatorRun {
   readonly result: { outcomes?: Record<string, string> } & Record<string, unknown>;
 }
 
-/** Invokes the bundled Lambda in a fresh Node process against the harness's moto and gateway. */
-export function runBundledRotator(h: RotationHarness, options: { event?: object; crashAt?: string; env?: Record<string, string> } = {}): Promise<RotatorRun> {
+/**
+ * Invokes the bundled Lambda in a fresh Node process against the harness's moto and gateway (or any moto, gateway and
+ * shared clock, e.g. a token front before a real OpenClaw).
+ */
+export function runBundledRotator(h: Pick<RotationHarness, "moto" | "gateway" | "clock">, options: { event?: object; crashAt?: string; env?: Record<string, string> } = {}): Promise<RotatorRun> {
   const env = {
     ...process.env,
     ...h.moto.env,
