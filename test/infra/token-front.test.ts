@@ -3,6 +3,8 @@
  * evaluated by the project's IAM evaluator, its arguments and the stack's `openclaw:front` refused before anything is
  * created, and the OpenClaw config it emits.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type * as Module from "../../infra/aws/token-front";
 import type { PolicyDocument } from "../../infra/aws/rotator-policy";
@@ -12,6 +14,9 @@ import { parseServeArgs } from "../../reference-gateway/cli";
 import { AwsCall } from "../support/aws-call-recorder";
 import { decide } from "../support/iam-evaluation";
 import { ACCOUNT, installMocks, REGION, Registered, SUBNETS, until, valueOf, VPC_ID } from "./pulumi-mocks";
+
+// js-yaml ships with Jest's toolchain; only the tests read YAML.
+const { load: loadYaml } = require("js-yaml") as { load(text: string): unknown };
 
 type Env = "dev" | "stage" | "prod";
 
@@ -684,6 +689,19 @@ describe("openclaw:front in the stack's config", () => {
 
   it("checks unknown keys even when the fleet is not deployed", () => {
     expect(problemsOf({ deploy: false, imgae: IMAGE })).toEqual([expect.stringMatching(/^openclaw:front\.imgae: imgae is not a front setting; did you mean image\?/)]);
+  });
+
+  it("accepts the example in docs/self-hosted-openclaw.md, with its defaults as the comments say", () => {
+    const doc = readFileSync(join(__dirname, "..", "..", "docs", "self-hosted-openclaw.md"), "utf8");
+    const section = doc.slice(doc.indexOf("### Stack settings"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const config = (loadYaml(yaml) as { config: Record<string, unknown> }).config;
+    const outcome = parseFrontStackSetting(config["openclaw:front"], config["openclaw:environment"]);
+    expect(outcome.ok).toBe(true);
+    // Each commented-out default, uncommented, is the default the component applies.
+    const commented = loadYaml(yaml.replace(/^ {4}# (\w+:)/gm, "    $1")) as { config: Record<string, Record<string, unknown>> };
+    const { deploy: _, ...explicit } = commented.config["openclaw:front"];
+    expect(outcome.ok && outcome.front.deploy && outcome.front.settings).toEqual({ environment: "prod", ...explicit, upstreamCidrs: ["10.0.12.7/32"] });
   });
 
   it("leaves a wrong stack environment to openclaw:environment, reported once", () => {
