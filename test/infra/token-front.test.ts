@@ -13,6 +13,7 @@ import { RawStackConfig, stackConfigProblems } from "../../infra/config";
 import { parseServeArgs } from "../../reference-gateway/cli";
 import { AwsCall } from "../support/aws-call-recorder";
 import { decide } from "../support/iam-evaluation";
+import { startReferenceGateway } from "../support/reference-gateway";
 import { ACCOUNT, installMocks, REGION, Registered, SUBNETS, until, valueOf, VPC_ID } from "./pulumi-mocks";
 
 // js-yaml ships with Jest's toolchain; only the tests read YAML.
@@ -626,6 +627,30 @@ describe("TokenFrontDeployment", () => {
         /environment: .*\n.*upstreamUrl: .*\n.*certificateArn: /,
       );
     });
+  });
+});
+
+describe("the image and the front the tasks run", () => {
+  const containerfile = readFileSync(join(__dirname, "..", "..", "deploy", "token-front", "Containerfile"), "utf8");
+
+  it("agree with the Containerfile: the bundle's path, the port, the state volume, a non-root user", () => {
+    expect({
+      bundle: /^COPY dist\/reference-gateway\.js (\S+)$/m.exec(containerfile)?.[1],
+      port: Number(/^EXPOSE (\d+)$/m.exec(containerfile)?.[1]),
+      volume: (JSON.parse(/^VOLUME (\[.*\])$/m.exec(containerfile)?.[1] ?? "[]") as string[])[0],
+      user: /^USER (\S+)$/m.exec(containerfile)?.[1],
+    }).toEqual({ bundle: mod.FRONT_BUNDLE, port: mod.FRONT_PORT, volume: mod.FRONT_STATE_DIR, user: "node" });
+  });
+
+  it("answer the load balancer's health check on the front itself, without a token and without OpenClaw", async () => {
+    // Nothing listens upstream: the health route must not depend on OpenClaw (a down gateway is not a down front).
+    const front = await startReferenceGateway({ environment: "prod", testControl: false, serveArgs: ["--upstream", "http://127.0.0.1:9"] });
+    try {
+      const res = await fetch(`${front.url}${mod.FRONT_HEALTH_PATH}`);
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { status: "ok", environment: "prod" } });
+    } finally {
+      await front.stop();
+    }
   });
 });
 
