@@ -25,9 +25,8 @@ beforeAll(async () => {
         subnetIds: ["subnet-0a11111111111111a"],
         loadBalancerSubnetIds: ["subnet-0c33333333333333c", "subnet-0d44444444444444d"],
       }),
-      "openclaw:adminToken": "openclaw_gw_live_fake-stack-admin-token",
     },
-    ["openclaw:adminToken"],
+    [],
   );
 });
 

@@ -32,9 +32,8 @@ beforeAll(async () => {
       "openclaw:gatewayUrl": "https://gateway.openclaw.example",
       "openclaw:tokens": JSON.stringify([{ name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" }]),
       "openclaw:front": JSON.stringify(FRONT),
-      "openclaw:adminToken": "openclaw_gw_live_fake-stack-admin-token",
     },
-    ["openclaw:adminToken"],
+    [],
   );
   program = await import("../../infra/index");
   await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === FLEET_RESOURCES, "the fleet's resources");
