@@ -4,6 +4,7 @@ import { Problem, ValidationError } from "../src/domain/errors";
 import { gatewayUrlProblems } from "../src/domain/gateway-url";
 import { checkInputs, INPUT_KEYS, UNKNOWN, unknownKeyProblems } from "../src/provider/inputs";
 import { parseRotatorSettings, RotatorSettings } from "./aws/rotator-settings";
+import { FrontStackSetting, parseFrontStackSetting } from "./aws/token-front-settings";
 import { rateIntervalSeconds } from "./aws/run-watch";
 import { formatDuration, parseDuration } from "../src/domain/duration";
 import { DEFAULT_SETTINGS } from "../src/rotation/settings";
@@ -31,7 +32,7 @@ export interface TokenDeclaration {
 /** The keys a token declaration may have: the resource's own inputs, less what the stack sets, plus `protect`. */
 export const TOKEN_KEYS = ["name", "scopes", "ttl", "rotationFraction", "consumerCacheTtl", "allowAdminScope", "secretName", "recoveryWindowDays", "protect", "adopt"] as const;
 /** The keys of the `openclaw:` namespace a stack may set. */
-export const STACK_KEYS = ["environment", "gatewayUrl", "backend", "adminToken", "tokens", "rotator"] as const;
+export const STACK_KEYS = ["environment", "gatewayUrl", "backend", "adminToken", "tokens", "rotator", "front"] as const;
 
 /** Whether a token is protected from `pulumi destroy`: prod tokens are, unless declared with `protect: false`. */
 export function protectToken(token: TokenDeclaration, environment: Environment): boolean {
@@ -51,6 +52,8 @@ export interface StackConfig {
   readonly tokens: readonly TokenDeclaration[];
   /** `openclaw:rotator`, defaulted; the stack deploys the rotator only when `deploy` is true. */
   readonly rotator: RotatorSettings;
+  /** `openclaw:front`: the token front fleet on AWS (TokenFrontDeployment), when `deploy` is true. */
+  readonly front: FrontStackSetting;
 }
 
 /** Raw config values, so that validation can be tested without a Pulumi engine. */
@@ -64,6 +67,8 @@ export interface RawStackConfig {
   readonly rotator?: unknown;
   /** Whether `openclaw:adminToken` is set (its value is a secret, not judged here); undefined: not known. */
   readonly adminTokenSet?: boolean;
+  /** `openclaw:front`; undefined when the stack does not set it. */
+  readonly front?: unknown;
   /** Every key the stack sets in the `openclaw:` namespace (without the prefix), to refuse a typo. */
   readonly keys?: readonly string[];
 }
@@ -113,6 +118,8 @@ export function stackConfigProblems(raw: RawStackConfig): Problem[] {
         "remove it (pulumi config rm openclaw:adminToken): the documented-API rotator and the tokens use the rotator's own short-lived admin:tokens credential; create it once with `openclaw-tokens bootstrap-rotator` and the break-glass token, which stays out of the stack (docs/runbook.md)",
     });
   }
+  const front = parseFrontStackSetting(raw.front, raw.environment, key("front"));
+  if (!front.ok) front.problems.forEach(add);
 
   if (!Array.isArray(raw.tokens) || raw.tokens.length === 0) {
     add({ field: key("tokens"), message: "declare at least one token: a list of {name, scopes, ttl}" });
@@ -202,15 +209,17 @@ export function loadStackConfig(): StackConfig {
     tokens: config.getObject<unknown>("tokens"),
     rotator: config.getObject<unknown>("rotator"),
     adminTokenSet: config.getSecret("adminToken") !== undefined,
+    front: config.getObject<unknown>("front"),
     keys: Object.keys(pulumi.runtime.allConfig())
       .filter((k) => k.startsWith("openclaw:"))
       .map((k) => k.slice("openclaw:".length)),
   };
   const problems = stackConfigProblems(raw);
   const rotator = parseRotatorSettings(raw.rotator, "openclaw:rotator");
+  const front = parseFrontStackSetting(raw.front, raw.environment);
   const adminToken = config.getSecret("adminToken");
   // rotator.ok is false only when stackConfigProblems has reported its problems already.
-  if (problems.length || !rotator.ok) throw new ValidationError(`Stack ${raw.stack}'s configuration`, problems);
+  if (problems.length || !rotator.ok || !front.ok) throw new ValidationError(`Stack ${raw.stack}'s configuration`, problems);
   return {
     environment: raw.environment as Environment,
     gatewayUrl: raw.gatewayUrl as string,
@@ -218,5 +227,6 @@ export function loadStackConfig(): StackConfig {
     adminToken,
     tokens: raw.tokens as TokenDeclaration[],
     rotator: rotator.settings,
+    front: front.front,
   };
 }

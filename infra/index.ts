@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayToken } from "../src/provider/gateway-token";
 import { RotatorDeployment } from "./aws/rotator-deployment";
+import { TokenFrontDeployment } from "./aws/token-front";
 import { loadStackConfig, protectToken } from "./config";
 import { buildProviderRuntime } from "./provider-runtime";
 
@@ -91,4 +92,23 @@ export const rotator = rotatorDeployment && {
   viewerPolicyArn: rotatorDeployment.viewerPolicyArn,
   tokenDeployerPolicyArn: rotatorDeployment.tokenDeployerPolicyArn,
   scheduleName: rotatorDeployment.scheduleName,
+};
+
+/**
+ * The token front fleet on AWS in front of a self-hosted OpenClaw, when `openclaw:front.deploy` is true (off by
+ * default). `openclawConfig` is what to merge into the OpenClaw host's openclaw.json (docs/self-hosted-openclaw.md).
+ */
+const frontDeployment = config.front.deploy ? new TokenFrontDeployment("front", config.front.settings) : undefined;
+
+export const front = frontDeployment && {
+  url: frontDeployment.url,
+  loadBalancerDnsName: frontDeployment.loadBalancerDnsName,
+  loadBalancerZoneId: frontDeployment.loadBalancerZoneId,
+  clusterName: frontDeployment.clusterName,
+  serviceName: frontDeployment.serviceName,
+  registryTableName: frontDeployment.registryTableName,
+  logGroupName: frontDeployment.logGroupName,
+  taskRoleArn: frontDeployment.taskRoleArn,
+  trustedProxies: frontDeployment.trustedProxies,
+  openclawConfig: frontDeployment.openclawConfig,
 };

@@ -7,3 +7,9 @@ export { rotatorPolicyDocument, schedulerAssumeRolePolicy, schedulerPolicyDocume
 export type { PolicyDocument, PolicyStatement, RotatorPolicyContext } from "./rotator-policy";
 export { parseRotatorSettings, ROTATOR_DEFAULTS } from "./rotator-settings";
 export type { RotatorSettings } from "./rotator-settings";
+export { DEREGISTRATION_DELAY_SECONDS, FRONT_HEALTH_PATH, FRONT_PORT, frontContainerDefinitions, TLS_POLICY, TokenFrontDeployment } from "./token-front";
+export type { TokenFrontDeploymentArgs } from "./token-front";
+export { FRONT_REGISTRY_ACTIONS, frontExecutionPolicyDocument, frontNames, frontRegistryTableName, frontTaskPolicyDocument, openclawConfigForFleet } from "./token-front-policy";
+export type { FrontNames, OpenClawFleetConfig } from "./token-front-policy";
+export { FRONT_DEFAULTS, parseFrontStackSetting } from "./token-front-settings";
+export type { FrontSettings, FrontStackSetting } from "./token-front-settings";

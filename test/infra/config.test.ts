@@ -62,7 +62,7 @@ describe("stackConfigProblems", () => {
 
     it("in the openclaw namespace: a typo of a stack key", () => {
       expect(problemsOf({ keys: ["environment", "gatewayURL", "tokens", "adminToken"] })).toEqual([
-        "openclaw:gatewayURL: gatewayURL is not an openclaw config key; did you mean gatewayUrl? (the keys are environment, gatewayUrl, backend, adminToken, tokens, rotator)",
+        "openclaw:gatewayURL: gatewayURL is not an openclaw config key; did you mean gatewayUrl? (the keys are environment, gatewayUrl, backend, adminToken, tokens, rotator, front)",
       ]);
     });
 

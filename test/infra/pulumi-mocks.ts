@@ -3,11 +3,21 @@
  * IAM documents built from those ARNs can be checked against real-looking values. Install before importing the
  * module under test (the pulumi-awsx pattern).
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export const REGION = "eu-west-1";
 const DEFAULT_REGION = REGION;
 export const ACCOUNT = "123456789012";
+
+/** The mocked account's VPC and subnets, as aws:ec2/getSubnet reports them (the token front's fleet runs there). */
+export const VPC_ID = "vpc-0f00d00f00d00f00d";
+export const SUBNETS: Readonly<Record<string, { readonly cidrBlock: string; readonly availabilityZone: string }>> = {
+  "subnet-0a11111111111111a": { cidrBlock: "10.0.1.0/24", availabilityZone: "a" },
+  "subnet-0b22222222222222b": { cidrBlock: "10.0.2.0/24", availabilityZone: "b" },
+  "subnet-0c33333333333333c": { cidrBlock: "10.0.101.0/24", availabilityZone: "a" },
+  "subnet-0d44444444444444d": { cidrBlock: "10.0.102.0/24", availabilityZone: "b" },
+};
 
 /** A resource as the engine saw it: inputs fully resolved (secrets unwrapped), and the state the mock returned. */
 export interface Registered {
@@ -77,6 +87,31 @@ function assigned(type: string, inputs: Record<string, any>, name: string, optio
       return { id: `${inputs.eventBusName ?? "default"}|${physical}`, outputs: { arn: arn("events", `rule/${physical}`) } };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, outputs: { arn: arn("cloudwatch", `alarm:${physical}`) } };
+    case "aws:ec2/securityGroup:SecurityGroup": {
+      const id = `sg-${createHash("sha256").update(physical).digest("hex").slice(0, 17)}`;
+      return { id, outputs: { arn: arn("ec2", `security-group/${id}`) } };
+    }
+    case "aws:lb/loadBalancer:LoadBalancer": {
+      const suffix = `app/${physical}/50dc6c495c0c9188`;
+      const dnsName = `${inputs.internal ? "internal-" : ""}${physical}-1234567890.${REGION}.elb.amazonaws.com`;
+      return { id: arn("elasticloadbalancing", `loadbalancer/${suffix}`), outputs: { arn: arn("elasticloadbalancing", `loadbalancer/${suffix}`), arnSuffix: suffix, dnsName, zoneId: "Z32O12XQLNTSW2" } };
+    }
+    case "aws:lb/targetGroup:TargetGroup": {
+      const suffix = `targetgroup/${physical}/73e2d6bc24d8a067`;
+      return { id: arn("elasticloadbalancing", suffix), outputs: { arn: arn("elasticloadbalancing", suffix), arnSuffix: suffix } };
+    }
+    case "aws:lb/listener:Listener": {
+      const listenerArn = `${String(inputs.loadBalancerArn).replace(":loadbalancer/", ":listener/")}/${inputs.port}f0c1d2e3`;
+      return { id: listenerArn, outputs: { arn: listenerArn } };
+    }
+    case "aws:ecs/cluster:Cluster":
+      return { id: arn("ecs", `cluster/${physical}`), outputs: { arn: arn("ecs", `cluster/${physical}`) } };
+    case "aws:ecs/taskDefinition:TaskDefinition":
+      return { id: inputs.family, outputs: { arn: arn("ecs", `task-definition/${inputs.family}:1`), arnWithoutRevision: arn("ecs", `task-definition/${inputs.family}`), revision: 1 } };
+    case "aws:ecs/service:Service": {
+      const clusterName = String(inputs.cluster).split("/").pop();
+      return { id: arn("ecs", `service/${clusterName}/${physical}`), outputs: {} };
+    }
     default:
       return { id: `${name}-id`, outputs: {} };
   }
@@ -102,6 +137,11 @@ export async function installMocks(stack = "test", options: MockOptions = {}): P
             return { accountId: ACCOUNT, id: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDADEPLOYER" };
           case "aws:index/getPartition:getPartition":
             return { partition: "aws", id: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+          case "aws:ec2/getSubnet:getSubnet": {
+            const subnet = SUBNETS[args.inputs.id];
+            if (!subnet) throw new Error(`no subnet ${args.inputs.id} in the mocked account`);
+            return { id: args.inputs.id, cidrBlock: subnet.cidrBlock, vpcId: VPC_ID, availabilityZone: `${REGION}${subnet.availabilityZone}` };
+          }
           default:
             throw new Error(`no mock for invoke ${args.token}`);
         }

@@ -88,6 +88,11 @@ describe("stack program with openclaw:rotator.deploy", () => {
     expect(version?.inputs.secretString).toEqual({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: ADMIN_TOKEN });
   });
 
+  it("deploys no token front without openclaw:front", () => {
+    expect(registered.filter((r) => r.type === "openclaw:aws:TokenFrontDeployment" || /^aws:(ecs|lb|ec2)\//.test(r.type))).toEqual([]);
+    expect(program.front).toBeUndefined();
+  });
+
   it("exports the rotator's outputs", async () => {
     expect(program.rotator).toBeDefined();
     expect(await valueOf(pulumi.all(program.rotator!))).toEqual({
