@@ -314,8 +314,7 @@ export class TokenFrontDeployment extends pulumi.ComponentResource {
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: setting("cpuArchitecture") },
         taskRoleArn: taskRole.arn,
         executionRoleArn: executionRole.arn,
-        // Task-local storage for the front's state dir; the root filesystem is read-only.
-        volumes: [{ name: "state" }],
+        // No volume: the registry and the request log are the DynamoDB table; the root filesystem is read-only.
         containerDefinitions: pulumi
           .all([settings, names, registry.name, logGroup.name, region])
           .apply(([s, n, tableName, logGroupName, r]) => JSON.stringify(frontContainerDefinitions(s, n.containerName, tableName, logGroupName, r))),
@@ -396,8 +395,6 @@ export function frontContainerDefinitions(s: FrontSettings, containerName: strin
         "serve",
         "--environment",
         s.environment,
-        "--state-dir",
-        FRONT_STATE_DIR,
         "--host",
         "0.0.0.0",
         "--port",
@@ -415,8 +412,6 @@ export function frontContainerDefinitions(s: FrontSettings, containerName: strin
       ],
       portMappings: [{ containerPort: FRONT_PORT, protocol: "tcp" }],
       readonlyRootFilesystem: true,
-      // The Containerfile declares this path a VOLUME owned by the node user; ECS copies it, ownership included.
-      mountPoints: [{ sourceVolume: "state", containerPath: FRONT_STATE_DIR, readOnly: false }],
       // SIGTERM, then this long to finish in-flight requests before SIGKILL (the deregistration delay is as long).
       stopTimeout: DEREGISTRATION_DELAY_SECONDS,
       logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": logGroupName, "awslogs-region": region, "awslogs-stream-prefix": "front" } },

@@ -255,7 +255,6 @@ describe("TokenFrontDeployment", () => {
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
         taskRoleArn: dev.outputs.taskRoleArn,
         executionRoleArn: dev.outputs.executionRoleArn,
-        volumes: [{ name: "state" }],
         tags: TAGS("dev"),
       });
     });
@@ -272,8 +271,6 @@ describe("TokenFrontDeployment", () => {
             "serve",
             "--environment",
             "dev",
-            "--state-dir",
-            "/var/lib/openclaw-token-front",
             "--host",
             "0.0.0.0",
             "--port",
@@ -291,7 +288,6 @@ describe("TokenFrontDeployment", () => {
           ],
           portMappings: [{ containerPort: 8443, protocol: "tcp" }],
           readonlyRootFilesystem: true,
-          mountPoints: [{ sourceVolume: "state", containerPath: "/var/lib/openclaw-token-front", readOnly: false }],
           stopTimeout: 30,
           logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/openclaw-front-dev", "awslogs-region": REGION, "awslogs-stream-prefix": "front" } },
         },
