@@ -2,6 +2,9 @@
 import { usageLine } from "./args";
 import { Command, COMMAND_NAMES, COMMANDS, OPTIONS, OptionName } from "./spec";
 
+/** The command column of the usage text: as wide as the longest command name. */
+const COMMAND_COLUMN = Math.max(...COMMAND_NAMES.map((name) => name.length)) + 1;
+
 /** What scripts can rely on; documented in every help text. */
 export const EXIT_CODES = "Exit codes: 0 success, 1 operation failed, 2 usage error, 3 status, doctor or audit found problems, or consumers found some still on an old token.";
 
@@ -9,7 +12,7 @@ export const USAGE = [
   "usage: openclaw-tokens <command> [options]",
   "",
   "commands:",
-  ...COMMAND_NAMES.map((name) => `  ${name.padEnd(12)} ${COMMANDS[name].summary}`),
+  ...COMMAND_NAMES.map((name) => `  ${name.padEnd(COMMAND_COLUMN)} ${COMMANDS[name].summary}`),
   "",
   "Run `openclaw-tokens <command> --help` for a command's options and an example.",
   "Common options: --environment dev|stage|prod (or OPENCLAW_ENVIRONMENT), --json, --debug, --help, --version.",

@@ -67,7 +67,7 @@ describe("usage errors", () => {
   it.each([
     [["stauts"], /unknown command "stauts"\. Fix: did you mean `openclaw-tokens status`\?/],
     [["doctr"], /unknown command "doctr"\. Fix: did you mean `openclaw-tokens doctor`\?/],
-    [["frobnicate"], /unknown command "frobnicate"\. Fix: use one of status, rotate, revoke, verify, doctor, audit, consumers, completion, help, version/],
+    [["frobnicate"], /unknown command "frobnicate"\. Fix: use one of status, rotate, revoke, verify, doctor, audit, consumers, bootstrap-rotator, completion, help, version/],
     [["revoke", "x", "--emergncy"], /unknown option --emergncy\. Fix: did you mean --emergency\?/],
     [["audit", "x", "--snice", "1d"], /unknown option --snice\. Fix: did you mean --since\?/],
     [["status", "--emergency"], /status has no option --emergency\. Fix: status accepts --environment, /],
