@@ -6,20 +6,23 @@
  * the bundled rotator Lambda run on a shared clock until every token went through a full dual-active rotation.
  * Steps run in order and share one stack.
  */
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { OffsetClock } from "../../local/clock";
 import { GatewayTokenClient } from "../../src/client";
 import type { Sensitive } from "../../src/domain/sensitive";
 import { DynamoDbLedger } from "../../src/ledger/dynamodb-ledger";
 import { dueAt, LedgerPhase, type LedgerEntry } from "../../src/ledger/ledger";
 import { DEFAULT_SETTINGS } from "../../src/rotation/settings";
-import { adminSecretName, ledgerTableName } from "../../src/store/metadata";
+import { isRotatorCredential, ledgerTableName } from "../../src/store/metadata";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
 import { Stage } from "../../src/store/token-store";
+import { CLI_BUNDLE } from "../cli/run-cli";
 import { HttpConsumer, OperatorConsumer, type ConsumerCall } from "../support/front-consumers";
 import { startMoto, type MotoServer } from "../support/moto";
 import { startOpenClawGateway, type OpenClawGateway } from "../support/openclaw-gateway";
@@ -55,8 +58,9 @@ const INVOKE_TOOL: ConsumerCall = {
  * harmless tool (run:jobs) and keeps an operator WebSocket open for `health` (operator.read, from read:agents).
  */
 const TOKENS = [
-  { name: "dashboard", scopes: ["read:agents"], ttl: "30d", recoveryWindowDays: 0 },
-  { name: "ops-bot", scopes: ["read:agents", "run:jobs"], ttl: "30d", recoveryWindowDays: 0 },
+  // Due (at 80%) before the rotator's own 7-day credential is: the test jumps straight to their rotation.
+  { name: "dashboard", scopes: ["read:agents"], ttl: "5d", recoveryWindowDays: 0 },
+  { name: "ops-bot", scopes: ["read:agents", "run:jobs"], ttl: "5d", recoveryWindowDays: 0 },
 ] as const;
 type TokenName = (typeof TOKENS)[number]["name"];
 const SECRET = (name: TokenName): string => `openclaw/dev/${name}`;
@@ -97,14 +101,14 @@ describe("per-consumer tokens for a real OpenClaw behind the token front, rotate
     // What the environment has before any stack runs (the rotator's deployment creates them in AWS).
     ledger = new DynamoDbLedger({ tableName: ledgerTableName("dev"), environment: "dev" });
     await ledger.ensureTable();
-    await storeRotatorCredential(secretsManager, front);
+    await bootstrapRotatorCredential(front);
 
     workspace = new PulumiWorkspace("front-e2e", moto.env);
     await workspace.init();
     const salt = /encryptionsalt: (\S+)/.exec(readFileSync(workspace.configFile, "utf8"))?.[1];
     const config = { "openclaw:environment": "dev", "openclaw:gatewayUrl": front.url, "openclaw:tokens": TOKENS };
     writeFileSync(workspace.configFile, JSON.stringify({ ...(salt ? { encryptionsalt: salt } : {}), config }, null, 2));
-    await workspace.ok(["config", "set", "--secret", "openclaw:adminToken"], { stdin: front.adminToken });
+    // No openclaw:adminToken: the provider mints with the rotator's credential.
   }, 240_000);
 
   afterAll(async () => {
@@ -123,7 +127,8 @@ describe("per-consumer tokens for a real OpenClaw behind the token front, rotate
 
   async function ledgerEntries(): Promise<LedgerEntry[]> {
     const entries: LedgerEntry[] = [];
-    for await (const entry of ledger.list()) entries.push(entry);
+    // The rotator's own credential has no consumer here; it is not due during the test.
+    for await (const entry of ledger.list()) if (!isRotatorCredential(entry.declaration)) entries.push(entry);
     return entries;
   }
 
@@ -170,7 +175,7 @@ describe("per-consumer tokens for a real OpenClaw behind the token front, rotate
     const entries = await ledgerEntries();
     await moveClockTo(Math.max(...entries.map((e) => dueAt(e.state.current!, e.declaration, DEFAULT_SETTINGS.expiryMarginMs).getTime())) + 60_000);
     for (let run = 0; run < 6; run++) {
-      const result = await runBundledRotator({ moto, gateway: front, clock });
+      const result = await runBundledRotator({ moto, gateway: front, clock }, { env: { OPENCLAW_ADMIN_SECRET_ID: "" } });
       runs.push(result);
       if (result.code !== 0) throw new Error(`the rotator exited ${result.code}:\n${result.stdout.slice(-4_000)}\n${result.stderr.slice(-2_000)}`);
       const after = await ledgerEntries();
@@ -270,11 +275,12 @@ describe("per-consumer tokens for a real OpenClaw behind the token front, rotate
 });
 
 /**
- * The gateway credential the rotator reads (OPENCLAW_ADMIN_SECRET_ID in run-rotator.ts): today the front's admin token
- * in openclaw-admin/<env>/gateway, which an operator puts there before any stack runs. Kept in this one place.
+ * The rotator's own credential, as an operator gives it once per environment: `openclaw-tokens bootstrap-rotator` with
+ * the front's break-glass admin token for that one command (an admin:tokens token in openclaw-admin/dev/rotator).
  */
-async function storeRotatorCredential(client: SecretsManagerClient, front: ReferenceGateway): Promise<void> {
-  await client.send(new CreateSecretCommand({ Name: adminSecretName("dev"), SecretString: front.adminToken }));
+async function bootstrapRotatorCredential(front: ReferenceGateway): Promise<void> {
+  const env = { ...process.env, OPENCLAW_ADMIN_TOKEN: front.adminToken };
+  await promisify(execFile)(process.execPath, [CLI_BUNDLE, "bootstrap-rotator", "--environment", "dev", "--gateway-url", front.url, "--json"], { env });
 }
 
 function tokenOf(tokens: ReadonlyMap<TokenName, HeldToken>, name: TokenName): string {
