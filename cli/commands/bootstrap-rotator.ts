@@ -2,7 +2,9 @@ import { Scope } from "../../src/domain/scopes";
 import { TokenOpsError } from "../../src/domain/errors";
 import { BackendKind } from "../../src/gateway/backend";
 import { InvalidTokenError, TokenExpiredError } from "../../src/gateway/errors";
-import { checkInputs } from "../../src/provider/inputs";
+import { LedgerPhase } from "../../src/ledger/ledger";
+import { Environment } from "../../src/domain/environments";
+import { checkInputs, GatewayTokenInputs } from "../../src/provider/inputs";
 import { createProviderRuntime, defaultDependencies } from "../../src/provider/runtime";
 import { ROTATOR_CREDENTIAL_NAME, rotatorCredentialSecretName } from "../../src/store/metadata";
 import { readRotatorCredential } from "../../src/store/rotator-credential";
@@ -37,22 +39,10 @@ export async function bootstrapRotator(ctx: CliContext): Promise<ExitCode> {
   }
   const secretName = rotatorCredentialSecretName(environment);
   const existing = await ctx.ledger.get(secretName);
-  if (!existing) {
-    const checked = checkInputs({
-      ...ROTATOR_CREDENTIAL_DECLARATION,
-      scopes: [...ROTATOR_CREDENTIAL_DECLARATION.scopes],
-      name: ROTATOR_CREDENTIAL_NAME,
-      environment,
-      gatewayUrl: gateway.url,
-      backend: gateway.kind,
-      adminToken: breakGlassToken.reveal(),
-      secretName,
-      allowAdminScope: true,
-      ledgerTable,
-      recoveryWindowDays: 7,
-    });
-    if (!checked.ok) throw new CommandFailedError("bootstrap_invalid", checked.problems.map((p) => `${p.field}: ${p.message}`).join("; "));
-    await createProviderRuntime({ ...defaultDependencies, clock: ctx.clock }).create(checked.inputs);
+  // No entry, or one left by a bootstrap that died mid-way (the provider's create resumes it, revoking its mint).
+  if (!existing || existing.state.phase === LedgerPhase.Creating) {
+    const inputs = rotatorCredentialInputs({ environment, gatewayUrl: gateway.url, ledgerTable, breakGlassToken: breakGlassToken.reveal() });
+    await createProviderRuntime({ ...defaultDependencies, clock: ctx.clock }).create(inputs);
     return report(ctx, "created");
   }
   const working = await credentialWorks(ctx);
@@ -65,6 +55,25 @@ export async function bootstrapRotator(ctx: CliContext): Promise<ExitCode> {
     });
   }
   return report(ctx, "replaced");
+}
+
+/** The credential's declaration as the provider takes it, minted with the break-glass token. */
+export function rotatorCredentialInputs(args: { environment: Environment; gatewayUrl: string; ledgerTable: string; breakGlassToken: string }): GatewayTokenInputs {
+  const checked = checkInputs({
+    ...ROTATOR_CREDENTIAL_DECLARATION,
+    scopes: [...ROTATOR_CREDENTIAL_DECLARATION.scopes],
+    name: ROTATOR_CREDENTIAL_NAME,
+    environment: args.environment,
+    gatewayUrl: args.gatewayUrl,
+    backend: BackendKind.DocumentedApi,
+    adminToken: args.breakGlassToken,
+    secretName: rotatorCredentialSecretName(args.environment),
+    allowAdminScope: true,
+    ledgerTable: args.ledgerTable,
+    recoveryWindowDays: 7,
+  });
+  if (!checked.ok) throw new CommandFailedError("bootstrap_invalid", checked.problems.map((p) => `${p.field}: ${p.message}`).join("; "));
+  return checked.inputs;
 }
 
 /** True when the credential's AWSCURRENT is the recorded token and the gateway accepts it; else why not. */

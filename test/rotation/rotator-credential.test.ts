@@ -2,11 +2,13 @@ import { DeleteSecretCommand, GetSecretValueCommand, PutSecretValueCommand, Secr
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { LedgerPhase } from "../../src/ledger/ledger";
-import { createProviderRuntime } from "../../src/provider/runtime";
+import { createProviderRuntime, declarationOf } from "../../src/provider/runtime";
 import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
 import { Stage } from "../../src/store/token-store";
 import { runCli } from "../cli/run-cli";
-import { DAY, RotationHarness } from "../support/rotation-harness";
+import { DAY, LEASE_EXPIRY, LEDGER_TABLE, RotationHarness } from "../support/rotation-harness";
+import { rotatorCredentialInputs } from "../../cli/commands/bootstrap-rotator";
+import { newIntent } from "../../src/rotation/steps";
 import { runBundledRotator, RotatorRun } from "../support/run-rotator";
 
 /**
@@ -182,6 +184,40 @@ describe("the rotator's own credential", () => {
     expect(tokens.filter((t) => t.status === "active")).toEqual([{ id: current, status: "active", scopes: ["admin:tokens"] }]);
     const run = await scheduledRun();
     expect(run.code).toBe(0);
+  }, 60_000);
+
+  it("a bootstrap that died after minting is finished by the next one, and what it minted is revoked", async () => {
+    // The first bootstrap recorded its intent and minted, then its process died: a Creating entry and a live token.
+    const inputs = rotatorCredentialInputs({ environment: "dev", gatewayUrl: h.gateway.url, ledgerTable: LEDGER_TABLE, breakGlassToken: h.gateway.adminToken });
+    const now = h.clock.now();
+    const intent = newIntent("openclaw-rotator", now, "provider");
+    await h.ledger.create({
+      declaration: declarationOf(inputs),
+      state: {
+        phase: LedgerPhase.Creating,
+        current: undefined,
+        pending: undefined,
+        retiring: undefined,
+        rotation: intent,
+        promotedAt: undefined,
+        lastRotatedAt: undefined,
+        abandonedMints: [],
+        revokeNow: [],
+        nextCheckAt: now,
+        lastError: undefined,
+      },
+      lease: { owner: "provider-died", renewedAt: new Date(now.getTime() - LEASE_EXPIRY), ttlMs: 60_000 },
+    });
+    const orphan = await checker.mint({ name: intent.mintName, scopes: ["admin:tokens"], expiresAt: new Date(now.getTime() + DAY) });
+
+    const finished = await bootstrap();
+    expect(finished.stderr).toBe("");
+    expect(JSON.parse(finished.stdout)).toMatchObject({ outcome: "created", scopes: ["admin:tokens"] });
+    const current = (await credentialEntry()).state.current?.tokenId as string;
+    expect(current).not.toBe(orphan.metadata.id);
+    const tokens = await credentialTokens();
+    expect(tokens.filter((t) => t.status === "active").map((t) => t.id)).toEqual([current]);
+    expect(tokens.find((t) => t.id === orphan.metadata.id)?.status).toBe("revoked");
   }, 60_000);
 
   it("refuses a bootstrap without the break-glass token, and a declaration that takes the credential's secret", async () => {
