@@ -6,7 +6,8 @@
  *    directly with the gateway's shared secret (its local password), interleaved one by one, in one run.
  * 2. Throughput: 100 concurrent consumers, one token each, calling through the front for 10 s; failures counted.
  * 3. Memory: the front's RSS with 10,000 registered tokens (created through the admin API, then served).
- * Writes bench/results/front-latest.json.
+ * With --registry dynamodb the front keeps its registry in a DynamoDB table on moto (a fleet's registry: cached
+ * lookups, request log written in batches) instead of SQLite. Writes bench/results/front-<registry>-latest.json.
  */
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -14,6 +15,10 @@ import { Agent, request } from "node:http";
 import { startOpenClawGateway } from "../test/support/openclaw-gateway";
 import { startReferenceGateway } from "../local/reference-gateway";
 import { median } from "./stats";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { startMoto } from "../test/support/moto";
+import { runGatewayWithEnv, startFleetFront } from "../test/support/fleet-front";
+import { registryTableDefinition } from "../reference-gateway/dynamodb/table-schema";
 
 const PROXY_ADDRESS = "127.0.0.2";
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -43,15 +48,36 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
 }
 
+interface Front {
+  readonly url: string;
+  readonly pid: number;
+  readonly adminToken: string;
+  stop(): Promise<unknown>;
+}
+
+/** The front on a DynamoDB registry (moto), its break-glass token created with the admin CLI, as a fleet's is. */
+async function startDynamoDbFront(serveArgs: readonly string[]): Promise<Front> {
+  const moto = await startMoto();
+  const table = "openclaw-front-dev-registry";
+  const client = new DynamoDBClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  await client.send(new CreateTableCommand(registryTableDefinition(table)));
+  client.destroy();
+  const created = await runGatewayWithEnv(["auth", "create-token", "--registry-table", table, "--environment", "dev", "--name", "bench-admin", "--scope", "admin:*", "--json"], moto.env);
+  if (created.code !== 0) throw new Error(`auth create-token failed: ${created.stderr}`);
+  const adminToken = (JSON.parse(created.stdout) as { token: string }).token;
+  const front = await startFleetFront(["--environment", "dev", "--registry-table", table, ...serveArgs], moto.env);
+  return { url: front.url, pid: front.pid, adminToken, stop: async () => Promise.all([front.stop(), moto.stop()]) };
+}
+
 async function main(): Promise<void> {
   const requests = Number(process.argv[process.argv.indexOf("--requests") + 1]) || 2000;
+  const registry = process.argv.includes("--registry") ? process.argv[process.argv.indexOf("--registry") + 1] : "sqlite";
+  if (registry !== "sqlite" && registry !== "dynamodb") throw new Error(`--registry ${registry}: use sqlite or dynamodb`);
   const log = (message: string) => process.stderr.write(`[bench front] ${message}\n`);
-  log("starting OpenClaw (trusted-proxy mode) and the front");
+  log(`starting OpenClaw (trusted-proxy mode) and the front (registry: ${registry})`);
   const openclaw = await startOpenClawGateway({ trustedProxy: { proxyAddress: PROXY_ADDRESS } });
-  const front = await startReferenceGateway({
-    testControl: false,
-    serveArgs: ["--upstream", openclaw.url, "--upstream-source-address", PROXY_ADDRESS, "--local-consumer-address", "100.64.0.1"],
-  });
+  const serveArgs = ["--upstream", openclaw.url, "--upstream-source-address", PROXY_ADDRESS, "--local-consumer-address", "100.64.0.1"];
+  const front: Front = registry === "dynamodb" ? await startDynamoDbFront(serveArgs) : await startReferenceGateway({ testControl: false, serveArgs });
   try {
     const createToken = async (name: string): Promise<string> => {
       const res = await fetch(`${front.url}/v1/admin/tokens`, {
@@ -121,6 +147,7 @@ async function main(): Promise<void> {
 
     const result = {
       at: new Date().toISOString(),
+      registry,
       latency: {
         requests,
         directMedianMs: round(median(direct)),
@@ -134,7 +161,7 @@ async function main(): Promise<void> {
       memory: { tokens: listed, createSeconds: Math.round(createSeconds), rssBeforeMiB: Math.round(rssBefore / 1024), rssAt10kTokensMiB: Math.round(rssAfter / 1024) },
     };
     await mkdir(resolve(__dirname, "results"), { recursive: true });
-    await writeFile(resolve(__dirname, "results/front-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(resolve(__dirname, `results/front-${registry}-latest.json`), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     agent.destroy();
