@@ -27,7 +27,8 @@ export async function readRotatorCredential(client: SecretsManagerClient, ledger
   const sdk = require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager");
   let out: { SecretString?: string; VersionId?: string };
   try {
-    out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretName }));
+    // The stage named, as the consumer client does: moto answers an unnamed stage with the secret's first version.
+    out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretName, VersionStage: "AWSCURRENT" }));
   } catch (error) {
     throw new StoreError("GetSecretValue", secretName, error);
   }
