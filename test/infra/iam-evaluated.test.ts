@@ -47,6 +47,9 @@ describe("IAM evaluated on the calls of real local runs", () => {
       : { [principal]: policyOf(d.one(T.Policy, `rotator-${envOf(d)}-${principal}-policy`).inputs.policy) };
   const envOf = (d: Deployed) => (d === dev ? "dev" : "prod");
   const recorded = (principal: Principal) => recorder.calls.filter((c) => c.principal === principal);
+  /** The CLI as `principal` runs it, on the harness's clock. */
+  const cli = (principal: Principal, args: string[], env: Record<string, string> = {}) =>
+    runCli(h, [...args, "--environment", "dev"], { bare: true, env: { ...recorder.envFor(principal), OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs), ...env } });
 
   /** The rotator credential's real ARN in moto, and the (removed) admin secret's, for the never-list. */
   let credentialArn: string;
@@ -80,8 +83,6 @@ describe("IAM evaluated on the calls of real local runs", () => {
         return decision === "Allowed" ? undefined : `User: ${call.principal} is not authorized to perform: ${call.action} on resource: ${call.resource} (${decision})`;
       },
     });
-    const cli = (principal: Principal, args: string[], env: Record<string, string> = {}) =>
-      runCli(h, [...args, "--environment", "dev"], { bare: true, env: { ...recorder.envFor(principal), OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs), ...env } });
     const succeeded = (run: { code: number; stderr: string }, what: string) => expect({ what, code: run.code, stderr: run.code ? run.stderr : "" }).toEqual({ what, code: 0, stderr: "" });
 
     // The break-glass human, with the token deployer's permissions: bootstrap-rotator with the admin:* token given
@@ -433,5 +434,24 @@ describe("IAM evaluated on the calls of real local runs", () => {
       const call = { ...token, principal: "viewer", action: "secretsmanager:GetSecretValue", resource, resourceTags };
       expect(await decide({ ...policiesOf(dev, "viewer"), broad }, call, ACCOUNT)).toBe("ExplicitlyDenied");
     }
+  });
+
+  // Last, as it changes the credential: the break-glass path when the credential is dead (revoked behind the
+  // rotator's back, say). bootstrap-rotator, run by the token deployer, issues a replacement through a rotation.
+  it("lets the token deployer replace a dead credential with bootstrap-rotator, and nothing more", async () => {
+    const before = recorder.calls.length;
+    const dead = credentialIds.at(-1) as string;
+    await h.admin.revoke(dead);
+    const replaced = await cli("token-deployer", ["bootstrap-rotator", "--gateway-url", h.gateway.url, "--json"], { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken });
+    const calls = recorder.calls.slice(before);
+    expect({ code: replaced.code, stderr: replaced.code ? replaced.stderr : "", denied: calls.filter((c) => c.denied).map(show) }).toEqual({ code: 0, stderr: "", denied: [] });
+    const out = JSON.parse(replaced.stdout) as { outcome: string; tokenId: string; scopes: string[] };
+    expect(out).toMatchObject({ outcome: "replaced", scopes: ["admin:tokens"] });
+    expect(out.tokenId).not.toBe(dead);
+    // It wrote a new version of the credential and moved its stages, and on no other secret.
+    const writes = calls.filter((c) => ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"].includes(c.action));
+    expect([...new Set(writes.map(show))].sort()).toEqual([`secretsmanager:PutSecretValue ${credentialArn}`, `secretsmanager:UpdateSecretVersionStage ${credentialArn}`]);
+    // The same writes on a credential tagged for another environment are denied.
+    for (const write of writes) expect(await judge(dev, "token-deployer", { ...write, resourceTags: { ...write.resourceTags, "openclaw:environment": "prod" } })).not.toBe("Allowed");
   });
 });

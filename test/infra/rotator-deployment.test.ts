@@ -512,13 +512,21 @@ describe("RotatorDeployment", () => {
         ...deployerTokenStatements,
         // Tokens declared without adminToken are minted with the rotator's credential.
         { Sid: "ReadRotatorCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [credentialPattern("dev")] },
-        // bootstrap-rotator (a human with the break-glass token) creates it, tagged for this environment.
+        // bootstrap-rotator (a human with the break-glass token) creates it, tagged for this environment...
         {
           Sid: "BootstrapRotatorCredential",
           Effect: "Allow",
-          Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+          Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
           Resource: [credentialPattern("dev")],
           Condition: { StringEquals: { "aws:RequestTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:ResourceTag/openclaw:environment": "dev" } },
+        },
+        // ...and replaces it when it is dead, by a rotation of that secret, tagged for this environment.
+        {
+          Sid: "ReplaceRotatorCredential",
+          Effect: "Allow",
+          Action: ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+          Resource: [credentialPattern("dev")],
+          Condition: { StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" } },
         },
         writeLedger,
         keepTags,
