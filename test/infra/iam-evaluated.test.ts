@@ -97,6 +97,7 @@ describe("IAM evaluated on the calls of real local runs", () => {
 
     // pulumi up: the provider runtime declares three tokens without adminToken (minted with the rotator's credential);
     // pulumi destroy removes one. A 5-day TTL: due (at 80%) before the credential is (7 days at 80%).
+    const beforeProvider = recorder.calls.length;
     const provider = await runProvider(recorder.envFor("token-deployer"), [
       ...["ci-runner", "dashboard", "retired"].map((name) => ({
         op: "create" as const,
@@ -106,6 +107,8 @@ describe("IAM evaluated on the calls of real local runs", () => {
     ]);
     expect({ code: provider.code, out: provider.code ? provider.stdout.slice(-1500) + provider.stderr.slice(-1500) : "" }).toEqual({ code: 0, out: "" });
     expect(recorder.calls.filter((c) => c.denied).map((c) => c.denied)).toEqual([]);
+    // It read the credential to mint (once per create and for the delete), never the break-glass token's secret.
+    expect(recorder.calls.slice(beforeProvider).filter((c) => c.action === "secretsmanager:GetSecretValue" && c.resource === credentialArn).length).toBeGreaterThanOrEqual(3);
 
     // Scheduled runs, with exactly the environment the deployment gives the function (but the local gateway): it names
     // no admin secret, so the runner's default (an older deployment's) is cleared and the rotator reads its credential.
