@@ -76,8 +76,11 @@ export interface RawStackConfig {
 /** Stack names that name an environment must name the one they deploy. */
 const ENVIRONMENT_STACKS: Readonly<Record<string, Environment>> = { dev: "dev", stage: "stage", prod: "prod" };
 
-/** Config keys that belong to the stack, not to a token: a fault in one is reported once, not once per token. */
-const STACK_LEVEL_FIELDS = ["environment", "gatewayUrl", "backend"] as const;
+/**
+ * Config keys that belong to the stack, not to a token: a fault in one is reported once, not once per token (the
+ * stack's adminToken is every token's: a missing one is openclaw:adminToken, not a key of each declaration).
+ */
+const STACK_LEVEL_FIELDS = ["environment", "gatewayUrl", "backend", "adminToken"] as const;
 
 /**
  * Every problem with a stack's configuration, each naming the config key and the fix. Tokens are checked with the

@@ -142,12 +142,21 @@ function credentialStatements(ctx: AccessPolicyContext): PolicyStatement[] {
     {
       Sid: "BootstrapRotatorCredential",
       Effect: "Allow",
-      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
       Resource: [ctx.credential.arn],
       Condition: {
         StringEquals: { [`aws:RequestTag/${Tag.Environment}`]: ctx.environment },
         StringEqualsIfExists: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment },
       },
+    },
+    // Replacing a dead credential is a rotation (a new version, the stages moved): requests that carry no tags, so
+    // fenced by the secret's own environment tag (a request-tag condition would deny them all).
+    {
+      Sid: "ReplaceRotatorCredential",
+      Effect: "Allow",
+      Action: ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      Resource: [ctx.credential.arn],
+      Condition: { StringEquals: { [`aws:ResourceTag/${Tag.Environment}`]: ctx.environment } },
     },
   ];
 }

@@ -20,6 +20,8 @@ interface Observed {
   readonly points: Datapoint[];
   readonly at: number;
   readonly exitCode: number | null;
+  /** What the function printed (its logs and EMF). */
+  readonly output: string;
 }
 
 const queueNameOf = (arn: string) => arn.split(":").at(-1) as string;
@@ -45,9 +47,9 @@ describe("the deployment's alarms on the rotator's real output", () => {
    * after the retries of the deployment's event invoke config is sent to its on-failure destination, where SQS counts
    * it under ApproximateNumberOfMessagesVisible {QueueName}. Retries are not re-run here: they meet the same state.
    */
-  async function scheduledRun(): Promise<Observed> {
+  async function scheduledRun(env: Record<string, string> = {}): Promise<Observed> {
     const startedAt = Date.now();
-    const run = await runBundledRotator(h, { event: { kind: "scheduled-scan" } });
+    const run = await runBundledRotator(h, { event: { kind: "scheduled-scan" }, env });
     const functionName = dev.one(T.Function).inputs.name as string;
     const asyncConfig = dev.one(T.EventInvokeConfig).inputs;
     expect(asyncConfig.functionName).toBe(functionName);
@@ -61,7 +63,7 @@ describe("the deployment's alarms on the rotator's real output", () => {
       ? [{ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueNameOf(asyncConfig.destinationConfig.onFailure.destination) }, timestamp: startedAt, values: [1] }]
       : [];
     const points = [...datapointsFromEmf(run.stdout), ...lambda, ...onFailure];
-    return { points, at: Math.max(...points.map((p) => p.timestamp)), exitCode: run.code };
+    return { points, at: Math.max(...points.map((p) => p.timestamp)), exitCode: run.code, output: run.stdout + run.stderr };
   }
 
   /** The names of the alarms in ALARM for these datapoints. */
@@ -141,6 +143,19 @@ describe("the deployment's alarms on the rotator's real output", () => {
     const observed = await scheduledRun();
 
     expect(observed.exitCode).not.toBe(0);
+    expect(observed.points.filter((p) => p.metricName === "Heartbeat")).toEqual([]);
+    expect(firing(observed)).toEqual([name("failed-runs"), name("lambda-errors"), name("no-recent-run")]);
+  });
+
+  it("a documented-API run without its own credential (never bootstrapped, or lost) fails as a whole and fires the same alarms", async () => {
+    await h.declare({ name: "ci-runner" });
+    // The function's environment as this deployment gives it: no admin secret named, so the run reads openclaw-admin/dev/rotator.
+    expect(Object.keys(dev.one(T.Function).inputs.environment.variables)).not.toContain("OPENCLAW_ADMIN_SECRET_ID");
+
+    const observed = await scheduledRun({ OPENCLAW_ADMIN_SECRET_ID: "" });
+
+    expect(observed.exitCode).not.toBe(0);
+    expect(observed.output).toMatch(/rotator_credential_missing/);
     expect(observed.points.filter((p) => p.metricName === "Heartbeat")).toEqual([]);
     expect(firing(observed)).toEqual([name("failed-runs"), name("lambda-errors"), name("no-recent-run")]);
   });

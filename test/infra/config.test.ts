@@ -273,6 +273,43 @@ describe("stackConfigProblems", () => {
     });
   });
 
+  // Issue 12 part 4: no long-lived admin token in a deployment.
+  describe("openclaw:adminToken", () => {
+    const REFUSED =
+      "openclaw:adminToken: remove it (pulumi config rm openclaw:adminToken): the documented-API rotator and the tokens use the rotator's own short-lived admin:tokens credential; create it once with `openclaw-tokens bootstrap-rotator` and the break-glass token, which stays out of the stack (docs/runbook.md)";
+    const devices = { stack: "dev", environment: "dev", backend: "openclaw-devices", gatewayUrl: "http://127.0.0.1:18789", tokens: [{ name: "ci-runner", scopes: ["operator.write"], ttl: "30d" }, { name: "app-backend", scopes: ["operator.read"], ttl: "90d" }] };
+
+    it("is refused, once, on a documented-API stack that deploys the rotator, with the way to the rotator's own credential", () => {
+      expect(problemsOf({ adminTokenSet: true })).toEqual([REFUSED]);
+      expect(problemsOf({ adminTokenSet: true, backend: "documented-api" })).toEqual([REFUSED]);
+    });
+
+    it("is not needed there: without it the stack is accepted, its tokens minted with the rotator's credential", () => {
+      expect(problemsOf({ adminTokenSet: false })).toEqual([]);
+      expect(problemsOf({ adminTokenSet: false, backend: "documented-api" })).toEqual([]);
+    });
+
+    it("is still accepted on a documented-API stack that only declares tokens (no rotator deployed)", () => {
+      expect(problemsOf({ adminTokenSet: true, rotator: { deploy: false } })).toEqual([]);
+      expect(problemsOf({ adminTokenSet: true, rotator: undefined })).toEqual([]);
+      expect(problemsOf({ adminTokenSet: false, rotator: undefined })).toEqual([]);
+    });
+
+    it("is not judged when whether it is set is not known (a stack file read without its secrets)", () => {
+      expect(problemsOf({ adminTokenSet: undefined })).toEqual([]);
+    });
+
+    it("is required on openclaw-devices, whose tokens are minted with OpenClaw's shared token: reported once, under its own key", () => {
+      expect(problemsOf({ ...devices, adminTokenSet: true })).toEqual([]);
+      expect(problemsOf({ ...devices, adminTokenSet: true, rotator: { deploy: true } })).toEqual([]);
+      for (const rotator of [{ deploy: true }, undefined]) {
+        expect(problemsOf({ ...devices, adminTokenSet: false, rotator })).toEqual([
+          "openclaw:adminToken: give the gateway's shared token, its gateway.auth.token (as a secret: pulumi config set --secret)",
+        ]);
+      }
+    });
+  });
+
   it("reports an unknown environment once, not once more per token", () => {
     expect(problemsOf({ stack: "qa", environment: "qa" })).toEqual(["openclaw:environment: set it to dev, stage or prod (pulumi config set openclaw:environment dev)"]);
   });
@@ -303,6 +340,8 @@ describe("the repository's stack files", () => {
         backend: config["openclaw:backend"],
         tokens: config["openclaw:tokens"],
         rotator: config["openclaw:rotator"],
+        // As `pulumi up` reads it: the file sets no admin token (checked below).
+        adminTokenSet: Object.keys(config).includes("openclaw:adminToken"),
         keys: Object.keys(config).filter((k) => k.startsWith("openclaw:")).map((k) => k.slice("openclaw:".length)),
       };
       expect(stackConfigProblems(raw)).toEqual([]);
@@ -315,7 +354,7 @@ describe("the repository's stack files", () => {
       expect(config["openclaw:rotator"]).toMatchObject({ deploy: true });
     });
 
-    it("holds no secret: no admin token, no secure value, no token-shaped string", () => {
+    it("holds no secret: no admin token, no secure value, no token-shaped string, and points to bootstrap-rotator rather than to an admin token", () => {
       const values = text
         .split("\n")
         .filter((line) => !/^\s*#/.test(line))
@@ -324,7 +363,9 @@ describe("the repository's stack files", () => {
       expect(values).not.toMatch(/secure:/);
       expect(values).not.toMatch(/encryptionsalt/);
       expect(text).not.toMatch(/openclaw_gw_(dev|stage|live)_[A-Za-z0-9]/);
-      expect(text).toMatch(/pulumi config set --secret openclaw:adminToken/);
+      // The stack deploys a documented-API rotator, which refuses openclaw:adminToken: the file must not ask for one.
+      expect(text).not.toMatch(/pulumi config set --secret openclaw:adminToken/);
+      expect(text).toContain(`openclaw-tokens bootstrap-rotator --environment ${stack}`);
     });
   });
 });

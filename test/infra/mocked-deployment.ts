@@ -12,13 +12,23 @@ import type { PolicyDocument } from "../../infra/aws/rotator-policy";
 import type { AlarmDefinition } from "../support/cloudwatch-alarms";
 import { Registered, until, valueOf } from "./pulumi-mocks";
 
+/** Admin:* tokens of the documented API's gateways: a documented-API deployment must refuse every one of them. */
 export const ADMIN_TOKEN = {
   dev: "openclaw_gw_dev_fake-admin-token-dev",
   stage: "openclaw_gw_stage_fake-admin-token-stage",
   prod: "openclaw_gw_live_fake-admin-token-prod",
 } as const;
+/** OpenClaw's shared gateway tokens (gateway.auth.token), which an openclaw-devices deployment keeps in its admin secret. */
+export const SHARED_TOKEN = {
+  dev: "fake-openclaw-shared-token-dev",
+  stage: "fake-openclaw-shared-token-stage",
+  prod: "fake-openclaw-shared-token-prod",
+} as const;
 export const GATEWAY = { dev: "https://gateway-dev.openclaw.example", stage: "https://gateway-stage.openclaw.example", prod: "https://gateway.openclaw.example" } as const;
 export type Env = keyof typeof ADMIN_TOKEN;
+
+/** The arguments of an openclaw-devices deployment: the backend and OpenClaw's shared token, as a secret. */
+export const openclawDevices = (env: Env): Partial<Module.RotatorDeploymentArgs> => ({ backend: "openclaw-devices", adminToken: pulumi.secret(SHARED_TOKEN[env]) });
 
 /** A stand-in for the esbuild bundle: the component checks that index.js exists; the mocks never read it. */
 export const BUNDLE_DIR = mkdtempSync(join(tmpdir(), "rotator-bundle-"));
@@ -55,6 +65,10 @@ export interface Deployed {
   all(type: string): Registered[];
 }
 
+/**
+ * A deployment as the stack declares it: by default the documented API, which takes no admin token (its rotator
+ * rotates its own credential); pass `openclawDevices(env)` for the admin-secret mode.
+ */
 export async function deployOnMocks(
   mod: typeof Module,
   registered: readonly Registered[],
@@ -65,7 +79,7 @@ export async function deployOnMocks(
   const children: pulumi.ResourceTransformationArgs[] = [];
   const component = new mod.RotatorDeployment(
     name,
-    { environment: env, gatewayUrl: GATEWAY[env], adminToken: pulumi.secret(ADMIN_TOKEN[env]), bundleDir: BUNDLE_DIR, ...overrides },
+    { environment: env, gatewayUrl: GATEWAY[env], bundleDir: BUNDLE_DIR, ...overrides },
     {
       transformations: [
         (args) => {
@@ -81,7 +95,7 @@ export async function deployOnMocks(
       functionName: component.functionName,
       functionArn: component.functionArn,
       roleArn: component.roleArn,
-      adminSecretArn: component.adminSecretArn,
+      credentialSecretName: component.credentialSecretName,
       ledgerTableName: component.ledgerTableName,
       alarmTopicArn: component.alarmTopicArn,
       deadLetterQueueUrl: component.deadLetterQueueUrl,

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type * as Module from "../../infra/aws/rotator-deployment";
-import { ADMIN_TOKEN, BUNDLE_DIR, Deployed, deployOnMocks, Env, GATEWAY, policyOf, T } from "./mocked-deployment";
+import { ADMIN_TOKEN, BUNDLE_DIR, Deployed, deployOnMocks, Env, GATEWAY, openclawDevices, policyOf, SHARED_TOKEN, T } from "./mocked-deployment";
 import { ACCOUNT, arnMatches, installMocks, REGION, Registered } from "./pulumi-mocks";
 
 let registered: Registered[];
@@ -26,13 +26,23 @@ const UNTAGGABLE: readonly string[] = [T.SecretVersion, T.RolePolicy, T.Permissi
 /** A secret value as Pulumi sends it to the engine (the mocks see the wire form). */
 const wireSecret = (value: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
 
+/** Where a deployment's rotator credential is: the documented API's own, rotated one (any Secrets Manager suffix). */
+const credentialPattern = (env: Env) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/${env}/rotator-??????`;
+/** The credential's ARN as AWS would name it, and the admin secret's as the mocks do. */
+const credentialArn = (env: Env) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/${env}/rotator-Qw3rTy`;
+const adminSecretArn = (env: Env) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/${env}/gateway-AbCdEf`;
+
 describe("RotatorDeployment", () => {
+  /** The documented API (the default): no admin token given, the rotator holds its own self-rotated credential. */
   let dev: Deployed;
   let prod: Deployed;
+  /** openclaw-devices: OpenClaw's shared token, kept in the stack's admin secret. */
+  let devices: Deployed;
 
   beforeAll(async () => {
     dev = await deploy("dev");
     prod = await deploy("prod", { alarmEmail: "oncall@example.com" });
+    devices = await deploy("dev", openclawDevices("dev"), "rotator-devices");
   });
 
   describe("resource graph", () => {
@@ -44,8 +54,9 @@ describe("RotatorDeployment", () => {
     it("declares exactly the resources of one rotator, each a child of the component", () => {
       const counts = Object.fromEntries(Object.values(T).map((type) => [type, dev.all(type).length]));
       expect(counts).toEqual({
-        [T.Secret]: 1,
-        [T.SecretVersion]: 1,
+        // No admin secret: the rotator's credential is created by bootstrap-rotator, outside the stack.
+        [T.Secret]: 0,
+        [T.SecretVersion]: 0,
         [T.Table]: 1,
         [T.LogGroup]: 1,
         [T.Role]: 2,
@@ -64,6 +75,13 @@ describe("RotatorDeployment", () => {
       });
       expect(dev.resources).toHaveLength(dev.children.length);
       for (const child of dev.children) expect(child.opts.parent).toBe(dev.component);
+    });
+
+    it("declares, on openclaw-devices, the same resources plus the admin secret and its value", () => {
+      const count = (d: Deployed) => Object.fromEntries(Object.values(T).map((type) => [type, d.all(type).length]));
+      expect(count(devices)).toEqual({ ...count(dev), [T.Secret]: 1, [T.SecretVersion]: 1 });
+      expect(devices.resources).toHaveLength(devices.children.length);
+      for (const child of devices.children) expect(child.opts.parent).toBe(devices.component);
     });
 
     it("declares an example rule on the default bus for this environment's emergency revocations", () => {
@@ -85,7 +103,7 @@ describe("RotatorDeployment", () => {
     });
 
     it("tags every taggable resource with its environment and openclaw-token-ops", () => {
-      for (const r of dev.resources) {
+      for (const r of [...dev.resources, ...devices.resources]) {
         if (UNTAGGABLE.includes(r.type)) {
           expect(r.inputs.tags).toBeUndefined();
         } else {
@@ -102,7 +120,7 @@ describe("RotatorDeployment", () => {
         functionName: "openclaw-rotator-dev",
         functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
         roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
-        adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
+        credentialSecretName: "openclaw-admin/dev/rotator",
         ledgerTableName: "openclaw-rotator-dev-ledger",
         alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
         deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
@@ -113,6 +131,9 @@ describe("RotatorDeployment", () => {
         tokenDeployerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/openclaw-tokens-dev-token-deployer-${REGION}`,
         scheduleName: "openclaw-rotator-dev",
       });
+      // openclaw-devices: the same outputs, the credential being the admin secret.
+      expect(devices.outputs).toEqual({ ...dev.outputs, credentialSecretName: "openclaw-admin/dev/gateway" });
+      expect(prod.outputs.credentialSecretName).toBe("openclaw-admin/prod/rotator");
     });
 
     it("merges a team's extra tags without letting them override the openclaw tags", async () => {
@@ -121,26 +142,68 @@ describe("RotatorDeployment", () => {
     });
   });
 
-  describe("admin token", () => {
+  describe("the documented API: no admin token in the deployment", () => {
+    it("stores no secret and no secret value at all", () => {
+      for (const d of [dev, prod]) expect([d.all(T.Secret), d.all(T.SecretVersion)]).toEqual([[], []]);
+      expect(dev.children.filter((c) => c.type === T.Secret || c.type === T.SecretVersion)).toEqual([]);
+    });
+
+    it.each([
+      ["a plain string", ADMIN_TOKEN.dev],
+      ["a secret", pulumi.secret(ADMIN_TOKEN.dev)],
+    ])("refuses an adminToken given as %s, with the way to the rotator's own credential, never quoting it", (_how, adminToken) => {
+      const construct = () => new mod.RotatorDeployment(`refused-admin-${_how.replace(/\W+/g, "-")}`, { environment: "dev", gatewayUrl: GATEWAY.dev, bundleDir: BUNDLE_DIR, adminToken });
+      let thrown: unknown;
+      try {
+        construct();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(Error);
+      expect(String(thrown)).toContain(
+        "adminToken: a documented-API rotator holds no admin token: it rotates its own admin:tokens credential. Remove adminToken (openclaw:adminToken) and run `openclaw-tokens bootstrap-rotator` once with the break-glass token (docs/runbook.md)",
+      );
+      expect(String(thrown)).not.toContain(ADMIN_TOKEN.dev);
+    });
+
+    it("refuses an adminToken with the backend named explicitly too", () => {
+      expect(() => new mod.RotatorDeployment("refused-admin-explicit", { environment: "dev", gatewayUrl: GATEWAY.dev, bundleDir: BUNDLE_DIR, backend: "documented-api", adminToken: ADMIN_TOKEN.dev })).toThrow(
+        /adminToken: a documented-API rotator holds no admin token/,
+      );
+    });
+  });
+
+  describe("openclaw-devices: OpenClaw's shared token in the admin secret", () => {
     it("is stored in openclaw-admin/<env>/gateway, outside the tokens' namespace", () => {
-      expect(dev.one(T.Secret).inputs).toMatchObject({ name: "openclaw-admin/dev/gateway", recoveryWindowInDays: 7 });
+      expect(devices.one(T.Secret).inputs).toEqual({
+        name: "openclaw-admin/dev/gateway",
+        description: "Shared token of the dev OpenClaw gateway, read by the token rotator. Set with pulumi config set --secret.",
+        recoveryWindowInDays: 7,
+        tags: { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" },
+      });
       // The engine receives the value wrapped as a secret, so state holds it encrypted.
-      expect(dev.one(T.SecretVersion).inputs).toEqual({ secretId: dev.outputs.adminSecretArn, secretString: wireSecret(ADMIN_TOKEN.dev) });
+      expect(devices.one(T.SecretVersion).inputs).toEqual({ secretId: adminSecretArn("dev"), secretString: wireSecret(SHARED_TOKEN.dev) });
     });
 
     it("reaches no resource but the secret version", () => {
-      for (const r of [...dev.resources, ...prod.resources]) {
+      for (const r of [...dev.resources, ...prod.resources, ...devices.resources]) {
         if (r.type === T.SecretVersion) continue;
         const serialised = JSON.stringify(r.inputs);
-        expect({ resource: r.name, leaks: serialised.includes(ADMIN_TOKEN.dev) || serialised.includes(ADMIN_TOKEN.prod) }).toEqual({ resource: r.name, leaks: false });
+        expect({ resource: r.name, leaks: serialised.includes(SHARED_TOKEN.dev) }).toEqual({ resource: r.name, leaks: false });
       }
     });
 
     it("is a Pulumi secret even when passed as a plain string", async () => {
-      const plain = await deploy("dev", { adminToken: ADMIN_TOKEN.dev }, "rotator-plain");
+      const plain = await deploy("dev", { backend: "openclaw-devices", adminToken: SHARED_TOKEN.dev }, "rotator-plain");
       const version = plain.children.find((c) => c.type === T.SecretVersion);
       expect(await pulumi.isSecret(pulumi.output(version?.props.secretString))).toBe(true);
-      expect(plain.one(T.SecretVersion).inputs.secretString).toEqual(wireSecret(ADMIN_TOKEN.dev));
+      expect(plain.one(T.SecretVersion).inputs.secretString).toEqual(wireSecret(SHARED_TOKEN.dev));
+    });
+
+    it("is required: an openclaw-devices rotator has no token-management scope to rotate a credential of its own", () => {
+      expect(() => new mod.RotatorDeployment("devices-without-token", { environment: "dev", gatewayUrl: GATEWAY.dev, bundleDir: BUNDLE_DIR, backend: "openclaw-devices" })).toThrow(
+        "adminToken: an openclaw-devices rotator needs OpenClaw's shared gateway token (gateway.auth.token): set adminToken (pulumi config set --secret openclaw:adminToken)",
+      );
     });
   });
 
@@ -203,13 +266,12 @@ describe("RotatorDeployment", () => {
       await expect((code as pulumi.asset.FileArchive).path).resolves.toBe(BUNDLE_DIR);
     });
 
-    it("gets exactly the rotator's contract as environment variables, none of them secret", () => {
+    it("gets exactly the rotator's contract as environment variables, none of them secret, and no admin secret to read", () => {
       expect(dev.one(T.Function).inputs.environment).toEqual({
         variables: {
           OPENCLAW_ENVIRONMENT: "dev",
           OPENCLAW_GATEWAY_URL: GATEWAY.dev,
           OPENCLAW_BACKEND: "documented-api",
-          OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
           OPENCLAW_LEDGER_TABLE: "openclaw-rotator-dev-ledger",
           OPENCLAW_QUIET_PERIOD: "15m",
           OPENCLAW_SUSPENSION_WINDOW: "1h",
@@ -222,10 +284,21 @@ describe("RotatorDeployment", () => {
       });
     });
 
-    it("is created after its log group, its policy and the admin token", () => {
-      const deps = dev.children.find((c) => c.type === T.Function)?.opts.dependsOn as pulumi.Resource[];
-      const logical = deps.map((d) => dev.children.find((c) => c.resource === d)?.type);
-      expect(logical.sort()).toEqual([T.LogGroup, T.RolePolicy, T.SecretVersion].sort());
+    it("on openclaw-devices, gets the backend and the admin secret's name besides", () => {
+      expect(devices.one(T.Function).inputs.environment.variables).toEqual({
+        ...dev.one(T.Function).inputs.environment.variables,
+        OPENCLAW_BACKEND: "openclaw-devices",
+        OPENCLAW_ADMIN_SECRET_ID: "openclaw-admin/dev/gateway",
+      });
+    });
+
+    it("is created after its log group and its policy, and on openclaw-devices after the admin token's value", () => {
+      const dependencies = (d: Deployed) => {
+        const deps = d.children.find((c) => c.type === T.Function)?.opts.dependsOn as pulumi.Resource[];
+        return deps.map((dep) => d.children.find((c) => c.resource === dep)?.type).sort();
+      };
+      expect(dependencies(dev)).toEqual([T.LogGroup, T.RolePolicy].sort());
+      expect(dependencies(devices)).toEqual([T.LogGroup, T.RolePolicy, T.SecretVersion].sort());
     });
 
     it("logs to /aws/lambda/<function> with the retention", () => {
@@ -286,7 +359,18 @@ describe("RotatorDeployment", () => {
             StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" },
           },
         },
-        { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
+        {
+          Sid: "RotateOwnCredential",
+          Effect: "Allow",
+          Action: [
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecretVersionStage",
+          ],
+          Resource: [credentialPattern("dev")],
+          Condition: { StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" } },
+        },
         {
           Sid: "ReadLedger",
           Effect: "Allow",
@@ -313,10 +397,33 @@ describe("RotatorDeployment", () => {
       ]);
     });
 
-    it("cannot write the admin token: no write action's resource matches its ARN", () => {
-      const statements = policyOf(dev.one(T.RolePolicy, "rotator-dev-policy").inputs.policy).Statement;
-      const reaching = statements.filter((s) => s.Effect === "Allow" && (s.Resource ?? []).some((p) => p !== "*" && arnMatches(p, dev.outputs.adminSecretArn)));
-      expect(reaching.flatMap((s) => s.Action)).toEqual(["secretsmanager:GetSecretValue"]);
+    const allowsOn = (d: Deployed, policyName: string, arn: string) =>
+      policyOf(d.one(T.RolePolicy, policyName).inputs.policy)
+        .Statement.filter((s) => s.Effect === "Allow" && (s.Resource ?? []).some((p) => p !== "*" && arnMatches(p, arn)))
+        .flatMap((s) => s.Action);
+
+    it("on openclaw-devices, reads the admin secret in place of its own credential: the only difference", () => {
+      const statements = policyOf(devices.one(T.RolePolicy, "rotator-devices-policy").inputs.policy).Statement;
+      const documented = policyOf(dev.one(T.RolePolicy, "rotator-dev-policy").inputs.policy).Statement;
+      expect(statements[1]).toEqual({ Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [adminSecretArn("dev")] });
+      expect(statements.filter((s) => s.Sid !== "ReadGatewayAdminToken")).toEqual(documented.filter((s) => s.Sid !== "RotateOwnCredential"));
+    });
+
+    it("cannot write the admin token (openclaw-devices: it only reads it; documented API: it cannot reach it at all)", () => {
+      expect(allowsOn(devices, "rotator-devices-policy", adminSecretArn("dev"))).toEqual(["secretsmanager:GetSecretValue"]);
+      expect(allowsOn(dev, "rotator-dev-policy", adminSecretArn("dev"))).toEqual([]);
+    });
+
+    it("writes its own credential's versions and stages, but can neither create nor delete it, and reaches no other environment's", () => {
+      expect(allowsOn(dev, "rotator-dev-policy", credentialArn("dev"))).toEqual([
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ]);
+      expect(allowsOn(dev, "rotator-dev-policy", credentialArn("prod"))).toEqual([]);
+      expect(allowsOn(prod, "rotator-prod-policy", credentialArn("dev"))).toEqual([]);
+      expect(allowsOn(devices, "rotator-devices-policy", credentialArn("dev"))).toEqual([]);
     });
   });
 
@@ -333,7 +440,14 @@ describe("RotatorDeployment", () => {
       Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["openclaw:environment", "openclaw:managed-by"] } },
     };
     const rotation = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"];
-    const managed = (who: string) => dev.one(T.Policy, `rotator-dev-${who}-policy`).inputs;
+    const managed = (who: string, d = dev) => d.one(T.Policy, `${d === devices ? "rotator-devices" : "rotator-dev"}-${who}-policy`).inputs;
+    const writeRotationState = {
+      Sid: "WriteRotationStateOnly",
+      Effect: "Allow",
+      Action: ["dynamodb:UpdateItem"],
+      Resource: [table],
+      Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
+    };
 
     it("are named per environment and region, described and tagged", () => {
       const tags = { "openclaw:environment": "dev", "openclaw:managed-by": "openclaw-token-ops" };
@@ -344,49 +458,83 @@ describe("RotatorDeployment", () => {
       ]);
     });
 
-    it("give the operator the rotator's permissions on the environment (rotation state only in the ledger) and nothing more", () => {
+    it("give the operator the rotator's permissions on the environment (rotation state only in the ledger), reading the rotator's credential", () => {
       expect(policyOf(managed("operator").policy).Statement).toEqual([
         { Sid: "OperateThisEnvironmentsTokens", Effect: "Allow", Action: rotation, Resource: [tokenSecrets], Condition: fence },
-        { Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [dev.outputs.adminSecretArn] },
+        // The CLI acts with the rotator's credential: it reads it, never writes it.
+        { Sid: "ReadGatewayCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [credentialPattern("dev")] },
         readLedger,
-        {
-          Sid: "WriteRotationStateOnly",
-          Effect: "Allow",
-          Action: ["dynamodb:UpdateItem"],
-          Resource: [table],
-          Condition: { "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "state", "lease", "version", "nextCheckAtMs", "dueBucket"] } },
-        },
+        writeRotationState,
+        keepTags,
+      ]);
+      // openclaw-devices: the same, on the admin secret.
+      expect(policyOf(managed("operator", devices).policy).Statement).toEqual([
+        { Sid: "OperateThisEnvironmentsTokens", Effect: "Allow", Action: rotation, Resource: [tokenSecrets], Condition: fence },
+        { Sid: "ReadGatewayCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [adminSecretArn("dev")] },
+        readLedger,
+        writeRotationState,
         keepTags,
       ]);
     });
 
-    it("let the viewer read the ledger, and deny every secret value explicitly", () => {
+    it("let the viewer read the ledger, and deny every secret value explicitly, the gateway credential's included", () => {
       expect(policyOf(managed("viewer").policy).Statement).toEqual([
         readLedger,
-        { Sid: "NeverReadSecretValues", Effect: "Deny", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: [tokenSecrets, dev.outputs.adminSecretArn] },
+        { Sid: "NeverReadSecretValues", Effect: "Deny", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: [tokenSecrets, credentialPattern("dev")] },
+      ]);
+      expect(policyOf(managed("viewer", devices).policy).Statement).toEqual([
+        readLedger,
+        { Sid: "NeverReadSecretValues", Effect: "Deny", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: [tokenSecrets, adminSecretArn("dev")] },
       ]);
     });
 
-    it("let the token deployer create tagged secrets, look them up, manage and delete them, but not read the admin token", () => {
+    const deployerTokenStatements = [
+      {
+        Sid: "CreateTokenSecretsTagged",
+        Effect: "Allow",
+        Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+        Resource: [tokenSecrets],
+        Condition: { StringEquals: { "aws:RequestTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:ResourceTag/openclaw:environment": "dev" } },
+      },
+      { Sid: "LookUpTokenSecrets", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [tokenSecrets] },
+      {
+        Sid: "ManageThisEnvironmentsTokens",
+        Effect: "Allow",
+        Action: [...rotation.slice(1), "secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret"],
+        Resource: [tokenSecrets],
+        Condition: fence,
+      },
+    ];
+    const writeLedger = { Sid: "WriteLedger", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] };
+
+    it("let the token deployer create tagged secrets, look them up, manage and delete them, read the rotator's credential to mint and create it once", () => {
       expect(policyOf(managed("token-deployer").policy).Statement).toEqual([
+        ...deployerTokenStatements,
+        // Tokens declared without adminToken are minted with the rotator's credential.
+        { Sid: "ReadRotatorCredential", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [credentialPattern("dev")] },
+        // bootstrap-rotator (a human with the break-glass token) creates it, tagged for this environment...
         {
-          Sid: "CreateTokenSecretsTagged",
+          Sid: "BootstrapRotatorCredential",
           Effect: "Allow",
           Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-          Resource: [tokenSecrets],
+          Resource: [credentialPattern("dev")],
           Condition: { StringEquals: { "aws:RequestTag/openclaw:environment": "dev" }, StringEqualsIfExists: { "aws:ResourceTag/openclaw:environment": "dev" } },
         },
-        { Sid: "LookUpTokenSecrets", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [tokenSecrets] },
+        // ...and replaces it when it is dead, by a rotation of that secret, tagged for this environment.
         {
-          Sid: "ManageThisEnvironmentsTokens",
+          Sid: "ReplaceRotatorCredential",
           Effect: "Allow",
-          Action: [...rotation.slice(1), "secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret"],
-          Resource: [tokenSecrets],
-          Condition: fence,
+          Action: ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+          Resource: [credentialPattern("dev")],
+          Condition: { StringEquals: { "aws:ResourceTag/openclaw:environment": "dev" } },
         },
-        { Sid: "WriteLedger", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table, `${table}/index/*`] },
+        writeLedger,
         keepTags,
       ]);
+    });
+
+    it("on openclaw-devices, give the token deployer nothing on the admin secret: its tokens carry the adminToken they mint with", () => {
+      expect(policyOf(managed("token-deployer", devices).policy).Statement).toEqual([...deployerTokenStatements, writeLedger, keepTags]);
     });
   });
 
@@ -398,6 +546,9 @@ describe("RotatorDeployment", () => {
       expect(documents).toHaveLength(8);
       documents.push(...[...dev.resources, ...prod.resources].filter((r) => r.type === T.Policy).map((r) => policyOf(r.inputs.policy)));
       expect(documents).toHaveLength(14);
+      // openclaw-devices' documents too.
+      documents.push(...devices.resources.flatMap((r) => (r.type === T.RolePolicy || r.type === T.Policy ? [policyOf(r.inputs.policy)] : r.type === T.Role ? [policyOf(r.inputs.assumeRolePolicy)] : [])));
+      expect(documents).toHaveLength(21);
       const actions = documents.flatMap((d) => d.Statement.flatMap((s) => s.Action));
       expect(actions.length).toBeGreaterThan(0);
       expect(actions.filter((a) => a.includes("*"))).toEqual([]);
@@ -670,7 +821,7 @@ describe("RotatorDeployment", () => {
   });
 
   describe("arguments", () => {
-    const base = { environment: "dev", gatewayUrl: GATEWAY.dev, adminToken: pulumi.secret(ADMIN_TOKEN.dev), bundleDir: BUNDLE_DIR } as const;
+    const base = { environment: "dev", gatewayUrl: GATEWAY.dev, bundleDir: BUNDLE_DIR } as const;
     const construct = (overrides: Record<string, unknown>, name: string) => () =>
       new mod.RotatorDeployment(name, { ...base, ...overrides } as Module.RotatorDeploymentArgs);
 
@@ -698,7 +849,7 @@ describe("RotatorDeployment", () => {
       expect(construct(overrides, `bad-${JSON.stringify(overrides).replace(/\W+/g, "-")}`)).toThrow(message);
     });
 
-    it("refuses another environment's admin token before storing it where this rotator reads it, never quoting it", () => {
+    it("refuses another environment's admin token, never quoting it", () => {
       const prodTokenForDev = construct({ adminToken: ADMIN_TOKEN.prod }, "bad-admin-token");
       expect(prodTokenForDev).toThrow(/adminToken: it is a prod token; the dev gateway needs a token starting openclaw_gw_dev_/);
       expect(() => {

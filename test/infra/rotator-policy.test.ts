@@ -1,6 +1,7 @@
 import {
   lambdaAssumeRolePolicy,
   PolicyStatement,
+  rotatorCredentialArnPattern,
   rotatorPolicyDocument,
   RotatorPolicyContext,
   scheduleArn,
@@ -11,12 +12,16 @@ import {
 } from "../../infra/aws/rotator-policy";
 import { arnMatches } from "./pulumi-mocks";
 
+const ADMIN_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/gateway-Q1w2E3";
+const CREDENTIAL_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/rotator-Zx9Yw8";
+
 const context: RotatorPolicyContext = {
   partition: "aws",
   region: "us-east-1",
   accountId: "111122223333",
   environment: "stage",
-  adminSecretArn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/gateway-Q1w2E3",
+  // The documented API: the rotator's own credential, which it rotates.
+  credential: { kind: "self-rotated", arn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/rotator-??????" },
   ledgerTableArn: "arn:aws:dynamodb:us-east-1:111122223333:table/openclaw-rotator-stage-ledger",
   logGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/openclaw-rotator-stage",
   failedRunsQueueArn: "arn:aws:sqs:us-east-1:111122223333:openclaw-rotator-stage-failed-runs",
@@ -34,7 +39,7 @@ describe("rotatorPolicyDocument", () => {
     expect(document.Version).toBe("2012-10-17");
     expect(document.Statement.map((s) => `${s.Effect} ${s.Sid}`)).toEqual([
       "Allow RotateThisEnvironmentsTokens",
-      "Allow ReadGatewayAdminToken",
+      "Allow RotateOwnCredential",
       "Allow ReadLedger",
       "Allow WriteRotationStateOnly",
       "Allow WriteOwnLogs",
@@ -81,15 +86,45 @@ describe("rotatorPolicyDocument", () => {
     expect(document.Statement.filter((s) => s.Resource?.includes("*"))).toEqual([]);
   });
 
-  it("reads the admin token and does nothing else with it", () => {
-    expect(statement("ReadGatewayAdminToken")).toEqual({
-      Sid: "ReadGatewayAdminToken",
+  it("rotates its own credential like a token: versions and stages of that one secret, tagged for its environment", () => {
+    expect(rotatorCredentialArnPattern(context, "stage")).toBe(context.credential.arn);
+    expect(statement("RotateOwnCredential")).toEqual({
+      Sid: "RotateOwnCredential",
       Effect: "Allow",
-      Action: ["secretsmanager:GetSecretValue"],
-      Resource: [context.adminSecretArn],
+      Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      Resource: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:openclaw-admin/stage/rotator-??????"],
+      Condition: { StringEquals: { "aws:ResourceTag/openclaw:environment": "stage" } },
     });
+    // The pattern is the credential's name and Secrets Manager's 6-character suffix: not the admin secret, not a
+    // longer name, not another environment's credential; and the tokens' namespace does not reach it.
+    const pattern = context.credential.arn;
+    expect([CREDENTIAL_ARN, ADMIN_SECRET_ARN, CREDENTIAL_ARN.replace("rotator-", "rotator-x-"), CREDENTIAL_ARN.replace("/stage/", "/prod/")].map((arn) => arnMatches(pattern, arn))).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(arnMatches(tokenSecretsArnPattern(context, "stage"), CREDENTIAL_ARN)).toBe(false);
+    expect(document.Statement.map((s) => s.Sid)).not.toContain("ReadGatewayAdminToken");
+  });
+
+  it("on openclaw-devices, reads the admin secret (OpenClaw's shared token) and does nothing else with it", () => {
+    const devices = rotatorPolicyDocument({ ...context, credential: { kind: "admin-secret", arn: ADMIN_SECRET_ARN } });
+    expect(devices.Statement.map((s) => `${s.Effect} ${s.Sid}`)).toEqual([
+      "Allow RotateThisEnvironmentsTokens",
+      "Allow ReadGatewayAdminToken",
+      "Allow ReadLedger",
+      "Allow WriteRotationStateOnly",
+      "Allow WriteOwnLogs",
+      "Allow RecordFailedRuns",
+      "Allow PublishRotationEvents",
+      "Deny KeepIdentityTags",
+    ]);
+    expect(devices.Statement[1]).toEqual({ Sid: "ReadGatewayAdminToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [ADMIN_SECRET_ARN] });
     // The tokens' namespace pattern does not reach the admin secret (openclaw-admin/ is not openclaw/).
-    expect(arnMatches(tokenSecretsArnPattern(context, "stage"), context.adminSecretArn)).toBe(false);
+    expect(arnMatches(tokenSecretsArnPattern(context, "stage"), ADMIN_SECRET_ARN)).toBe(false);
+    // Every other statement is the documented API's.
+    expect(devices.Statement.filter((s) => s.Sid !== "ReadGatewayAdminToken")).toEqual(document.Statement.filter((s) => s.Sid !== "RotateOwnCredential"));
   });
 
   it("reads the ledger and writes only its rotation state: never a declaration, never a new or deleted entry", () => {

@@ -1,6 +1,7 @@
 /**
  * The stack program (infra/index.ts) on Pulumi mocks, configured as a dev stack with `openclaw:rotator.deploy: true`:
- * the tokens and the rotator are declared from the stack's config, and the rotator's outputs are exported.
+ * the tokens and the rotator are declared from the stack's config, and the rotator's outputs are exported. The
+ * documented API with no `openclaw:adminToken`: the rotator and the tokens act with the rotator's own credential.
  */
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +10,6 @@ import { ACCOUNT, installMocks, REGION, Registered, until, valueOf } from "./pul
 // The program builds the GatewayToken provider runtime with esbuild before declaring tokens; not needed on mocks.
 jest.mock("../../infra/provider-runtime", () => ({ buildProviderRuntime: jest.fn() }));
 
-const ADMIN_TOKEN = "openclaw_gw_dev_fake-stack-admin-token";
 const TOKENS = [
   { name: "ci-runner", scopes: ["run:jobs"], ttl: "30d" },
   { name: "app-backend", scopes: ["run:jobs", "read:jobs"], ttl: "90d" },
@@ -32,12 +32,11 @@ beforeAll(async () => {
       "openclaw:gatewayUrl": "https://gateway-dev.openclaw.example",
       "openclaw:tokens": JSON.stringify(TOKENS),
       "openclaw:rotator": JSON.stringify({ deploy: true, schedule: "rate(30 minutes)", suspensionWindow: "2h", alarmEmail: "oncall@example.com" }),
-      "openclaw:adminToken": ADMIN_TOKEN,
     },
-    ["openclaw:adminToken"],
+    [],
   );
   program = await import("../../infra/index");
-  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 28 + TOKENS.length, "the rotator's resources");
+  await until(() => registered.filter((r) => r.type.startsWith("aws:")).length === 26 + TOKENS.length, "the rotator's resources");
 });
 
 afterAll(() => existsSpy.mockRestore());
@@ -62,6 +61,8 @@ describe("stack program with openclaw:rotator.deploy", () => {
       OPENCLAW_SUSPENSION_WINDOW: "2h",
       OPENCLAW_MAX_CONCURRENCY: "8",
     });
+    // The rotator reads its own credential: no admin secret is named.
+    expect(Object.keys(fn?.inputs.environment.variables ?? {})).not.toContain("OPENCLAW_ADMIN_SECRET_ID");
   });
 
   it("points each token's Secrets Manager rotation at the rotator, with its own schedule only as a backstop", () => {
@@ -76,16 +77,13 @@ describe("stack program with openclaw:rotator.deploy", () => {
     }
   });
 
-  it("passes the admin token to the admin secret only, as a secret", () => {
-    const holders = registered.filter((r) => JSON.stringify(r.inputs).includes(ADMIN_TOKEN));
-    // The GatewayToken resources need it to mint; the rotator's only copy is the admin secret's version.
-    expect(holders.map((r) => r.type).sort()).toEqual([
-      "aws:secretsmanager/secretVersion:SecretVersion",
-      "pulumi-nodejs:dynamic/openclaw:GatewayToken",
-      "pulumi-nodejs:dynamic/openclaw:GatewayToken",
-    ]);
-    const version = holders.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion");
-    expect(version?.inputs.secretString).toEqual({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: ADMIN_TOKEN });
+  it("holds no admin token: no admin secret, and the tokens are declared without one (minted with the rotator's credential)", () => {
+    expect(registered.filter((r) => r.type.startsWith("aws:secretsmanager/secret:") || r.type.startsWith("aws:secretsmanager/secretVersion:"))).toEqual([]);
+    const tokens = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/openclaw:GatewayToken");
+    expect(tokens).toHaveLength(TOKENS.length);
+    for (const token of tokens) expect({ token: token.name, adminToken: token.inputs.adminToken, keys: Object.keys(token.inputs).includes("adminToken") }).toEqual({ token: token.name, adminToken: undefined, keys: false });
+    // Nothing token-shaped anywhere in what the program declares.
+    expect(registered.filter((r) => /openclaw_gw_(dev|stage|live)_/.test(JSON.stringify(r.inputs))).map((r) => r.name)).toEqual([]);
   });
 
   it("deploys no token front without openclaw:front", () => {
@@ -99,7 +97,7 @@ describe("stack program with openclaw:rotator.deploy", () => {
       functionName: "openclaw-rotator-dev",
       functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:openclaw-rotator-dev`,
       roleArn: `arn:aws:iam::${ACCOUNT}:role/openclaw-rotator-dev-${REGION}`,
-      adminSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:openclaw-admin/dev/gateway-AbCdEf`,
+      credentialSecretName: "openclaw-admin/dev/rotator",
       ledgerTableName: "openclaw-rotator-dev-ledger",
       alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:openclaw-rotator-dev-alarms`,
       deadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/openclaw-rotator-dev-dlq`,
