@@ -11,7 +11,7 @@ import type { RequestLogEntry } from "../../reference-gateway/request-log";
 import { runGatewayWithEnv, startFleetFront } from "../support/fleet-front";
 import { startMoto, type MotoServer } from "../support/moto";
 import { startReferenceGateway } from "../support/reference-gateway";
-import { WebSocketUpstream } from "../support/websocket-upstream";
+import { openWebSocket, WebSocketUpstream } from "../support/websocket-upstream";
 import { call, createToken } from "./http";
 
 /** The tests' recording interval (`--websocket-activity-interval-ms`); production records once a minute. */
@@ -65,17 +65,6 @@ async function dynamoDbFront(upstreamUrl: string): Promise<Front> {
   }
 }
 
-/** A client's WebSocket through the front, with its token and identity headers (Node's WebSocket takes headers). */
-async function openSocket(frontUrl: string, token: string, headers: Record<string, string>): Promise<WebSocket> {
-  const init = { headers: { authorization: `Bearer ${token}`, ...headers } };
-  const ws = new WebSocket(frontUrl.replace(/^http/, "ws") + "/", init as unknown as string[]);
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error("the WebSocket did not open"));
-  });
-  return ws;
-}
-
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -117,7 +106,7 @@ describe.each([
   it("keeps an open connection's consumer advancing, idle or sending, one record per interval however many frames, and stops at close", async () => {
     // Prepare
     const token = await createToken(front.url, front.adminToken, { name: "console", scopes: ["read:agents"] });
-    const ws = await openSocket(front.url, token.token, { "x-openclaw-consumer": "console-1", "user-agent": "console/2.0" });
+    const ws = await openWebSocket(front.url, token.token, { "x-openclaw-consumer": "console-1", "user-agent": "console/2.0" });
     sockets.push(ws);
     const upstreamSide = upstream.connections.at(-1)!;
     const opened = await consumerOf(token.id, "console-1");
@@ -168,7 +157,7 @@ describe.each([
 
   it("stamps the records with the gateway's clock, so that a test clock moved by hours sees the connection as recent", async () => {
     const token = await createToken(front.url, front.adminToken, { name: "watcher", scopes: ["read:agents"] });
-    const ws = await openSocket(front.url, token.token, { "x-openclaw-consumer": "watcher-1" });
+    const ws = await openWebSocket(front.url, token.token, { "x-openclaw-consumer": "watcher-1" });
     sockets.push(ws);
 
     const before = Date.now();
@@ -185,7 +174,7 @@ describe.each([
 
   it("stops recording a connection the front cuts because its token was revoked", async () => {
     const token = await createToken(front.url, front.adminToken, { name: "revoked-holder", scopes: ["read:agents"] });
-    const ws = await openSocket(front.url, token.token, { "x-openclaw-consumer": "holder-1" });
+    const ws = await openWebSocket(front.url, token.token, { "x-openclaw-consumer": "holder-1" });
     sockets.push(ws);
     const closedByFront = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
     await sleep(2 * INTERVAL_MS);
@@ -201,7 +190,7 @@ describe.each([
 
   it("keeps the project's own connections out of the consumers, as its HTTP calls are", async () => {
     const token = await createToken(front.url, front.adminToken, { name: "own", scopes: ["read:agents"] });
-    const ws = await openSocket(front.url, token.token, { "user-agent": "openclaw-token-ops/0.1 (cli)" });
+    const ws = await openWebSocket(front.url, token.token, { "user-agent": "openclaw-token-ops/0.1 (cli)" });
     sockets.push(ws);
     await sleep(3 * INTERVAL_MS);
     ws.close();

@@ -96,3 +96,14 @@ function frame(opcode: number, payload: Buffer): Buffer {
   if (payload.length >= 126) throw new Error("test frames are under 126 bytes");
   return Buffer.concat([Buffer.from([0x80 | opcode, payload.length]), payload]);
 }
+
+/** A client's WebSocket through a front, with its token and other request headers (Node's WebSocket takes headers). */
+export async function openWebSocket(frontUrl: string, token: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const init = { headers: { authorization: `Bearer ${token}`, ...headers } };
+  const ws = new WebSocket(`${frontUrl.replace(/^http/, "ws")}/`, init as unknown as string[]);
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("the WebSocket did not open"));
+  });
+  return ws;
+}
