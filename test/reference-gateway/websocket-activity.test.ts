@@ -4,13 +4,18 @@
  * both registry stores (the embedded SQLite file and a fleet's DynamoDB table on moto), and stops when it closes.
  */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ConsumerSummary } from "../../reference-gateway/consumers";
 import { defaultRegistryTableName, registryTableDefinition } from "../../reference-gateway/dynamodb/table-schema";
 import type { RequestLogEntry } from "../../reference-gateway/request-log";
+import { WEBSOCKET_ACTIVITY_STATUS, WebSocketActivity } from "../../reference-gateway/upstream/websocket-activity";
 import { runGatewayWithEnv, startFleetFront } from "../support/fleet-front";
 import { startMoto, type MotoServer } from "../support/moto";
-import { startReferenceGateway } from "../support/reference-gateway";
+import { runGatewayCli, startReferenceGateway } from "../support/reference-gateway";
 import { openWebSocket, WebSocketUpstream } from "../support/websocket-upstream";
 import { call, createToken } from "./http";
 
@@ -199,5 +204,34 @@ describe.each([
     expect(methods).toContain("WEBSOCKET-IDLE");
     const res = await call(front.url, "GET", `/v1/admin/tokens/${token.id}/consumers`, { token: front.adminToken });
     expect(res.body.consumers).toEqual([]);
+  });
+});
+
+describe("docs/gateway-api.md: WebSocket connections in the request log", () => {
+  it("documents every activity record the front writes, with its status", () => {
+    const doc = readFileSync(resolve(__dirname, "../../docs/gateway-api.md"), "utf8");
+    const section = doc.slice(doc.indexOf("### WebSocket connections in the request log"), doc.indexOf("## Suspension"));
+    const rows = section.split("\n").filter((line) => line.startsWith("| `WEBSOCKET"));
+
+    expect(rows.map((row) => row.split("|")[1].trim())).toEqual(Object.values(WebSocketActivity).map((m) => `\`${m}\``));
+    for (const row of rows) expect(row.split("|")[3].trim()).toBe(`\`${WEBSOCKET_ACTIVITY_STATUS}\``);
+  });
+});
+
+describe("serve --websocket-activity-interval-ms", () => {
+  it.each([
+    [["--websocket-activity-interval-ms", "1000"], "--websocket-activity-interval-ms needs --upstream"],
+    [["--upstream", "http://127.0.0.1:9", "--websocket-activity-interval-ms", "50"], "--websocket-activity-interval-ms 50 must be a whole number from 100 to 300000"],
+    [["--upstream", "http://127.0.0.1:9", "--websocket-activity-interval-ms", "600000"], "from 100 to 300000"],
+  ])("refuses %j with a usage error", async (args, message) => {
+    const stateDir = await mkdtemp(join(tmpdir(), "reference-gateway-usage-"));
+    try {
+      const result = await runGatewayCli(["serve", "--environment", "dev", "--state-dir", stateDir, ...args]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
