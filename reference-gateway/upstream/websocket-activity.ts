@@ -16,10 +16,10 @@ export type WebSocketActivity = (typeof WebSocketActivity)[keyof typeof WebSocke
 export const WEBSOCKET_ACTIVITY_STATUS = 101;
 
 /**
- * One record per connection per minute. The consumers aggregate has minute resolution (a second record in the same
- * minute changes nothing a window can see), and what reads it acts on far longer times (the drain's settle time and
- * its 15-minute silence margin beyond the consumers' cache TTL): a connection is never more than a minute out of
- * date there. The write cost stays one small record per open connection per minute, whatever it sends.
+ * One record per connection per minute. The consumers aggregate keeps per-minute tallies (a window is never finer
+ * than a minute), and what reads it acts on far longer times (the drain's settle time, and its 15-minute silence
+ * margin beyond the consumers' cache TTL): a connection at most a minute behind is never taken for a silent one. The
+ * write cost stays one small record per open connection per minute, whatever it sends.
  */
 export const DEFAULT_WEBSOCKET_ACTIVITY_INTERVAL_MS = 60_000;
 
