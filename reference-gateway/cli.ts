@@ -19,7 +19,7 @@ export const USAGE = `usage:
                           [--registry-cache-ms 2000] [--registry-flush-ms 1000]) [--host 127.0.0.1] [--port 0] [--latency-ms N] [--test-control]
                           [--upstream http://127.0.0.1:18789 [--upstream-user-header x-forwarded-user]
                            [--upstream-source-address 127.0.0.2] [--local-consumer-address ADDR]
-                           [--upstream-timeout-ms 120000]] [--headers-timeout-ms 15000]
+                           [--upstream-timeout-ms 120000] [--websocket-activity-interval-ms 60000]] [--headers-timeout-ms 15000]
   reference-gateway auth create-token --state-dir DIR --environment dev|stage|prod --name NAME
                           --scope SCOPE [--scope SCOPE ...] [--expires-in 90d] [--json]
   reference-gateway auth revoke TOKEN_ID --state-dir DIR [--environment ENV] [--json]
@@ -98,6 +98,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     "upstream-source-address": { type: "string" },
     "local-consumer-address": { type: "string" },
     "upstream-timeout-ms": { type: "string" },
+    "websocket-activity-interval-ms": { type: "string" },
     "headers-timeout-ms": { type: "string" },
   });
   noPositionals(args);
@@ -332,7 +333,7 @@ function formatTable(tokens: readonly TokenMetadata[]): string {
 /** The `--upstream*` options, or undefined in standalone mode; the others without --upstream are a usage error. */
 function upstreamOptions(args: ParsedArgs): UpstreamOptions | undefined {
   const text = args.string("upstream");
-  const dependent = ["upstream-user-header", "upstream-source-address", "local-consumer-address", "upstream-timeout-ms"];
+  const dependent = ["upstream-user-header", "upstream-source-address", "local-consumer-address", "upstream-timeout-ms", "websocket-activity-interval-ms"];
   if (text === undefined) {
     const given = dependent.find((name) => args.string(name) !== undefined);
     if (given) throw new UsageError(`--${given} needs --upstream (the OpenClaw gateway to front)`);
@@ -354,12 +355,15 @@ function upstreamOptions(args: ParsedArgs): UpstreamOptions | undefined {
   const header = args.string("upstream-user-header");
   if (header !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(header)) throw new UsageError(`--upstream-user-header ${header} is not a header name`);
   const timeout = wholeNumberOption(args, "upstream-timeout-ms", 1, 3_600_000);
+  // At most 5 minutes: the drain must see an open connection well within its 15-minute silence margin.
+  const activityInterval = wholeNumberOption(args, "websocket-activity-interval-ms", 100, 300_000);
   return {
     url,
     ...(header !== undefined && { userHeader: header }),
     ...(args.string("upstream-source-address") !== undefined && { sourceAddress: args.string("upstream-source-address") }),
     ...(args.string("local-consumer-address") !== undefined && { localConsumerAddress: args.string("local-consumer-address") }),
     ...(timeout !== undefined && { idleTimeoutMs: timeout }),
+    ...(activityInterval !== undefined && { websocketActivityIntervalMs: activityInterval }),
   };
 }
 

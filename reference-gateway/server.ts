@@ -82,7 +82,7 @@ export class ReferenceGateway {
     this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     this.#front = options.upstream
       ? new TokenFront(options.upstream, services, {
-          log: (req, url, caller, status) => this.#log(req, url, caller, status),
+          log: (req, url, caller, status, method) => this.#log(req, url, caller, status, method),
           errorReply: (error) => this.#errorReply(error),
         })
       : undefined;
@@ -214,13 +214,14 @@ export class ReferenceGateway {
     writeReply(res, reply);
   }
 
-  #log(req: IncomingMessage, url: URL, caller: Caller, status: number): void {
+  /** `method` stands in for the request's own in a WebSocket connection's activity records (upstream/websocket-activity.ts). */
+  #log(req: IncomingMessage, url: URL, caller: Caller, status: number, method?: string): void {
     if (!caller.record) return;
     const userAgent = req.headers["user-agent"] ?? null;
     const { consumer, source } = consumerOf(req.headers[CONSUMER_HEADER], req.socket.remoteAddress, userAgent);
     const entry = {
       at: this.#services.clock.now().toISOString(),
-      method: req.method ?? "GET",
+      method: method ?? req.method ?? "GET",
       path: url.pathname,
       status,
       userAgent,

@@ -11,6 +11,7 @@ import { TokenStatus, tokenStatus, type TokenRecord } from "../token-registry";
 import { frontAgentRoutes } from "./agent-routes";
 import type { UpstreamIdentity } from "./forward-headers";
 import { UpstreamProxy, type UpstreamOptions } from "./proxy";
+import { DEFAULT_WEBSOCKET_ACTIVITY_INTERVAL_MS, WEBSOCKET_ACTIVITY_STATUS, WebSocketActivityRecorder } from "./websocket-activity";
 import { operatorScopesFor, RPC_METHOD_OPERATOR_SCOPES, rpcMethodOf, scopeOfRpcMethod, upstreamRouteOf } from "./scope-map";
 
 /** Admin HTTP RPC bodies OpenClaw accepts up to 1 MB; the front reads them to check the method. */
@@ -20,7 +21,8 @@ const TUNNEL_SWEEP_MS = 1_000;
 
 /** What the front needs from the server: its one request log and its one error shape. */
 export interface FrontHooks {
-  log(req: IncomingMessage, url: URL, caller: Caller, status: number): void;
+  /** Records `req` in the caller's request log; `method` stands in for the request's own (WebSocket activity). */
+  log(req: IncomingMessage, url: URL, caller: Caller, status: number, method?: string): void;
   errorReply(error: unknown): Reply;
 }
 
@@ -34,9 +36,11 @@ export class TokenFront {
   readonly #services: GatewayServices;
   readonly #hooks: FrontHooks;
   readonly #tunnelSweep: NodeJS.Timeout;
+  readonly #activityIntervalMs: number;
 
   constructor(options: UpstreamOptions, services: GatewayServices, hooks: FrontHooks) {
     this.#proxy = new UpstreamProxy(options);
+    this.#activityIntervalMs = options.websocketActivityIntervalMs ?? DEFAULT_WEBSOCKET_ACTIVITY_INTERVAL_MS;
     this.#services = services;
     this.#hooks = hooks;
     this.#tunnelSweep = setInterval(() => void this.#cutInvalidTunnels(), TUNNEL_SWEEP_MS).unref();
@@ -88,7 +92,9 @@ export class TokenFront {
 
   /**
    * A WebSocket upgrade: any active token that reaches OpenClaw may open one; OpenClaw caps what it may do by
-   * x-openclaw-scopes.
+   * x-openclaw-scopes. The upgrade is logged once; while the connection is open, its activity is logged once per
+   * interval (websocket-activity.ts), attributed like the upgrade, so that a consumer holding a connection on a
+   * token stays visible to the rotator's drain.
    */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { clock, registry } = this.#services;
@@ -105,7 +111,11 @@ export class TokenFront {
       caller = await identifyCaller(registry, req.headers.authorization, clock.now().getTime());
       const token = requireActiveToken(caller);
       requireUpstreamReach(token);
-      status = await this.#proxy.upgrade(req, socket, head, url.pathname + url.search, this.#identity(req, token), token.id);
+      const opened = caller;
+      const activity = new WebSocketActivityRecorder(this.#activityIntervalMs, (method) =>
+        this.#hooks.log(req, url, opened, WEBSOCKET_ACTIVITY_STATUS, method),
+      );
+      status = await this.#proxy.upgrade(req, socket, head, url.pathname + url.search, this.#identity(req, token), token.id, activity);
     } catch (error) {
       const reply = this.#hooks.errorReply(error);
       writeRawReply(socket, reply);

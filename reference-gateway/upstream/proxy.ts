@@ -28,6 +28,21 @@ export interface UpstreamOptions {
   readonly connectTimeoutMs?: number;
   /** Inactivity allowed on a WebSocket tunnel before both ends are closed. @default 600000 */
   readonly tunnelIdleTimeoutMs?: number;
+  /**
+   * How often an open WebSocket connection is recorded in its token's request log (websocket-activity.ts).
+   * @default DEFAULT_WEBSOCKET_ACTIVITY_INTERVAL_MS (60000)
+   */
+  readonly websocketActivityIntervalMs?: number;
+}
+
+/** What the owner of a tunnel learns about it while it is open (websocket-activity.ts records it). */
+export interface TunnelObserver {
+  /** The upstream switched protocols: the tunnel is open. */
+  opened(): void;
+  /** Bytes arrived from the client (its frames, pings and pongs); called per chunk, so it must be cheap. */
+  clientData(): void;
+  /** Either side closed; called once. */
+  closed(): void;
 }
 
 /** A WebSocket tunnel, kept so the front can cut it when its token stops being valid. */
@@ -110,9 +125,18 @@ export class UpstreamProxy {
 
   /**
    * Forwards a WebSocket upgrade. Resolves to the status the upstream answered (101 when the tunnel is open),
-   * or the front's 502/504. The tunnel is registered under `tokenId` until either side closes.
+   * or the front's 502/504. The tunnel is registered under `tokenId` until either side closes; `observer` hears
+   * of its opening, the client's bytes and its close.
    */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, identity: UpstreamIdentity, tokenId: string): Promise<number> {
+  upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    path: string,
+    identity: UpstreamIdentity,
+    tokenId: string,
+    observer?: TunnelObserver,
+  ): Promise<number> {
     return new Promise((resolve) => {
       const headers = upstreamRequestHeaders(req.headers, identity, this.userHeader);
       headers.connection = "Upgrade";
@@ -153,9 +177,15 @@ export class UpstreamProxy {
         socket.write(statusBlock(upRes));
         if (upHead.length > 0) socket.write(upHead);
         if (head.length > 0) upSocket.write(head);
+        let open = true;
         const tunnel: Tunnel = {
           tokenId,
           close: () => {
+            this.#tunnels.delete(tunnel);
+            if (open) {
+              open = false;
+              observer?.closed();
+            }
             socket.destroy();
             upSocket.destroy();
           },
@@ -165,15 +195,20 @@ export class UpstreamProxy {
         // node:http hands a net.Socket to 'upgrade' listeners on both sides; the Duplex type is wider than that.
         for (const side of [socket as Socket, upSocket]) {
           side.setTimeout(idle, tunnel.close);
-          side.once("close", () => {
-            this.#tunnels.delete(tunnel);
-            tunnel.close();
-          });
+          side.once("close", tunnel.close);
           side.on("error", tunnel.close);
         }
         (upSocket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
         socket.pipe(upSocket);
         upSocket.pipe(socket);
+        if (observer) {
+          observer.opened();
+          if (head.length > 0) observer.clientData();
+          // A second 'data' listener beside pipe() only observes: the flow and its backpressure stay pipe()'s.
+          socket.on("data", () => observer.clientData());
+        }
+        // A side that closed while the upgrade was under way emits no 'close' for the listeners above.
+        if (socket.destroyed || upSocket.destroyed) tunnel.close();
         resolve(upRes.statusCode ?? 101);
       });
       upstream.end();

@@ -15,7 +15,7 @@ import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store"
 import { Stage } from "../../src/store/token-store";
 import { faithfulSecretsManagerClient } from "./aws-fidelity";
 import { MotoServer, startMoto } from "./moto";
-import { ReferenceGateway, startReferenceGateway } from "./reference-gateway";
+import { ReferenceGateway, ReferenceGatewayOptions, startReferenceGateway } from "./reference-gateway";
 
 export const DAY = 86400_000;
 export const LEDGER_TABLE = "openclaw-rotator-dev-ledger";
@@ -63,10 +63,14 @@ export class RotationHarness {
 
   gateway!: ReferenceGateway;
 
-  private constructor(readonly moto: MotoServer) {}
+  private constructor(
+    readonly moto: MotoServer,
+    private readonly gatewayOptions: ReferenceGatewayOptions,
+  ) {}
 
-  static async start(): Promise<RotationHarness> {
-    const harness = new RotationHarness(await startMoto());
+  /** `gateway`: how each fresh gateway is started, e.g. `{ serveArgs: ["--upstream", url] }` for a token front. */
+  static async start(gateway: ReferenceGatewayOptions = {}): Promise<RotationHarness> {
+    const harness = new RotationHarness(await startMoto(), gateway);
     Object.assign(process.env, harness.moto.env);
     await harness.reset();
     return harness;
@@ -77,7 +81,7 @@ export class RotationHarness {
    * stored where the rotator reads it.
    */
   async reset(): Promise<void> {
-    const [, gateway] = await Promise.all([this.moto.reset(), startReferenceGateway({ environment: "dev" }), this.gateway?.stop()]);
+    const [, gateway] = await Promise.all([this.moto.reset(), startReferenceGateway({ ...this.gatewayOptions, environment: "dev" }), this.gateway?.stop()]);
     this.gateway = gateway;
     await this.setClock(0);
     await this.ledger.ensureTable();
