@@ -14,8 +14,9 @@ import { ExitCode } from "../output";
 
 /**
  * The rotator credential's declaration: token management alone, a week's TTL (rotated at 80%, so about every 5.6
- * days), and a consumer cache TTL that covers the rotator's own hold on it (a warm Lambda keeps it 5 minutes, a run
- * lasts at most the function's 15-minute limit): the drain revokes the old one only after that has passed.
+ * days), and a consumer cache TTL that covers the rotator's own hold on it (each invocation reads it afresh, and a run
+ * lasts at most the function's 15-minute limit; a pulumi or CLI operation reads it once): the drain revokes the old
+ * one only after that has passed.
  */
 export const ROTATOR_CREDENTIAL_DECLARATION = { scopes: [Scope.AdminTokens], ttl: "7d", consumerCacheTtl: "1h", rotationFraction: 0.8 } as const;
 

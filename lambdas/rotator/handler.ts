@@ -11,7 +11,6 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { Clock, systemClock } from "../../src/domain/clock";
 import { TokenOpsError } from "../../src/domain/errors";
-import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
 import { createBackend } from "../../src/gateway/factory";
 import { HttpOptions } from "../../src/gateway/http";
@@ -48,7 +47,6 @@ export interface HandlerOptions {
   readonly events?: EventSink;
 }
 
-const ADMIN_TOKEN_CACHE_MS = 5 * 60_000;
 
 export function createHandler(options: HandlerOptions = {}) {
   const env = options.env ?? process.env;
@@ -66,8 +64,6 @@ export function createHandler(options: HandlerOptions = {}) {
   const client = tracer ? tracer.captureAWSv3Client(secretsClient) : secretsClient;
   const store = new SecretsManagerTokenStore({ environment: settings.environment, client });
   const ledger = new DynamoDbLedger({ tableName: config.ledgerTable, environment: settings.environment });
-  // Warm invocations reuse the admin token for a while rather than reading it on every run.
-  let admin: { token: Sensitive; readAt: number } | undefined;
 
   const log: RotationLogger = options.log ?? {
     info: (message, fields) => logger.info(message, { ...fields }),
@@ -88,17 +84,17 @@ export function createHandler(options: HandlerOptions = {}) {
   const events: EventSink = options.events ?? new EventBridgeEventSink({ client: tracer ? tracer.captureAWSv3Client(eventClient) : eventClient, eventBusName: config.eventBus, log });
 
   async function engine(): Promise<RotationEngine> {
-    if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
-      const token = config.adminSecretId
-        ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
-        : await readRotatorCredential(client, ledger, settings.environment);
-      admin = { token, readAt: Date.now() };
-    }
+    // Read on every invocation, never cached across warm ones: the rotator's own credential changes under it (it
+    // rotates it), and a run must never outlive the credential it started with by more than its own duration, which
+    // is what the credential's drain waits for (steps.ts, ownRunsEvidence). One GetSecretValue per run.
+    const adminToken = config.adminSecretId
+      ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
+      : await readRotatorCredential(client, ledger, settings.environment);
     const backend = createBackend({
       kind: settings.backend,
       url: settings.gatewayUrl,
       environment: settings.environment,
-      adminToken: admin.token,
+      adminToken,
       userAgent: ownUserAgent("rotator"),
       http: options.http,
     });
