@@ -46,7 +46,9 @@ describe("openclaw-tokens on the local stack", () => {
     expect(code).toBe(0);
     for (const name of ["app-backend", "ci-runner", "dashboard"]) expect(out).toMatch(new RegExp(`^${name}\\s+idle\\s+tok_`, "m"));
     const json = JSON.parse(cli("status", "--json").out);
-    expect(json.map((row: { name: string }) => row.name)).toEqual(["app-backend", "ci-runner", "dashboard"]);
+    // The rotator's own credential is a ledger entry like the tokens (bootstrap-rotator made it).
+    expect(json.map((row: { name: string }) => row.name)).toEqual(["app-backend", "ci-runner", "dashboard", "openclaw-rotator"]);
+    expect(out).toMatch(/^openclaw-rotator\s+idle\s+tok_/m);
   });
 
   it("verifies a token through its stored value", () => {
