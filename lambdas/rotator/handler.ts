@@ -91,7 +91,7 @@ export function createHandler(options: HandlerOptions = {}) {
     if (!admin || Date.now() - admin.readAt > ADMIN_TOKEN_CACHE_MS) {
       const token = config.adminSecretId
         ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
-        : await readRotatorCredential(client, ledger, settings.environment);
+        : await readRotatorCredential(client, ledger, settings.environment, { url: settings.gatewayUrl, kind: settings.backend });
       admin = { token, readAt: Date.now() };
     }
     const backend = createBackend({

@@ -1,5 +1,6 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Environment } from "../domain/environments";
+import type { BackendKind } from "../gateway/backend";
 import { TokenOpsError } from "../domain/errors";
 import { Sensitive } from "../domain/sensitive";
 import { fingerprint } from "../ledger/fingerprint";
@@ -17,12 +18,25 @@ export const BOOTSTRAP_HINT = (environment: Environment) =>
  * that of a token the ledger records for the credential (current, pending or retiring: a promotion moves the stage
  * before the ledger, and a run may read between the two). Secrets Manager values are writable by more principals than
  * the ledger is (docs/threat-model.md): a value planted there is refused rather than presented to the gateway.
+ * `presentedTo` is where the caller will send it: refused unless it is the gateway the credential's entry declares (a
+ * token declaration, or a flag, naming another host must not receive the environment's token-management credential).
  */
-export async function readRotatorCredential(client: SecretsManagerClient, ledger: Ledger, environment: Environment): Promise<Sensitive> {
+export async function readRotatorCredential(
+  client: SecretsManagerClient,
+  ledger: Ledger,
+  environment: Environment,
+  presentedTo?: { readonly url: string; readonly kind: BackendKind },
+): Promise<Sensitive> {
   const secretName = rotatorCredentialSecretName(environment);
   const entry = await ledger.get(secretName);
   if (!entry || !isRotatorCredential(entry.declaration)) {
     throw new TokenOpsError("rotator_credential_missing", `the ${environment} ledger has no rotator credential (${secretName})`, { hint: BOOTSTRAP_HINT(environment) });
+  }
+  const declared = entry.declaration;
+  if (presentedTo && (withoutSlash(presentedTo.url) !== withoutSlash(declared.gatewayUrl) || presentedTo.kind !== declared.backend)) {
+    throw new TokenOpsError("rotator_credential_elsewhere", `the ${environment} rotator credential belongs to ${declared.gatewayUrl} (${declared.backend}), not ${presentedTo.url} (${presentedTo.kind}); it is not sent there`, {
+      hint: `declare the token with gatewayUrl ${declared.gatewayUrl}, or give that gateway's own adminToken`,
+    });
   }
   const sdk = require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager");
   let out: { SecretString?: string; VersionId?: string };
@@ -41,4 +55,8 @@ export async function readRotatorCredential(client: SecretsManagerClient, ledger
     });
   }
   return token;
+}
+
+function withoutSlash(url: string): string {
+  return url.replace(/\/+$/, "");
 }
