@@ -78,4 +78,7 @@ it("keeps rotating the environment's tokens after someone writes into the rotato
   expect((await h.entry("billing-svc")).state.current?.tokenId).not.toBe(firstToken);
   expect(await consume()).toBe(201);
   expect(failedRuns.length).toBe(0);
+  // The credential's own rotation put AWSCURRENT back on the version the ledger records.
+  const credential = await h.ledger.get(rotatorCredentialSecretName("dev"));
+  expect((await h.store.describe(rotatorCredentialSecretName("dev")))?.stages.AWSCURRENT).toBe(credential?.state.current?.versionId);
 });
