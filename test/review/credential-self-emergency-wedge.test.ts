@@ -31,25 +31,17 @@ let h: RotationHarness;
 
 beforeAll(async () => {
   h = await RotationHarness.start();
+}, 120_000);
+beforeEach(async () => {
+  await h.reset();
   const client = new SecretsManagerClient({});
   await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
   client.destroy();
-}, 120_000);
+}, 60_000);
 afterAll(() => h?.stop());
 
-it("a leak response on the rotator credential leaves an entry the scheduled runs can finish", async () => {
-  const boot = await runCli(h, ["bootstrap-rotator", "--gateway-url", h.gateway.url, "--json"], {
-    env: { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken, OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) },
-  });
-  expect(boot.code).toBe(0);
-  const leaked = (await h.ledger.get(CREDENTIAL))?.state.current?.tokenId as string;
-
-  // The operator's leak response, without the break-glass token at hand.
-  await runCli(h, ["revoke", "openclaw-rotator", "--emergency", "--json"], { env: { OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) } });
-  const checker = new DocumentedApiGateway({ url: h.gateway.url, environment: "dev", adminToken: new Sensitive(h.gateway.adminToken), userAgent: "review-check/1.0" });
-  expect((await checker.describe(leaked))?.status).toBe("revoked");
-
-  // Four hours of the deployed rotator (suspension window on), a run every 20 minutes.
+/** Four hours of the deployed rotator (suspension window on), a run every 20 minutes: the credential's outcomes. */
+async function fourHoursOfRuns(): Promise<string[]> {
   const outcomes: string[] = [];
   for (let i = 0; i < 12; i++) {
     const run = await runBundledRotator(h, { env: { OPENCLAW_ADMIN_SECRET_ID: "", OPENCLAW_SUSPENSION_WINDOW: "30m" } });
@@ -58,9 +50,45 @@ it("a leak response on the rotator credential leaves an entry the scheduled runs
     if (outcome) outcomes.push(outcome);
     await h.advance(20 * 60_000);
   }
+  return outcomes;
+}
+
+function bootstrap() {
+  return runCli(h, ["bootstrap-rotator", "--gateway-url", h.gateway.url, "--json"], {
+    env: { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken, OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) },
+  });
+}
+
+it("a leak response on the rotator credential leaves an entry the scheduled runs can finish", async () => {
+  expect((await bootstrap()).code).toBe(0);
+  const leaked = (await h.ledger.get(CREDENTIAL))?.state.current?.tokenId as string;
+
+  // The operator's leak response, without the break-glass token at hand.
+  await runCli(h, ["revoke", "openclaw-rotator", "--emergency", "--json"], { env: { OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) } });
+  const checker = new DocumentedApiGateway({ url: h.gateway.url, environment: "dev", adminToken: new Sensitive(h.gateway.adminToken), userAgent: "review-check/1.0" });
+  expect((await checker.describe(leaked))?.status).toBe("revoked");
+
+  const outcomes = await fourHoursOfRuns();
   const entry = await h.ledger.get(CREDENTIAL);
   expect(outcomes.filter((o) => o === "failed" || o === "bad-state")).toEqual([]);
   expect(entry?.state.phase).toBe(LedgerPhase.Idle);
   expect(entry?.state.retiring).toBeUndefined();
   expect((await checker.describe(entry?.state.current?.tokenId as string))?.status).toBe("active");
+});
+
+it("a retiring credential revoked by hand during its drain does not wedge the entry", async () => {
+  expect((await bootstrap()).code).toBe(0);
+  const old = (await h.ledger.get(CREDENTIAL))?.state.current?.tokenId as string;
+  // An operator's rotate: the successor is promoted, the old credential drains.
+  const rotate = await runCli(h, ["rotate", "openclaw-rotator", "--json"], { env: { OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) } });
+  expect(rotate.code).toBe(0);
+  expect((await h.ledger.get(CREDENTIAL))?.state.phase).toBe(LedgerPhase.Draining);
+  // Someone with the break-glass token revokes the old one on the gateway by hand.
+  const checker = new DocumentedApiGateway({ url: h.gateway.url, environment: "dev", adminToken: new Sensitive(h.gateway.adminToken), userAgent: "review-check/1.0" });
+  await checker.revoke(old);
+  const outcomes = await fourHoursOfRuns();
+  const entry = await h.ledger.get(CREDENTIAL);
+  expect(outcomes.filter((o) => o === "failed" || o === "bad-state")).toEqual([]);
+  expect(entry?.state.phase).toBe(LedgerPhase.Idle);
+  expect(entry?.state.retiring).toBeUndefined();
 });
