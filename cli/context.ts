@@ -127,7 +127,7 @@ export class CliContext {
   backend(): Promise<GatewayBackend> {
     this.gatewayBackend ??= (async () => {
       const gateway = await this.gateway();
-      const adminToken = await this.readAdminToken(gateway.kind);
+      const adminToken = await this.readAdminToken(gateway);
       return createBackend({
         kind: gateway.kind,
         url: gateway.url,
@@ -176,8 +176,9 @@ export class CliContext {
    * secret named by --admin-secret-id, else for the documented API the rotator's own admin:tokens credential (checked
    * against the ledger), else the admin secret openclaw-admin/<env>/gateway (OpenClaw's shared token).
    */
-  private async readAdminToken(kind: BackendKind): Promise<Sensitive> {
+  private async readAdminToken(gateway: GatewayChoice): Promise<Sensitive> {
     const { breakGlassToken, environment } = this.options;
+    const { kind } = gateway;
     if (breakGlassToken) {
       const problem = adminTokenProblem(breakGlassToken.reveal(), environment, kind);
       if (problem) throw new CommandFailedError("admin_token_refused", `OPENCLAW_ADMIN_TOKEN is refused: ${problem}`, { hint: `export the ${environment} gateway's break-glass admin token` });
@@ -186,7 +187,7 @@ export class CliContext {
     let id = this.options.adminSecretId;
     if (!id && kind === BackendKind.DocumentedApi) {
       const entries = await this.managedTokens();
-      if (entries.some((e) => isRotatorCredential(e.declaration))) return readRotatorCredential(this.secretsManager, this.ledger, environment);
+      if (entries.some((e) => isRotatorCredential(e.declaration))) return readRotatorCredential(this.secretsManager, this.ledger, environment, gateway);
     }
     id ??= adminSecretName(environment);
     try {

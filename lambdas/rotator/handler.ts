@@ -89,7 +89,7 @@ export function createHandler(options: HandlerOptions = {}) {
     // is what the credential's drain waits for (steps.ts, ownRunsEvidence). One GetSecretValue per run.
     const adminToken = config.adminSecretId
       ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
-      : await readRotatorCredential(client, ledger, settings.environment);
+      : await readRotatorCredential(client, ledger, settings.environment, { url: settings.gatewayUrl, kind: settings.backend });
     const backend = createBackend({
       kind: settings.backend,
       url: settings.gatewayUrl,

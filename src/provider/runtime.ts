@@ -69,7 +69,8 @@ export const defaultDependencies: ProviderDependencies = {
     const clientConfig = inputs.awsRegion ? { region: inputs.awsRegion } : {};
     const client = new SecretsManagerClient(clientConfig);
     try {
-      return await readRotatorCredential(client, new DynamoDbLedger({ tableName: inputs.ledgerTable, environment: inputs.environment, clientConfig }), inputs.environment);
+      const ledger = new DynamoDbLedger({ tableName: inputs.ledgerTable, environment: inputs.environment, clientConfig });
+      return await readRotatorCredential(client, ledger, inputs.environment, { url: inputs.gatewayUrl, kind: inputs.backend });
     } finally {
       client.destroy();
     }

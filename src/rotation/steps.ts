@@ -417,11 +417,19 @@ async function holdSuspended(ctx: StepContext): Promise<StepOutcome> {
   const deadline = retiring.expiresAt.getTime() - ctx.settings.expiryMarginMs;
   if (!state.suspendedAt) {
     await ctx.fence.check(); // not after a take-over: the other actor may have other plans for this token
-    const suspended = await ctx.backend.suspend(retiring.tokenId).catch((error: unknown) => {
+    const suspended = await ctx.backend.suspend(retiring.tokenId).catch(async (error: unknown) => {
       if (error instanceof GatewayError && error.status === 404) return undefined;
+      // Revoked already (a leak response, a revocation by hand): revocation is final, so nothing is left to hold
+      // suspended; the revocation step confirms it (idempotent). Retrying the suspension would fail on every run.
+      if (error instanceof GatewayError && error.status === 409 && (await ctx.backend.describe(retiring.tokenId))?.status === TokenStatus.Revoked) return "revoked" as const;
       throw error;
     });
     if (!suspended) return finishWithoutRevoking(ctx, "the gateway no longer knows the old token; nothing to suspend or revoke");
+    if (suspended === "revoked") {
+      ctx.log.warn("suspend: the old token is revoked already; confirming its revocation", { token: name, tokenId: retiring.tokenId, step: "suspend" });
+      await ctx.fence.write({ ...state, phase: LedgerPhase.Revoking, nextCheckAt: now });
+      return { kind: "advanced" };
+    }
     // The gateway's time: the consumers aggregate that is compared with it is kept by the same clock.
     const suspendedAt = suspended.suspendedAt ?? now;
     await ctx.fence.write({ ...state, suspendedAt, nextCheckAt: new Date(now.getTime() + Math.min(ctx.settings.suspensionWindowMs, ctx.settings.quietPeriodMs)) });

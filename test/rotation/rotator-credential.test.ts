@@ -147,20 +147,23 @@ describe("the rotator's own credential", () => {
   it("refuses a value planted in its secret, and bootstrap replaces a credential that no longer works", async () => {
     expect((await bootstrap()).code).toBe(0);
     const before = (await credentialEntry()).state.current?.tokenId as string;
-    // Someone with write access to the secret puts another (valid!) admin token there: never presented, the run fails.
+    // Someone with write access to the secret puts another (valid!) admin token there: never presented; the run goes on
+    // with the version the ledger records (review 12: a refusal there stopped every rotation of the environment).
     const client = new SecretsManagerClient({});
     const planted = JSON.parse((await client.send(new GetSecretValueCommand({ SecretId: CREDENTIAL }))).SecretString as string) as Record<string, unknown>;
     await client.send(new PutSecretValueCommand({ SecretId: CREDENTIAL, SecretString: JSON.stringify({ ...planted, token: h.gateway.adminToken }) }));
     client.destroy();
-    const refused = await scheduledRun();
-    expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/rotator_credential_mismatch|is not a token the ledger records/);
-    expect(refused.stdout).not.toContain(h.gateway.adminToken);
+    const adminId = (await checker.whoami(new Sensitive(h.gateway.adminToken))).id;
+    const plantedAt = h.clock.now();
+    const unaffected = await scheduledRun();
+    expect(unaffected.code).toBe(0);
+    expect(unaffected.stdout + unaffected.stderr).not.toContain(h.gateway.adminToken);
+    expect((await checker.traffic(adminId, plantedAt)).filter((r) => /openclaw-token-ops/.test(r.userAgent ?? ""))).toEqual([]);
 
     // The recorded credential is then revoked behind the rotator's back (a leak response by hand, say).
     await checker.revoke(before);
     const replaced = await bootstrap();
-    expect(replaced.stderr).toMatch(/the rotator credential does not work \(its secret holds a value the ledger does not record\)/);
+    expect(replaced.stderr).toMatch(/the rotator credential does not work \(the gateway refuses it\)/);
     expect(replaced.stderr + replaced.stdout).not.toContain(h.gateway.adminToken);
     expect(replaced.code).toBe(0);
     const out = JSON.parse(replaced.stdout) as { outcome: string; tokenId: string };
