@@ -157,6 +157,7 @@ export class CliContext {
     return new RotationEngine({
       store: this.store,
       backend,
+      backendWith: (adminToken) => createBackend({ kind: backend.kind, url: backend.url, environment: this.options.environment, adminToken, userAgent: ownUserAgent("cli") }),
       ledger: this.ledger,
       clock: this.clock,
       settings,

@@ -20,6 +20,7 @@ import { Metric, metricDimensions, METRICS_NAMESPACE, MetricsSink, EventSink, RO
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { EventBridgeEventSink } from "../../src/rotation/eventbridge-sink";
+import { Sensitive } from "../../src/domain/sensitive";
 import { readAdminToken } from "../../src/store/admin-secret";
 import { readRotatorCredential } from "../../src/store/rotator-credential";
 import { SecretsManagerTokenStore } from "../../src/store/secrets-manager-store";
@@ -90,15 +91,10 @@ export function createHandler(options: HandlerOptions = {}) {
     const adminToken = config.adminSecretId
       ? await readAdminToken(client, config.adminSecretId, settings.environment, settings.backend)
       : await readRotatorCredential(client, ledger, settings.environment, { url: settings.gatewayUrl, kind: settings.backend });
-    const backend = createBackend({
-      kind: settings.backend,
-      url: settings.gatewayUrl,
-      environment: settings.environment,
-      adminToken,
-      userAgent: ownUserAgent("rotator"),
-      http: options.http,
-    });
-    return new RotationEngine({ store, backend, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, events, observer: options.observer });
+    const backendWith = (token: Sensitive) =>
+      createBackend({ kind: settings.backend, url: settings.gatewayUrl, environment: settings.environment, adminToken: token, userAgent: ownUserAgent("rotator"), http: options.http });
+    const backend = backendWith(adminToken);
+    return new RotationEngine({ store, backend, backendWith, ledger, clock: options.clock ?? systemClock, settings, log, metrics: sink, events, observer: options.observer });
   }
 
   return async function handler(event: RotatorEvent, context?: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>): Promise<RotatorResult> {

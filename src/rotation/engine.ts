@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { Clock } from "../domain/clock";
 import { TokenOpsError } from "../domain/errors";
+import { Sensitive } from "../domain/sensitive";
 import { GatewayBackend, isRevocable } from "../gateway/backend";
 import { FencedEntry } from "../ledger/fenced-entry";
+import { fingerprint } from "../ledger/fingerprint";
 import { LedgerPhase, Ledger, LedgerConflictError, LedgerEntry, LedgerToken, RotationState, TokenRef, dueAt } from "../ledger/ledger";
+import { isRotatorCredential } from "../store/metadata";
 import { CorruptRecordError } from "../store/record";
 import { TokenStore } from "../store/token-store";
 import { BadStateError } from "./errors";
@@ -23,6 +26,11 @@ export interface EngineDependencies {
   /** Milestone events. @default none */
   readonly events?: EventSink;
   readonly observer?: RotationObserver;
+  /**
+   * The same gateway with another admin credential: the leak response on the rotator's own credential finishes with
+   * the replacement it just promoted, since the leaked one it may be acting with is revoked under it. @default none
+   */
+  readonly backendWith?: (adminToken: Sensitive) => GatewayBackend;
 }
 
 /** What happened to one token in a run. */
@@ -156,10 +164,13 @@ export class RotationEngine {
       } catch (error) {
         failure = error;
       }
+      // The rotator's own credential: the sweep and its confirmation act with the replacement, since the credential this
+      // actor holds may be one of the leaked ones it is about to revoke.
+      const finishing = replacement && !failure && isRotatorCredential(declaration) ? await this.withReplacement(ctx, secretName, replacement) : ctx;
       // The leaked tokens go whether or not a replacement could be issued: for a leak, an outage is the lesser harm.
-      await sweep(ctx);
+      await sweep(finishing);
       for (const token of leaked) {
-        if (isRevocable((await this.deps.backend.describe(token.tokenId))?.status)) {
+        if (isRevocable((await finishing.backend.describe(token.tokenId))?.status)) {
           throw new TokenOpsError("revoke_unconfirmed", `${secretName}: token ${token.tokenId} is still accepted after revocation`, { hint: "revoke it on the gateway by hand now" });
         }
       }
@@ -374,6 +385,14 @@ export class RotationEngine {
       throw problem;
     }
     return acquired.entry;
+  }
+
+  /** `ctx` acting with the credential's replacement, read by its recorded version and digest. */
+  private async withReplacement(ctx: StepContext, secretName: string, replacement: LedgerToken): Promise<StepContext> {
+    if (!this.deps.backendWith) return ctx;
+    const record = await this.deps.store.read(secretName, { versionId: replacement.versionId });
+    if (!record || fingerprint(record.token) !== replacement.valueSha256) return ctx;
+    return { ...ctx, backend: this.deps.backendWith(record.token) };
   }
 
   private context(fence: FencedEntry, force: boolean, freshIntents = new Set<string>()): StepContext {
