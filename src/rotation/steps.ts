@@ -341,10 +341,11 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
 export const OWN_RUNS = "openclaw-token-ops runs (rotator, provider, CLI)";
 
 /**
- * Whether the rotator's own runs are off its old credential. Every one of them reads AWSCURRENT of the credential when
- * it starts (every invocation reads it afresh, a run lasts at most the function's timeout; the provider and the CLI read it
- * per operation), so all are off the old token once the declared consumerCacheTtl plus the silence margin has passed
- * since the promotion; the gateway's request log must then also show no call with it for the settle time.
+ * Whether the rotator's own runs are off its old credential. Every one of them reads the credential the ledger records
+ * as current when it starts (every invocation afresh, and a run lasts at most the function's timeout; the provider and
+ * the CLI read it per operation), so all are off the old token once the declared consumerCacheTtl plus the silence
+ * margin has passed since the promotion; the gateway's request log must then also show no call with it for the settle
+ * time.
  */
 async function ownRunsEvidence(
   ctx: StepContext,
