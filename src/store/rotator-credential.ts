@@ -52,7 +52,11 @@ export async function readRotatorCredential(
   // by someone else must not stop every run of the environment (nothing could then rotate the credential to repair it).
   const current = entry.state.current;
   if (current) {
-    const recorded = await read({ VersionId: current.versionId }).catch(() => undefined);
+    // Only a version that is gone falls through to AWSCURRENT; any other failure (AccessDenied, throttling) is the answer.
+    const recorded = await read({ VersionId: current.versionId }).catch((error: unknown) => {
+      if (error instanceof StoreError && error.code === "store_ResourceNotFoundException") return undefined;
+      throw error;
+    });
     if (recorded && fingerprint(recorded) === current.valueSha256) return recorded;
   }
   // No usable recorded version (an entry mid-recovery, a version removed): AWSCURRENT, if it is a token the ledger knows.
