@@ -131,10 +131,18 @@ export class TokenFront {
     this.#hooks.log(req, url, caller, status);
   }
 
-  /** Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened. */
+  /**
+   * Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened, and every tunnel while the
+   * request log is in outage: their activity records would stay unwritten, so the client should reconnect through
+   * a front that records them.
+   */
   async #cutInvalidTunnels(): Promise<void> {
     const tunnels = this.#proxy.tunnels();
     if (tunnels.length === 0) return;
+    if (this.#services.requestLog.outage()) {
+      for (const tunnel of tunnels) tunnel.close();
+      return;
+    }
     const now = this.#services.clock.now().getTime();
     for (const tunnel of tunnels) {
       let record;

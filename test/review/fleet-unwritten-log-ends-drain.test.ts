@@ -32,6 +32,7 @@ import { judgeConsumers } from "../../src/rotation/consumer-evidence";
 import { startAwsCallRecorder, type AwsCallRecorder } from "../support/aws-call-recorder";
 import { runGatewayWithEnv, startFleetFront, type FleetFront } from "../support/fleet-front";
 import { startMoto, type MotoServer } from "../support/moto";
+import { openWebSocket, WebSocketUpstream } from "../support/websocket-upstream";
 
 jest.setTimeout(120_000);
 
@@ -69,8 +70,9 @@ let upstream: CountingUpstream;
 let a: FleetFront;
 let b: FleetFront;
 let adminToken: string;
-/** While set, front B's write calls are refused (its reads pass). */
+/** While set, the write calls of fronts B and C are refused (their reads pass). */
 let bWritesSplit = false;
+const SPLIT_PRINCIPALS = new Set(["front-b", "front-c"]);
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -82,7 +84,7 @@ beforeAll(async () => {
     region: REGION,
     account: ACCOUNT,
     authorize: async (call) =>
-      bWritesSplit && call.principal === "front-b" && WRITE_ACTIONS.has(call.action)
+      bWritesSplit && SPLIT_PRINCIPALS.has(call.principal) && WRITE_ACTIONS.has(call.action)
         ? `${call.principal} is not authorized to perform: ${call.action} on resource: ${call.resource}`
         : undefined,
   });
@@ -244,4 +246,43 @@ it("the drain question: a consumer that keeps calling the old token through B is
   expect(evidence.anyOnNew).toBe(true);
   // The drain waits for billing-svc-1 instead of revoking the old token under it.
   expect(evidence.stillOnOld.map((v) => v.consumer)).toEqual(["billing-svc-1"]);
+});
+
+it("an open WebSocket tunnel through a front whose writes fail is cut after the bound, and a new one is refused until it recovers", async () => {
+  // C: a front whose upstream takes WebSocket connections, its activity recorded every 500 ms.
+  const wsUpstream = new WebSocketUpstream();
+  await wsUpstream.start();
+  const c = await startFleetFront(
+    ["--environment", "dev", "--registry-table", TABLE, "--registry-flush-ms", String(FLUSH_MS), "--upstream", wsUpstream.url, "--websocket-activity-interval-ms", "500"],
+    recorder.envFor("front-c"),
+  );
+  const sockets: WebSocket[] = [];
+  try {
+    const token = await mint("console");
+    const ws = await openWebSocket(c.url, token.token, { "x-openclaw-consumer": "console-1" });
+    sockets.push(ws);
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", () => resolve(performance.now())));
+    const splitAt = performance.now();
+    bWritesSplit = true;
+
+    const closedAt = await closed;
+    const reopened = await openWebSocket(c.url, token.token, { "x-openclaw-consumer": "console-1" }).then(
+      (again) => (sockets.push(again), "opened"),
+      () => "refused",
+    );
+    const connectionsWhileRefusing = wsUpstream.connections.length;
+    bWritesSplit = false;
+    await until(async () => (await fetch(`${c.url}/healthz`)).status === 200, 5_000);
+    sockets.push(await openWebSocket(c.url, token.token, { "x-openclaw-consumer": "console-1" }));
+
+    expect(closedAt - splitAt).toBeGreaterThanOrEqual(BOUND_MS);
+    expect(closedAt - splitAt).toBeLessThan(BOUND_MS + 5_000);
+    expect(reopened).toBe("refused");
+    expect(connectionsWhileRefusing).toBe(1); // the refused upgrade never reached the upstream
+    expect(wsUpstream.connections).toHaveLength(2);
+  } finally {
+    for (const ws of sockets) ws.close();
+    await c.stop();
+    await wsUpstream.stop();
+  }
 });
