@@ -49,6 +49,17 @@ export class ApiError extends TokenOpsError {
   }
 }
 
+/**
+ * The request log cannot be written (fleet registry): refusing is safer than answering without a record, since a
+ * rotator reads that record to decide whether a consumer still uses a token. The message names no token.
+ */
+export function requestLogUnavailable(why: string, retryAfterSeconds: number): ApiError {
+  return new ApiError(503, ApiErrorCode.Unavailable, `request log unavailable: ${why}; retry after ${retryAfterSeconds} s`, {
+    details: { reason: "request_log_unavailable" },
+    headers: { "retry-after": String(retryAfterSeconds) },
+  });
+}
+
 /** Bad command-line usage: main prints the message and the usage text and exits with code 2. */
 export class UsageError extends TokenOpsError {
   override name = "UsageError";

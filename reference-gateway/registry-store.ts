@@ -33,6 +33,19 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
+/**
+ * A request log that has held entries it could not write for longer than its bound: the server fails closed
+ * (503 to token traffic and to /healthz) so that consumers retry at a front that records them.
+ */
+export interface RequestLogOutage {
+  /** How long the oldest unwritten entries have waited. */
+  readonly unwrittenForMs: number;
+  /** The bound that was passed. */
+  readonly boundMs: number;
+  /** What a refused client is told to wait (Retry-After): about one flush, when this front may have recovered. */
+  readonly retryAfterSeconds: number;
+}
+
 /** The per-token request history and aggregates the rotator reads (docs/gateway-api.md, request log). */
 export interface RequestLogStore {
   /** Records one request; never throws for a store that buffers (its flush reports trouble on stderr). */
@@ -43,6 +56,8 @@ export interface RequestLogStore {
   lastUsedAt(tokenIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
   /** The token's distinct consumers, most recently seen first; with `sinceMs`, the tallies of that window. */
   consumers(tokenId: string, sinceMs?: number): Promise<ConsumerSummary[]>;
+  /** Undefined while requests are being recorded; the outage once unwritten entries are older than the bound. */
+  outage(): RequestLogOutage | undefined;
   /** Writes what is pending and stops. */
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { errorReply, invalidRequest, requestUrl, writeRawReply, writeReply, type
 import { AgentStore, ToolStore } from "./catalog";
 import { CONSUMER_HEADER, consumerOf } from "./consumers";
 import { JobStore } from "./jobs";
+import { logOutageRefusal } from "./log-outage";
 import { matchRoute, type Route } from "./router";
 import { adminTokenRoutes } from "./routes/admin-tokens";
 import { apiRoutes } from "./routes/api";
@@ -201,6 +202,12 @@ export class ReferenceGateway {
     let reply: Reply;
     try {
       caller = await identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      const refusal = caller.record && logOutageRefusal(this.#services.requestLog);
+      if (refusal) {
+        // Not recorded either: the log cannot take it, and its entry would only push served ones out of the backlog.
+        writeReply(res, errorReply(refusal));
+        return;
+      }
       if (this.#front && matchRoute(this.#routes, req.method ?? "GET", url.pathname).kind === "not-found") {
         const status = await this.#front.forward(req, res, url, caller);
         this.#log(req, url, caller, status);

@@ -90,6 +90,11 @@ export class SqliteRequestLogStore implements RequestLogStore {
     return this.#log.consumers(tokenId, sinceMs);
   }
 
+  /** Never: a request is committed before its answer (one instance; a failed write is reported by the server). */
+  outage(): undefined {
+    return undefined;
+  }
+
   close(): Promise<void> {
     return this.#log.close();
   }

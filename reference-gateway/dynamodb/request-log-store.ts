@@ -2,7 +2,8 @@ import { GetItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/clie
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../src/domain/clock";
 import { isOwnTraffic, type ConsumerSource, type ConsumerSummary } from "../consumers";
-import type { RequestLogStore } from "../registry-store";
+import { requestLogUnavailable } from "../errors";
+import type { RequestLogOutage, RequestLogStore } from "../registry-store";
 import { CONSUMER_WINDOW_RETENTION_MS, type RequestLogEntry, type RequestQuery } from "../request-log";
 import {
   consumersPartition,
@@ -31,6 +32,21 @@ const MAX_PENDING_ENTRIES = 20_000;
 /** Updates of one flush in flight at once. */
 const UPDATE_CONCURRENCY = 8;
 const MINUTE_MS = 60_000;
+/** @see unwrittenLogBoundMs */
+const MIN_UNWRITTEN_BOUND_MS = 10_000;
+const UNWRITTEN_BOUND_FLUSHES = 5;
+
+/**
+ * How long a front may hold requests it could not write before it fails closed: five flush intervals, at least
+ * 10 s. Long enough that a throttled flush or two (which the next flush absorbs, after the SDK's own retries of a
+ * few seconds) never takes a front out of service; short enough, even at the largest --registry-flush-ms (60 s,
+ * so 5 min), to stay far below the rotator's silence margin (15 min, src/rotation/consumer-evidence.ts), so a
+ * consumer whose requests only this front saw cannot look silent to the drain: once refused, its retries land
+ * on a front that records them.
+ */
+export function unwrittenLogBoundMs(flushIntervalMs: number): number {
+  return Math.max(UNWRITTEN_BOUND_FLUSHES * flushIntervalMs, MIN_UNWRITTEN_BOUND_MS);
+}
 
 export interface DynamoDbRequestLogOptions {
   readonly client: DynamoDBClient;
@@ -42,6 +58,8 @@ export interface DynamoDbRequestLogOptions {
   readonly flushEntries?: number;
   /** Where flush trouble is reported (never with a token value). @default process.stderr */
   readonly warn?: (message: string) => void;
+  /** Monotonic milliseconds for the unwritten bound (not the gateway's clock, which tests shift). @default performance.now */
+  readonly monotonicNow?: () => number;
 }
 
 /**
@@ -61,6 +79,11 @@ export class DynamoDbRequestLog implements RequestLogStore {
   readonly #warn: (message: string) => void;
   readonly #timer: NodeJS.Timeout;
   readonly #writer: UsageWriter;
+  readonly #flushIntervalMs: number;
+  readonly #unwrittenBoundMs: number;
+  readonly #monotonicNow: () => number;
+  /** Since when (monotonic) a flush has left entries unwritten; undefined once a flush writes everything. */
+  #unwrittenSinceMs: number | undefined;
   /** Makes entry sort keys unique across instances writing the same millisecond. */
   readonly #instance = randomBytes(4).toString("hex");
   #seq = 0;
@@ -75,11 +98,14 @@ export class DynamoDbRequestLog implements RequestLogStore {
     this.#table = options.tableName;
     this.#clock = options.clock;
     this.#flushEntries = options.flushEntries ?? DEFAULT_FLUSH_ENTRIES;
+    this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.#unwrittenBoundMs = unwrittenLogBoundMs(this.#flushIntervalMs);
+    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
     this.#writer = new UsageWriter(options.client, options.tableName);
     this.#warn = options.warn ?? ((message) => process.stderr.write(`reference-gateway: ${message}\n`));
     this.#timer = setInterval(() => {
       if (!this.#pending.isEmpty) void this.flush();
-    }, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS).unref();
+    }, this.#flushIntervalMs).unref();
   }
 
   record(tokenId: string, entry: RequestLogEntry, authenticated: boolean, consumerSource?: ConsumerSource): void {
@@ -107,8 +133,16 @@ export class DynamoDbRequestLog implements RequestLogStore {
     return run;
   }
 
+  /** Whether this front must fail closed: entries it could not write have waited longer than the bound. */
+  outage(): RequestLogOutage | undefined {
+    if (this.#unwrittenSinceMs === undefined) return undefined;
+    const unwrittenForMs = this.#monotonicNow() - this.#unwrittenSinceMs;
+    if (unwrittenForMs <= this.#unwrittenBoundMs) return undefined;
+    return { unwrittenForMs, boundMs: this.#unwrittenBoundMs, retryAfterSeconds: this.#retryAfterSeconds() };
+  }
+
   async entries(tokenId: string, query: RequestQuery): Promise<RequestLogEntry[]> {
-    await this.flush();
+    await this.#flushCompletely();
     const oldestMs = this.#clock.now().getTime() - REQUEST_ENTRY_RETENTION_MS;
     // Strictly after `since`: every sort key of that instant is `<at>#...`, which sorts below `<at>#~`.
     const from = query.sinceMs !== undefined && query.sinceMs >= oldestMs ? `${new Date(query.sinceMs).toISOString()}#~` : new Date(oldestMs).toISOString();
@@ -154,7 +188,7 @@ export class DynamoDbRequestLog implements RequestLogStore {
   }
 
   async consumers(tokenId: string, sinceMs?: number): Promise<ConsumerSummary[]> {
-    await this.flush();
+    await this.#flushCompletely();
     const summaries =
       sinceMs === undefined ? (await this.#queryAll(consumersPartition(tokenId))).map(summaryOf) : await this.#windowed(tokenId, sinceMs);
     return summaries
@@ -168,6 +202,23 @@ export class DynamoDbRequestLog implements RequestLogStore {
     if (!this.#pending.isEmpty) {
       this.#warn(`request log: ${this.#pending.entries.length} entries and ${this.#pending.tallies.size} consumer tallies could not be written before closing`);
     }
+  }
+
+  /**
+   * Flushes, and refuses to answer if this front still holds requests it could not write (at once, not after the
+   * bound): an answer from the table without them would report their consumers silent, and a rotator would take
+   * that as evidence they moved. The 503 makes it wait and ask again.
+   */
+  async #flushCompletely(): Promise<void> {
+    await this.flush();
+    if (this.#unwrittenSinceMs !== undefined) {
+      throw requestLogUnavailable("this front holds requests it could not write to the registry table, so the answer would be incomplete", this.#retryAfterSeconds());
+    }
+  }
+
+  /** About one flush interval: when this front may have written its backlog, or the client's retry lands elsewhere. */
+  #retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.#flushIntervalMs / 1000));
   }
 
   /** The window's per-minute tallies summed per consumer; the minute holding `sinceMs` counts whole. */
@@ -218,7 +269,10 @@ export class DynamoDbRequestLog implements RequestLogStore {
   /** One flush: what fails is folded back into the pending batch for the next one, and reported. */
   async #writePending(): Promise<void> {
     const batch = this.#pending;
-    if (batch.isEmpty) return;
+    if (batch.isEmpty) {
+      this.#unwrittenSinceMs = undefined;
+      return;
+    }
     this.#pending = new UsageBatch();
     const failed = new UsageBatch();
     const problems = new Set<string>();
@@ -234,7 +288,11 @@ export class DynamoDbRequestLog implements RequestLogStore {
       ...[...batch.tallies.values()].map((tally) => () => this.#writer.writeTally(tally, failed).catch(note)),
     ];
     await Promise.all([this.#writer.writeEntries(batch.entries, failed).catch(note), runLimited(updates, UPDATE_CONCURRENCY)]);
-    if (failed.isEmpty) return;
+    if (failed.isEmpty) {
+      this.#unwrittenSinceMs = undefined;
+      return;
+    }
+    this.#unwrittenSinceMs ??= this.#monotonicNow();
     failed.absorb(this.#pending);
     const dropped = failed.entries.length - MAX_PENDING_ENTRIES;
     if (dropped > 0) failed.entries.splice(0, dropped);
@@ -242,7 +300,8 @@ export class DynamoDbRequestLog implements RequestLogStore {
     this.#warn(
       `request log: cannot write to DynamoDB table ${this.#table} (${[...problems].join("; ")}); ` +
         `${failed.entries.length} entries and ${failed.tallies.size} consumer tallies kept for the next flush` +
-        (dropped > 0 ? `, ${dropped} oldest entries dropped` : ""),
+        (dropped > 0 ? `, ${dropped} oldest entries dropped` : "") +
+        (this.outage() ? `; unwritten for more than ${this.#unwrittenBoundMs / 1000} s: refusing token traffic and /healthz (503) until a flush succeeds` : ""),
     );
   }
 

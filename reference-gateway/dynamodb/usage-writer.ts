@@ -44,7 +44,8 @@ export class UsageWriter {
           chunk.filter((e) => left.has(e.sortKey)).forEach((e) => failed.addEntry(e));
         }
       } catch (error) {
-        chunk.forEach((e) => failed.addEntry(e));
+        // This chunk and every one after it wait for the next flush (dropping the rest lost requests for good).
+        entries.slice(i).forEach((e) => failed.addEntry(e));
         throw error;
       }
     }

@@ -1,13 +1,14 @@
 import { Scope } from "../../src/domain/scopes";
 import { ApiError, ApiErrorCode } from "../errors";
 import { ok, readJsonBody } from "../http-io";
+import { logOutageRefusal } from "../log-outage";
 import { JobStatus, parseJobRequest } from "../jobs";
 import type { Route } from "../router";
 import type { GatewayServices } from "./context";
 
 /** The client-facing API: health, whoami, agents and jobs. */
 export function apiRoutes(services: GatewayServices): Route[] {
-  const { environment, clock, jobs, agents } = services;
+  const { environment, clock, jobs, agents, requestLog } = services;
   const jobNotFound = (id: string): ApiError =>
     new ApiError(404, ApiErrorCode.NotFound, `no job ${id}; jobs are kept in memory until the gateway restarts`);
   return [
@@ -15,7 +16,12 @@ export function apiRoutes(services: GatewayServices): Route[] {
       method: "GET",
       pattern: "/healthz",
       requires: null,
-      handle: () => ok({ status: "ok", environment }),
+      handle: () => {
+        // Out of service while this front cannot record (the load balancer's check): its traffic goes to the others.
+        const refusal = logOutageRefusal(requestLog);
+        if (refusal) throw refusal;
+        return ok({ status: "ok", environment });
+      },
     },
     {
       method: "GET",

@@ -4,6 +4,7 @@ import { ValidationError } from "../../src/domain/errors";
 import { Scope } from "../../src/domain/scopes";
 import { ANONYMOUS, identifyCaller, insufficientScope, requireActiveToken, requireScope, type Caller } from "../auth";
 import { parseJson, readBody, requestUrl, writeRawReply, type Reply } from "../http-io";
+import { logOutageRefusal } from "../log-outage";
 import type { AuthenticatedContext, Route } from "../router";
 import { apiRoutes } from "../routes/api";
 import type { GatewayServices } from "../routes/context";
@@ -109,6 +110,12 @@ export class TokenFront {
     }
     try {
       caller = await identifyCaller(registry, req.headers.authorization, clock.now().getTime());
+      const refusal = caller.record && logOutageRefusal(this.#services.requestLog);
+      if (refusal) {
+        // As for HTTP (server.ts): refused before any tunnel opens, and not recorded.
+        writeRawReply(socket, this.#hooks.errorReply(refusal));
+        return;
+      }
       const token = requireActiveToken(caller);
       requireUpstreamReach(token);
       const opened = caller;
@@ -124,10 +131,18 @@ export class TokenFront {
     this.#hooks.log(req, url, caller, status);
   }
 
-  /** Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened. */
+  /**
+   * Cuts WebSocket tunnels whose token was revoked, expired or removed since they opened, and every tunnel while the
+   * request log is in outage: their activity records would stay unwritten, so the client should reconnect through
+   * a front that records them.
+   */
   async #cutInvalidTunnels(): Promise<void> {
     const tunnels = this.#proxy.tunnels();
     if (tunnels.length === 0) return;
+    if (this.#services.requestLog.outage()) {
+      for (const tunnel of tunnels) tunnel.close();
+      return;
+    }
     const now = this.#services.clock.now().getTime();
     for (const tunnel of tunnels) {
       let record;
