@@ -129,8 +129,10 @@ describe.each([
     expect(Date.parse(idle!.lastSeenAt)).toBeGreaterThan(Date.parse(opened!.lastSeenAt));
     expect(idle!.requests).toBeGreaterThanOrEqual(3);
     expect(idle!.requests).toBeLessThanOrEqual(6);
+    // Read after the aggregate, while the connection stays open: one more interval's record may have landed in between.
     const idleEntries = (await entriesOf(token.id)).filter((e) => e.method !== "GET");
-    expect(idleEntries.length).toBe(idle!.requests - 1);
+    expect(idleEntries.length).toBeGreaterThanOrEqual(idle!.requests - 1);
+    expect(idleEntries.length).toBeLessThanOrEqual(idle!.requests);
     for (const entry of idleEntries) {
       expect(entry).toMatchObject({ method: "WEBSOCKET-IDLE", path: "/", status: 101, userAgent: "console/2.0", consumer: "console-1" });
     }
@@ -148,7 +150,8 @@ describe.each([
     // The records added since Assess 1, whatever order the store lists them in.
     const seen = new Set(idleEntries.map((e) => JSON.stringify(e)));
     const busyEntries = (await entriesOf(token.id)).filter((e) => e.method !== "GET" && !seen.has(JSON.stringify(e)));
-    expect(busyEntries).toHaveLength(grewBy);
+    expect(busyEntries.length).toBeGreaterThanOrEqual(grewBy - 1); // one of them may have been read with the idle ones
+    expect(busyEntries.length).toBeLessThanOrEqual(grewBy + 1);
     expect(busyEntries.map((e) => e.method)).toContain("WEBSOCKET");
     expect(Date.parse(busy!.lastSeenAt)).toBeGreaterThan(Date.parse(idle!.lastSeenAt));
 
