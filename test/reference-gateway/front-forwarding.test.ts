@@ -234,8 +234,10 @@ describe("token front forwarding (recording upstream)", () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
 
-    // The client reads nothing for a while: the upstream can only fill the socket buffers on the way.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The client reads nothing for a while: the upstream can only fill the socket buffers on the way. Well under the
+    // front's --upstream-timeout-ms of 1 s here, which a stalled upstream socket counts towards (a loaded machine would
+    // otherwise see the timeout cut the stream).
+    await new Promise((r) => setTimeout(r, 400));
     const writtenWhileStalled = upstream.bigWritten;
     let received = 0;
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value.length;
