@@ -50,6 +50,21 @@ interface TokensFile {
   readonly tokens: readonly TokenRecord[];
 }
 
+/** A new token's record, as either registry stores it: its metadata and the hash of the value just minted. */
+export function newTokenRecord(spec: CreateTokenSpec, minted: { readonly lookupId: string; readonly sha256: string }, now: Date): TokenRecord {
+  return {
+    id: newTokenId(),
+    name: spec.name,
+    scopes: spec.scopes,
+    lookupId: minted.lookupId,
+    sha256: minted.sha256,
+    createdAt: now.toISOString(),
+    expiresAt: spec.expiresAtMs === null ? null : new Date(spec.expiresAtMs).toISOString(),
+    revokedAt: null,
+    suspendedAt: null,
+  };
+}
+
 /**
  * Revocation wins over expiry, expiry over suspension: a revoked token stays "revoked" whatever its expiry, and
  * an expired token cannot be brought back by reinstating it.
@@ -210,17 +225,7 @@ export class TokenRegistry {
       let minted = mintTokenValue(this.environment);
       // 72 random bits make a collision all but impossible; checking costs nothing and keeps lookup unique.
       while (taken.get(minted.lookupId) !== undefined) minted = mintTokenValue(this.environment);
-      const record: TokenRecord = {
-        id: newTokenId(),
-        name: spec.name,
-        scopes: spec.scopes,
-        lookupId: minted.lookupId,
-        sha256: minted.sha256,
-        createdAt: this.#clock.now().toISOString(),
-        expiresAt: spec.expiresAtMs === null ? null : new Date(spec.expiresAtMs).toISOString(),
-        revokedAt: null,
-        suspendedAt: null,
-      };
+      const record = newTokenRecord(spec, minted, this.#clock.now());
       insertRecord(this.db, record);
       return { record, value: minted.value };
     });

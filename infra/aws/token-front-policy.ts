@@ -5,6 +5,7 @@
  */
 import { Environment } from "../../src/domain/environments";
 import { AwsLocation, LOG_ACTIONS, PolicyDocument } from "./rotator-policy";
+import { defaultRegistryTableName as frontRegistryTableName, FRONT_REGISTRY_ACTIONS } from "../../reference-gateway/dynamodb/table-schema";
 
 /** Physical names of one environment's fleet. IAM roles are global to the account, so theirs also carry the region. */
 export interface FrontNames {
@@ -43,23 +44,11 @@ export function frontNames(environment: Environment): FrontNames {
   };
 }
 
-/** The registry table of an environment's fleet, which the front reads with `--registry-table`. */
-export function frontRegistryTableName(environment: Environment): string {
-  return `openclaw-front-${environment}-registry`;
-}
-
 /**
- * Everything the front does with its registry: tokens by key and by query, writes of single tokens, and the request
- * log's aggregates in batches. No Scan (a fleet must never read the whole table per request), no table management.
+ * The fleet's registry table: its name and the actions a front needs on it are the front's own definition
+ * (reference-gateway/dynamodb/table-schema.ts), so that the component and the front cannot drift apart.
  */
-export const FRONT_REGISTRY_ACTIONS = [
-  "dynamodb:GetItem",
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-  "dynamodb:DeleteItem",
-  "dynamodb:Query",
-  "dynamodb:BatchWriteItem",
-] as const;
+export { frontRegistryTableName, FRONT_REGISTRY_ACTIONS };
 
 /** Pulling an image from its ECR repository (what AWS's AmazonECSTaskExecutionRolePolicy allows, on one repository). */
 export const IMAGE_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"] as const;

@@ -29,6 +29,7 @@ import {
   openclawConfigForFleet,
 } from "./token-front-policy";
 import { CpuArchitecture, FRONT_ARGUMENT_KEYS, frontArgumentProblems, FrontSettings, frontSettings, NOT_YET_KNOWN } from "./token-front-settings";
+import { REGISTRY_TABLE } from "../../reference-gateway/dynamodb/table-schema";
 
 /** The port the front listens on in its container (the Containerfile's EXPOSE). */
 export const FRONT_PORT = 8443;
@@ -131,14 +132,15 @@ export class TokenFrontDeployment extends pulumi.ComponentResource {
       `${name}-registry`,
       {
         name: names.registryTableName,
-        billingMode: "PAY_PER_REQUEST",
-        hashKey: "pk",
-        rangeKey: "sk",
+        // The keys and TTL attribute the front reads and writes (reference-gateway/dynamodb/table-schema.ts).
+        billingMode: REGISTRY_TABLE.billingMode,
+        hashKey: REGISTRY_TABLE.partitionKey,
+        rangeKey: REGISTRY_TABLE.sortKey,
         attributes: [
-          { name: "pk", type: "S" },
-          { name: "sk", type: "S" },
+          { name: REGISTRY_TABLE.partitionKey, type: "S" },
+          { name: REGISTRY_TABLE.sortKey, type: "S" },
         ],
-        ttl: { attributeName: "ttl", enabled: true },
+        ttl: { attributeName: REGISTRY_TABLE.ttlAttribute, enabled: true },
         pointInTimeRecovery: { enabled: true },
         deletionProtectionEnabled: environment.apply((env) => env === "prod"),
         tags,

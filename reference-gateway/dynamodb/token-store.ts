@@ -12,8 +12,8 @@ import type { Environment } from "../../src/domain/environments";
 import type { Sensitive } from "../../src/domain/sensitive";
 import { StateError } from "../errors";
 import type { TokenStore } from "../registry-store";
-import type { TokenRecord } from "../token-registry";
-import { lookupIdOf, mintTokenValue, newTokenId, valueMatchesHash } from "../token-value";
+import { newTokenRecord, type TokenRecord } from "../token-registry";
+import { lookupIdOf, mintTokenValue, valueMatchesHash } from "../token-value";
 import type { CreateTokenSpec } from "../token-validation";
 import { registryTableError } from "./table-error";
 import { lookupKey, PK, recordItem, recordOf, str, stringOf, TOKEN_PARTITION, tokenKey, type Item } from "./items";
@@ -142,17 +142,7 @@ export class DynamoDbTokenStore implements TokenStore {
   async create(spec: CreateTokenSpec): Promise<{ record: TokenRecord; value: Sensitive }> {
     for (;;) {
       const minted = mintTokenValue(this.environment);
-      const record: TokenRecord = {
-        id: newTokenId(),
-        name: spec.name,
-        scopes: spec.scopes,
-        lookupId: minted.lookupId,
-        sha256: minted.sha256,
-        createdAt: this.#clock.now().toISOString(),
-        expiresAt: spec.expiresAtMs === null ? null : new Date(spec.expiresAtMs).toISOString(),
-        revokedAt: null,
-        suspendedAt: null,
-      };
+      const record = newTokenRecord(spec, minted, this.#clock.now());
       const lookupItem = { ...lookupKey(record.lookupId), tokenId: str(record.id), sha256: str(record.sha256) };
       // 72 random bits make a collision all but impossible; the condition makes one harmless.
       if (!(await this.#putNew(lookupItem, "write a token's lookup item"))) continue;
