@@ -82,8 +82,16 @@ export class DynamoDbRequestLog implements RequestLogStore {
   readonly #flushIntervalMs: number;
   readonly #unwrittenBoundMs: number;
   readonly #monotonicNow: () => number;
-  /** Since when (monotonic) a flush has left entries unwritten; undefined once a flush writes everything. */
-  #unwrittenSinceMs: number | undefined;
+  /**
+   * When (monotonic) the oldest entry of the pending batch was recorded; entries a failed flush kept keep their time.
+   * The bound counts from the entry, not from a failed flush: a write that hangs (the SDK's default socket timeout is
+   * 5 minutes, with 3 attempts) must not let the front serve unrecorded traffic all that while.
+   */
+  #pendingSinceMs: number | undefined;
+  /** When (monotonic) the oldest entry of the batch a flush is writing was recorded; undefined when none is. */
+  #writingSinceMs: number | undefined;
+  /** The last flush left entries unwritten: the evidence endpoints refuse until one writes everything. */
+  #behind = false;
   /** Makes entry sort keys unique across instances writing the same millisecond. */
   readonly #instance = randomBytes(4).toString("hex");
   #seq = 0;
@@ -111,6 +119,7 @@ export class DynamoDbRequestLog implements RequestLogStore {
   record(tokenId: string, entry: RequestLogEntry, authenticated: boolean, consumerSource?: ConsumerSource): void {
     const atMs = Date.parse(entry.at);
     const sortKey = `${entry.at}#${this.#instance}#${String(this.#seq++).padStart(12, "0")}`;
+    this.#pendingSinceMs ??= this.#monotonicNow();
     this.#pending.addEntry({ tokenId, entry, sortKey });
     if (authenticated) this.#pending.addLastUsed(tokenId, entry.at);
     if (entry.consumer !== undefined && consumerSource !== undefined && !isOwnTraffic(entry.userAgent)) {
@@ -133,10 +142,11 @@ export class DynamoDbRequestLog implements RequestLogStore {
     return run;
   }
 
-  /** Whether this front must fail closed: entries it could not write have waited longer than the bound. */
+  /** Whether this front must fail closed: an entry not yet written (pending, or in a flush) has waited longer than the bound. */
   outage(): RequestLogOutage | undefined {
-    if (this.#unwrittenSinceMs === undefined) return undefined;
-    const unwrittenForMs = this.#monotonicNow() - this.#unwrittenSinceMs;
+    const since = [this.#writingSinceMs, this.#pendingSinceMs].filter((t) => t !== undefined);
+    if (since.length === 0) return undefined;
+    const unwrittenForMs = this.#monotonicNow() - Math.min(...since);
     if (unwrittenForMs <= this.#unwrittenBoundMs) return undefined;
     return { unwrittenForMs, boundMs: this.#unwrittenBoundMs, retryAfterSeconds: this.#retryAfterSeconds() };
   }
@@ -211,7 +221,7 @@ export class DynamoDbRequestLog implements RequestLogStore {
    */
   async #flushCompletely(): Promise<void> {
     await this.flush();
-    if (this.#unwrittenSinceMs !== undefined) {
+    if (this.#behind) {
       throw requestLogUnavailable("this front holds requests it could not write to the registry table, so the answer would be incomplete", this.#retryAfterSeconds());
     }
   }
@@ -270,10 +280,13 @@ export class DynamoDbRequestLog implements RequestLogStore {
   async #writePending(): Promise<void> {
     const batch = this.#pending;
     if (batch.isEmpty) {
-      this.#unwrittenSinceMs = undefined;
+      this.#behind = false;
       return;
     }
     this.#pending = new UsageBatch();
+    const batchSinceMs = this.#pendingSinceMs ?? this.#monotonicNow();
+    this.#writingSinceMs = batchSinceMs;
+    this.#pendingSinceMs = undefined;
     const failed = new UsageBatch();
     const problems = new Set<string>();
     const note = (error: unknown): void => {
@@ -288,11 +301,14 @@ export class DynamoDbRequestLog implements RequestLogStore {
       ...[...batch.tallies.values()].map((tally) => () => this.#writer.writeTally(tally, failed).catch(note)),
     ];
     await Promise.all([this.#writer.writeEntries(batch.entries, failed).catch(note), runLimited(updates, UPDATE_CONCURRENCY)]);
+    this.#writingSinceMs = undefined;
     if (failed.isEmpty) {
-      this.#unwrittenSinceMs = undefined;
+      this.#behind = false;
       return;
     }
-    this.#unwrittenSinceMs ??= this.#monotonicNow();
+    this.#behind = true;
+    // What is kept is older than anything recorded during the flush.
+    this.#pendingSinceMs = batchSinceMs;
     failed.absorb(this.#pending);
     const dropped = failed.entries.length - MAX_PENDING_ENTRIES;
     if (dropped > 0) failed.entries.splice(0, dropped);
