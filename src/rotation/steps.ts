@@ -252,6 +252,14 @@ async function drain(ctx: StepContext): Promise<StepOutcome> {
     const at = Math.min(now.getTime() + Math.max(60_000, ctx.settings.quietPeriodMs / 2), deadline);
     return { kind: "waiting", reason, recheckAt: new Date(Math.max(at, now.getTime() + 60_000)), ...(stillOnOld && { consumersOnOldToken: stillOnOld.map((v) => v.consumer) }) };
   };
+  if (isRotatorCredential(declaration) && !forced) {
+    // The rotator's own credential: a dead current one fails every run, and the repair (bootstrap-rotator with the
+    // break-glass token) must not wait for the quiet period or the runs' hold on the old one, which may be over an hour.
+    const live = await ctx.backend.describe(current.tokenId);
+    if (!live || live.status === TokenStatus.Revoked || live.status === TokenStatus.Expired) {
+      return replaceCurrent(ctx, `the current token ${current.tokenId} is ${live ? live.status : "unknown to the gateway"}`);
+    }
+  }
   if (!forced && now.getTime() - promotedAt.getTime() < ctx.settings.quietPeriodMs) {
     // No consumer can have settled on the new token yet, whatever the traffic says: nothing to ask.
     return recheck(`promoted ${Math.round((now.getTime() - promotedAt.getTime()) / 1000)}s ago, quiet period not over`);
