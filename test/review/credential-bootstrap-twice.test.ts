@@ -17,9 +17,10 @@
  *
  * Expected: after both, or at worst after running bootstrap-rotator once more, one live credential that the ledger
  * records and the secret holds. Observed (before a fix): the third bootstrap-rotator exits 1 with secret_exists.
- * Proposed fix: the provider's create resumes a `creating` entry only once its lease has expired (FencedEntry.acquire,
- * as every other actor), else refuses as busy; and a create that loses its entry after creating the secret deletes
- * the secret it created (or bootstrap-rotator adopts a secret whose AWSCURRENT the gateway refuses).
+ * Fix (runtime.ts, create): a secret that appeared since the create looked (ResourceExists on a secret it found
+ * absent) means a concurrent create of the same token, so the entry is kept `creating` rather than deleted; the next
+ * create resumes it and takes the secret back. Also worth doing (not done here): bootstrap-rotator refusing, as busy,
+ * a `creating` entry whose lease is live, since no stack lock serialises two of them as Pulumi serialises `pulumi up`.
  */
 import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { rotatorCredentialInputs } from "../../cli/commands/bootstrap-rotator";
