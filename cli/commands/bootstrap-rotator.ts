@@ -2,7 +2,7 @@ import { Scope } from "../../src/domain/scopes";
 import { TokenOpsError } from "../../src/domain/errors";
 import { BackendKind } from "../../src/gateway/backend";
 import { InvalidTokenError, TokenExpiredError } from "../../src/gateway/errors";
-import { LedgerPhase } from "../../src/ledger/ledger";
+import { isLeaseFree, LedgerPhase } from "../../src/ledger/ledger";
 import { Environment } from "../../src/domain/environments";
 import { checkInputs, GatewayTokenInputs } from "../../src/provider/inputs";
 import { createProviderRuntime, defaultDependencies } from "../../src/provider/runtime";
@@ -40,6 +40,12 @@ export async function bootstrapRotator(ctx: CliContext): Promise<ExitCode> {
   }
   const secretName = rotatorCredentialSecretName(environment);
   const existing = await ctx.ledger.get(secretName);
+  // Nothing else serialises two bootstraps (pulumi up has its stack lock): one whose lease is live is still running.
+  if (existing?.state.phase === LedgerPhase.Creating && !isLeaseFree(existing.lease, "", ctx.clock.now())) {
+    throw new CommandFailedError("bootstrap_busy", `another bootstrap-rotator is creating ${secretName} right now (${existing.lease?.owner})`, {
+      hint: "wait for it to finish, then run bootstrap-rotator again to check the credential; if it died, run again after its lease expires (25 minutes)",
+    });
+  }
   // No entry, or one left by a bootstrap that died mid-way (the provider's create resumes it, revoking its mint).
   if (!existing || existing.state.phase === LedgerPhase.Creating) {
     const inputs = rotatorCredentialInputs({ environment, gatewayUrl: gateway.url, ledgerTable, breakGlassToken: breakGlassToken.reveal() });

@@ -212,6 +212,15 @@ describe("the rotator's own credential", () => {
       lease: { owner: "provider-died", renewedAt: new Date(now.getTime() - LEASE_EXPIRY), ttlMs: 60_000 },
     });
     const orphan = await checker.mint({ name: intent.mintName, scopes: ["admin:tokens"], expiresAt: new Date(now.getTime() + DAY) });
+    // While its lease could still be live (the other bootstrap may be running), a second one refuses and changes nothing.
+    const live = (await h.ledger.get(CREDENTIAL)) as NonNullable<Awaited<ReturnType<typeof h.ledger.get>>>;
+    await h.ledger.writeAll(live, live.declaration, live.state, { owner: "provider-running", renewedAt: now, ttlMs: 60_000 });
+    const busy = await bootstrap();
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/another bootstrap-rotator is creating openclaw-admin\/dev\/rotator right now/);
+    expect((await checker.describe(orphan.metadata.id))?.status).toBe("active");
+    const stale = (await h.ledger.get(CREDENTIAL)) as NonNullable<Awaited<ReturnType<typeof h.ledger.get>>>;
+    await h.ledger.writeAll(stale, stale.declaration, stale.state, { owner: "provider-died", renewedAt: new Date(now.getTime() - LEASE_EXPIRY), ttlMs: 60_000 });
 
     const finished = await bootstrap();
     expect(finished.stderr).toBe("");
