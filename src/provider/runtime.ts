@@ -222,7 +222,11 @@ export function createProviderRuntime(deps: ProviderDependencies = defaultDepend
         // A secret that appeared since we looked was made by a concurrent create of this token (two bootstrap-rotator
         // runs at once, which no stack lock serialises): the entry stays `creating`, so that the next create resumes it
         // and takes the secret back. Deleted, it would leave a secret with no entry, which every later create refuses.
-        if (!existing && (error as { code?: string }).code === "store_ResourceExistsException") throw error;
+        if (!existing && (error as { code?: string }).code === "store_ResourceExistsException") {
+          // Its lease released (this create is over), so that the next one may resume it at once.
+          await ledger.writeAll(written, declaration, written.state, undefined).catch(() => undefined);
+          throw error;
+        }
         // Nothing half-made: the minted token is revoked (above); the entry goes unless someone else wrote it since.
         await ledger.delete(written).catch(() => undefined);
         throw error;
