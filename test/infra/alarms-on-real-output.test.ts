@@ -4,9 +4,7 @@
  * for the metrics AWS publishes itself (Lambda Errors, SQS queue depth), datapoints modelled from the run's outcome
  * with the dimensions AWS documents for them. Each alarm must fire on the run that should fire it, and on no other.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type * as Module from "../../infra/aws/rotator-deployment";
-import { adminSecretName } from "../../src/store/metadata";
 import { AlarmDefinition, Datapoint, datapointsFromEmf, evaluateAlarm } from "../support/cloudwatch-alarms";
 import { DAY, RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -136,9 +134,7 @@ describe("the deployment's alarms on the rotator's real output", () => {
 
   it("a run that fails as a whole (its admin secret is gone) fires lambda-errors, failed-runs and, with no completed run, no-recent-run", async () => {
     await h.declare({ name: "ci-runner" });
-    const client = new SecretsManagerClient({});
-    await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-    client.destroy();
+    await h.dropAdminSecret();
 
     const observed = await scheduledRun();
 

@@ -22,13 +22,12 @@
  * create resumes it and takes the secret back. Also worth doing (not done here): bootstrap-rotator refusing, as busy,
  * a `creating` entry whose lease is live, since no stack lock serialises two of them as Pulumi serialises `pulumi up`.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { rotatorCredentialInputs } from "../../cli/commands/bootstrap-rotator";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import type { GatewayBackend } from "../../src/gateway/backend";
 import { createProviderRuntime } from "../../src/provider/runtime";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { LEDGER_TABLE, RotationHarness } from "../support/rotation-harness";
 
@@ -39,9 +38,7 @@ let h: RotationHarness;
 
 beforeAll(async () => {
   h = await RotationHarness.start();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 120_000);
 afterAll(() => h?.stop());
 

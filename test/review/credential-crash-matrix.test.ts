@@ -6,10 +6,9 @@
  * credential that the ledger records, is AWSCURRENT and that the gateway accepts, with no failed run and no other
  * live credential on the gateway.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { LedgerPhase } from "../../src/ledger/ledger";
 import { Boundary } from "../../src/rotation/observability";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { DAY, LEASE_EXPIRY, RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -28,9 +27,7 @@ beforeAll(async () => {
 afterAll(() => h?.stop());
 beforeEach(async () => {
   await h.reset();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 60_000);
 
 it.each(BOUNDARIES)("killed at %s during the credential's own rotation", async (boundary) => {

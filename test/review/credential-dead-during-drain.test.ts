@@ -16,11 +16,10 @@
  * Fix: the credential's drain checks that the current credential is live before waiting for the hold, and replaces
  * it at once (replaceCurrent, the old one kept retiring) when it is not, as the consumers' drain does.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { LedgerPhase } from "../../src/ledger/ledger";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -33,9 +32,7 @@ let h: RotationHarness;
 beforeAll(async () => {
   h = await RotationHarness.start();
   await h.reset();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 120_000);
 afterAll(() => h?.stop());
 

@@ -19,12 +19,12 @@
  * Fix: the ledger already records which version holds the current credential (state.current.versionId, immutable in
  * Secrets Manager): read that version and check its digest, instead of whatever AWSCURRENT points at.
  */
-import { DeleteSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { LedgerPhase } from "../../src/ledger/ledger";
 import { createProviderRuntime } from "../../src/provider/runtime";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { Stage } from "../../src/store/token-store";
 import { runCli } from "../cli/run-cli";
 import { DAY, RotationHarness } from "../support/rotation-harness";
@@ -37,9 +37,7 @@ let h: RotationHarness;
 
 beforeAll(async () => {
   h = await RotationHarness.start();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 120_000);
 afterAll(() => h?.stop());
 

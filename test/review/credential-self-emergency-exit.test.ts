@@ -15,8 +15,7 @@
  * the actor's own credential last and count its 401 as the confirmation of that one token; the CLI could also insist on
  * the break-glass token for this one command, as the runbook already says.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { rotatorCredentialSecretName, adminSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -31,9 +30,7 @@ beforeAll(async () => {
 }, 120_000);
 beforeEach(async () => {
   await h.reset();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
   const boot = await runCli(h, ["bootstrap-rotator", "--gateway-url", h.gateway.url, "--json"], {
     env: { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken, OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) },
   });

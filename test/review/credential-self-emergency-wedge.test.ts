@@ -15,11 +15,10 @@
  *
  * Expected: the entry gets back to idle with C2 current, C1 revoked, and no failed run. Observed: `failed` on every run.
  */
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { LedgerPhase } from "../../src/ledger/ledger";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { RotationHarness } from "../support/rotation-harness";
 import { runBundledRotator } from "../support/run-rotator";
@@ -34,9 +33,7 @@ beforeAll(async () => {
 }, 120_000);
 beforeEach(async () => {
   await h.reset();
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 60_000);
 afterAll(() => h?.stop());
 

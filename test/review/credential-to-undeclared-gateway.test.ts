@@ -12,11 +12,10 @@
  */
 import { createServer, IncomingHttpHeaders, Server } from "node:http";
 import { AddressInfo } from "node:net";
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { createProviderRuntime } from "../../src/provider/runtime";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { runCli } from "../cli/run-cli";
 import { RotationHarness } from "../support/rotation-harness";
 
@@ -30,9 +29,7 @@ const seen: IncomingHttpHeaders[] = [];
 beforeAll(async () => {
   h = await RotationHarness.start();
   // A self-rotating deployment: no admin secret, the rotator credential bootstrapped on the harness's gateway.
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
   const boot = await runCli(h, ["bootstrap-rotator", "--gateway-url", h.gateway.url, "--json"], {
     env: { OPENCLAW_ADMIN_TOKEN: h.gateway.adminToken, OPENCLAW_CLOCK_OFFSET_MS: String(h.clock.offsetMs) },
   });

@@ -1,9 +1,9 @@
-import { DeleteSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Sensitive } from "../../src/domain/sensitive";
 import { DocumentedApiGateway } from "../../src/gateway/documented-api";
 import { LedgerPhase } from "../../src/ledger/ledger";
 import { createProviderRuntime, declarationOf } from "../../src/provider/runtime";
-import { adminSecretName, rotatorCredentialSecretName } from "../../src/store/metadata";
+import { rotatorCredentialSecretName } from "../../src/store/metadata";
 import { Stage } from "../../src/store/token-store";
 import { runCli } from "../cli/run-cli";
 import { DAY, LEASE_EXPIRY, LEDGER_TABLE, RotationHarness } from "../support/rotation-harness";
@@ -37,9 +37,7 @@ beforeEach(async () => {
   runs = [];
   checker = new DocumentedApiGateway({ url: h.gateway.url, environment: "dev", adminToken: new Sensitive(h.gateway.adminToken), userAgent: CHECKER_UA });
   // The harness stores the admin:* token where an older rotator read it; a self-rotating deployment has no such secret.
-  const client = new SecretsManagerClient({});
-  await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
-  client.destroy();
+  await h.dropAdminSecret();
 }, 60_000);
 
 /** A scheduled run of the bundled Lambda as a self-rotating deployment configures it: no admin secret named. */

@@ -1,4 +1,4 @@
-import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { OffsetClock } from "../../local/clock";
 import { Sensitive } from "../../src/domain/sensitive";
 import { ownUserAgent } from "../../src/gateway/backend";
@@ -89,6 +89,16 @@ export class RotationHarness {
     this.admin = new DocumentedApiGateway({ url: this.gateway.url, environment: "dev", adminToken: new Sensitive(this.gateway.adminToken), userAgent: ownUserAgent("rotator") });
     const client = new SecretsManagerClient({});
     await client.send(new CreateSecretCommand({ Name: adminSecretName("dev"), SecretString: this.gateway.adminToken }));
+    client.destroy();
+  }
+
+  /**
+   * As a documented-API deployment has it since the rotator holds its own credential: no admin secret (reset() stores
+   * one for the suites that act with the admin token directly).
+   */
+  async dropAdminSecret(): Promise<void> {
+    const client = new SecretsManagerClient({});
+    await client.send(new DeleteSecretCommand({ SecretId: adminSecretName("dev"), ForceDeleteWithoutRecovery: true }));
     client.destroy();
   }
 
