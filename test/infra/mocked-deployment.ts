@@ -107,6 +107,11 @@ export async function deployOnMocks(
       scheduleName: component.scheduleName,
     }),
   );
+  return { component, children, outputs, ...(await registeredChildren(registered, children, name)) };
+}
+
+/** A component's children as the engine registered them (waited for), with lookups by type and logical name. */
+export async function registeredChildren(registered: readonly Registered[], children: readonly pulumi.ResourceTransformationArgs[], name: string) {
   const keys = new Set(children.map((c) => `${c.type}::${c.name}`));
   const mine = () => registered.filter((r) => keys.has(`${r.type}::${r.name}`));
   await until(() => mine().length === keys.size, `${name}'s resources`);
@@ -117,7 +122,7 @@ export async function deployOnMocks(
     if (found.length !== 1) throw new Error(`expected one ${type}${logical ? ` named ${logical}` : ""}, found ${found.length}`);
     return found[0];
   };
-  return { component, children, resources, outputs, one, all };
+  return { resources, one, all };
 }
 
 export const policyOf = (json: string): PolicyDocument => JSON.parse(json) as PolicyDocument;

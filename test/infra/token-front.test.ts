@@ -14,7 +14,8 @@ import { parseServeArgs } from "../../reference-gateway/cli";
 import { AwsCall } from "../support/aws-call-recorder";
 import { decide } from "../support/iam-evaluation";
 import { startReferenceGateway } from "../support/reference-gateway";
-import { ACCOUNT, installMocks, REGION, Registered, SUBNETS, until, valueOf, VPC_ID } from "./pulumi-mocks";
+import { ACCOUNT, installMocks, REGION, Registered, SUBNETS, valueOf, VPC_ID } from "./pulumi-mocks";
+import { registeredChildren } from "./mocked-deployment";
 
 // js-yaml ships with Jest's toolchain; only the tests read YAML.
 const { load: loadYaml } = require("js-yaml") as { load(text: string): unknown };
@@ -100,17 +101,7 @@ async function deploy(env: Env, overrides: Partial<Module.TokenFrontDeploymentAr
     openclawConfig: component.openclawConfig,
   };
   const outputs = (await valueOf(pulumi.all(exported))) as Record<string, unknown>;
-  const keys = new Set(children.map((c) => `${c.type}::${c.name}`));
-  const mine = () => registered.filter((r) => keys.has(`${r.type}::${r.name}`));
-  await until(() => mine().length === keys.size, `${name}'s resources`);
-  const resources = mine();
-  const all = (type: string) => resources.filter((r) => r.type === type);
-  const one = (type: string, logical?: string) => {
-    const found = all(type).filter((r) => logical === undefined || r.name === logical);
-    if (found.length !== 1) throw new Error(`expected one ${type}${logical ? ` named ${logical}` : ""}, found ${found.length}`);
-    return found[0];
-  };
-  return { component, children, resources, outputs, one, all };
+  return { component, children, outputs, ...(await registeredChildren(registered, children, name)) };
 }
 
 const policyOf = (json: string): PolicyDocument => JSON.parse(json) as PolicyDocument;
